@@ -1,0 +1,67 @@
+/* http.h - HTTPS client on libcurl's multi-socket API, driven by a libuv loop
+ * (the shape of curl's docs/examples/multi-uv.c: socket callbacks drive
+ * uv_poll handles, the timer callback drives one uv_timer). No thread, no
+ * curl_easy_perform. HTTPS only, redirects only to HTTPS, a hard cap on the
+ * bytes accepted, a low-speed abort.
+ */
+#ifndef SW_HTTP_H
+#define SW_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "sw_err.h"
+
+typedef struct sw_http sw_http;
+typedef struct sw_http_req sw_http_req;
+
+typedef struct sw_http_opts {
+  const char *ca_file;          /* PEM bundle for private CAs; NULL: the system store */
+  long connect_timeout_ms;      /* 0: 10000 */
+  long low_speed_bytes;         /* abort a transfer below this many bytes/s ... (0: 1024) */
+  long low_speed_time_s;        /* ... for this long (0: 30) */
+  int max_redirects;            /* 0: 5 */
+} sw_http_opts;
+
+/* Create a client on loop. Returns SW_OK and *out, or an error with msg. */
+sw_err sw_http_new(sw_http **out, uv_loop_t *loop, const sw_http_opts *opts, char *msg, size_t msglen);
+
+/* Cancel every transfer (their on_done runs with SW_ERR_CANCELLED), close the
+ * libuv handles and free h once they are closed (the loop must run on). NULL: no-op. */
+void sw_http_free(sw_http *h);
+
+/* Called with each chunk of the body, in order; offset is the absolute file
+ * offset (range_start + bytes so far). Return 0 to go on, nonzero to abort
+ * the transfer (on_done then gets SW_ERR_CANCELLED). */
+typedef int (*sw_http_data_fn)(void *arg, uint64_t offset, const uint8_t *buf, size_t len);
+/* Called exactly once per started request, on the loop thread, unless
+ * sw_http_start returned an error. msg is a one-line reason for errors
+ * ("" on success); http_status is the final status (0 if none). The request
+ * is freed after on_done returns. */
+typedef void (*sw_http_done_fn)(void *arg, sw_err err, const char *msg, long http_status);
+
+typedef struct sw_http_get {
+  const char *url;              /* must start with https:// */
+  uint64_t max_bytes;           /* hard cap on body bytes; more aborts with SW_ERR_HTTP_TOO_BIG */
+  uint64_t range_start;         /* with range_len > 0: request bytes [start, start+len) */
+  uint64_t range_len;           /* 0: whole body; a 200 answer to a range request is an error */
+  sw_http_data_fn on_data;
+  sw_http_done_fn on_done;
+  void *arg;
+} sw_http_get;
+
+/* Start a GET. On error on_done is never called. *out (may be NULL) lets the
+ * caller cancel it with sw_http_cancel() until on_done runs. */
+sw_err sw_http_start(sw_http *h, const sw_http_get *g, sw_http_req **out, char *msg, size_t msglen);
+
+/* Abort r; its on_done runs (later, on the loop) with SW_ERR_CANCELLED. */
+void sw_http_cancel(sw_http_req *r);
+
+/* Convenience for the CLI: fetch url into a malloc'd buffer of at most max
+ * bytes by running loop until the transfer ends. Must not be called from a
+ * loop callback. The caller frees *body. */
+sw_err sw_http_fetch_mem(uv_loop_t *loop, const sw_http_opts *opts, const char *url, size_t max,
+                         uint8_t **body, size_t *body_len, char *msg, size_t msglen);
+
+#endif

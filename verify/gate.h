@@ -1,0 +1,32 @@
+/* gate.h - the payload gate: a file is the signed release only if its size
+ * equals Size, its SHA-256 equals SHA256 and the detached signature in the
+ * manifest's Signature field verifies under the same trust rules as the
+ * manifest. One read pass: OpenSSL SHA-256 runs inside the read callback
+ * that feeds gpgme. */
+#ifndef SW_GATE_H
+#define SW_GATE_H
+
+#include <stdint.h>
+
+#include "manifest.h"
+#include "pgp.h"
+#include "sw_err.h"
+
+typedef struct sw_gate_verdict {
+  int accepted;                 /* starts 0 */
+  uint64_t bytes;               /* bytes read */
+  uint8_t sha256[32];           /* of the bytes read (valid when bytes == size) */
+  sw_pgp_verdict pgp;
+  char reason[SW_MSG_MAX];      /* one line: why rejected */
+} sw_gate_verdict;
+
+/* Check the open file fd (read from offset 0, never more than m->size + 1
+ * bytes) against m. Returns SW_OK when the check ran (verdict in *v), or an
+ * error when it could not (SW_ERR_IO, SW_ERR_PGP_ENGINE). */
+sw_err sw_gate_check_fd(sw_pgp *p, const sw_manifest *m, int fd, unsigned threshold, sw_gate_verdict *v);
+
+/* Same for a path, opened O_RDONLY (the caller chose the path). */
+sw_err sw_gate_check_path(sw_pgp *p, const sw_manifest *m, const char *path, unsigned threshold,
+                          sw_gate_verdict *v);
+
+#endif

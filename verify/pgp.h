@@ -1,0 +1,59 @@
+/* pgp.h - OpenPGP signature checks through gpgme, against pinned keys only.
+ *
+ * Each sw_pgp owns a private GnuPG home made with mkdtemp(), populated only
+ * from the given key files; ~/.gnupg, key servers and auto-key-retrieve are
+ * never used. A signature counts only if gpgme says it is good (GPG_ERR_NO_ERROR,
+ * summary VALID or GREEN without RED), it was made by a pinned primary key or one of
+ * its signing subkeys, the key is neither revoked nor expired, and the hash
+ * is not MD5 or SHA-1. Any bad signature in the set rejects the whole set.
+ */
+#ifndef SW_PGP_H
+#define SW_PGP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sw_err.h"
+#include "sw_limits.h"
+
+typedef struct sw_pgp sw_pgp;
+
+/* Create a private home under $TMPDIR (or /tmp), import every key in
+ * key_files[0..n_keys) (armored or binary public keys, each at most
+ * SW_TRUSTED_KEY_MAX bytes) and pin their primary fingerprints.
+ * A file that holds no public key, or a secret key, is an error (SW_ERR_CONFIG).
+ * On success *out owns the home; free it with sw_pgp_free(). */
+sw_err sw_pgp_open(sw_pgp **out, const char *const *key_files, size_t n_keys, char *msg, size_t msglen);
+
+/* Kill any agent started for the home, remove the home, free p. NULL is a no-op. */
+void sw_pgp_free(sw_pgp *p);
+
+/* Number of pinned primary keys. */
+size_t sw_pgp_key_count(const sw_pgp *p);
+
+typedef struct sw_pgp_verdict {
+  int accepted;                         /* starts 0; 1 only after a complete check */
+  unsigned n_good;                      /* distinct pinned primaries with a good signature */
+  char signer[SW_THRESHOLD_MAX][41];    /* their primary fingerprints (hex, upper case) */
+  char reason[SW_MSG_MAX];              /* one line: why rejected */
+} sw_pgp_verdict;
+
+/* Source of signed data for streaming checks: fill buf with up to len bytes;
+ * return the count, 0 at end, -1 on error. */
+typedef ssize_t (*sw_pgp_read_fn)(void *arg, uint8_t *buf, size_t len);
+
+/* Check the detached signature sig[0..sig_len) (armored or binary; one or more
+ * signature packets) over data[0..data_len). threshold: 1..SW_THRESHOLD_MAX.
+ * Returns SW_OK when the check ran (the verdict is in *v; accepted or not),
+ * or an error (SW_ERR_PGP_ENGINE, SW_ERR_USAGE) when it could not be made.
+ * A clearsigned or inline-signed message given as sig is rejected. */
+sw_err sw_pgp_verify_mem(sw_pgp *p, const uint8_t *sig, size_t sig_len, const uint8_t *data,
+                         size_t data_len, unsigned threshold, sw_pgp_verdict *v);
+
+/* Same, reading the signed data through rd (used by the payload gate to hash
+ * and verify in one pass). */
+sw_err sw_pgp_verify_stream(sw_pgp *p, const uint8_t *sig, size_t sig_len, sw_pgp_read_fn rd,
+                            void *rd_arg, unsigned threshold, sw_pgp_verdict *v);
+
+#endif
