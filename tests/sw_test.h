@@ -24,16 +24,16 @@ struct sw_test_entry { const char *name; sw_test_fn fn; };
 static struct sw_test_entry sw__tests[SW_TEST_MAX];
 static int sw__ntests;
 
-#define SW_TEST(name)                                                              \
-  static void sw_test_##name(void);                                                \
-  __attribute__((constructor)) static void sw_test_reg_##name(void) {              \
+#define SW_TEST(tname)                                                              \
+  static void sw_test_##tname(void);                                                \
+  __attribute__((constructor)) static void sw_test_reg_##tname(void) {              \
     if (sw__ntests < SW_TEST_MAX) {                                                \
-      sw__tests[sw__ntests].name = #name;                                          \
-      sw__tests[sw__ntests].fn = sw_test_##name;                                   \
+      sw__tests[sw__ntests].name = #tname;                                          \
+      sw__tests[sw__ntests].fn = sw_test_##tname;                                   \
       sw__ntests++;                                                                \
     }                                                                              \
   }                                                                                \
-  static void sw_test_##name(void)
+  static void sw_test_##tname(void)
 
 #define SW_FAILF(...)                                                              \
   do {                                                                             \

@@ -1,0 +1,18 @@
+/* cmd.h - the swarmup commands. Each takes the arguments after its name and
+ * returns the process exit code (README "Exit codes"). */
+#ifndef SW_CMD_H
+#define SW_CMD_H
+
+#include <stddef.h>
+
+#include "opts.h"
+#include "sw_err.h"
+
+int sw_cmd_check(int argc, char **argv);
+int sw_cmd_verify(int argc, char **argv);
+
+/* Check --product, --channel (names that become state paths), --threshold
+ * and --manifest; shared by the commands that take a manifest. */
+sw_err sw__cmd_check_names(const sw_opts *o, char *msg, size_t msglen);
+
+#endif

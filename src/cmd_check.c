@@ -1,0 +1,124 @@
+/* swarmup check: is there an authentic, fresh, newer release? */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "fsutil.h"
+#include "out.h"
+#include "release.h"
+
+static void sw__check_help(void) {
+  printf("usage: swarmup check --manifest SRC --trusted-key FILE --product NAME [options]\n\n"
+         "Fetch and verify a signed manifest and say whether an update is available.\n"
+         "The manifest must carry a good signature by the pinned key(s), name the\n"
+         "expected product and channel, not be expired or dated in the future, and\n"
+         "be newer than (or identical to) the last one accepted in the state dir.\n"
+         "An accepted newer manifest is recorded, so older ones are refused from then on.\n\n"
+         "options:\n");
+  sw_opts_print_help(SW_CMD_CHECK, stdout);
+  printf("\nexit status: 0 ok (update available or up to date), 2 usage or configuration,\n"
+         "3 manifest rejected, 4 manifest could not be downloaded, 1 other failure.\n");
+}
+
+/* Names given by the user become state paths: check them like the manifest's. */
+sw_err sw__cmd_check_names(const sw_opts *o, char *msg, size_t msglen) {
+  if (o->product == NULL) return sw_fail(SW_ERR_USAGE, msg, msglen, "--product is required");
+  if (!sw_manifest_name_ok(o->product, strlen(o->product)))
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "--product \"%.64s\" is not a valid name ([a-z0-9][a-z0-9._-]*)",
+                   o->product);
+  if (!sw_manifest_name_ok(o->channel, strlen(o->channel)))
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "--channel \"%.64s\" is not a valid name ([a-z0-9][a-z0-9._-]*)",
+                   o->channel);
+  if (o->threshold < 1) return sw_fail(SW_ERR_USAGE, msg, msglen, "--threshold must be at least 1");
+  if (o->manifest == NULL) return sw_fail(SW_ERR_USAGE, msg, msglen, "--manifest is required");
+  return SW_OK;
+}
+
+int sw_cmd_check(int argc, char **argv) {
+  sw_opts o;
+  sw_pgp *pgp = NULL;
+  sw_state *st = NULL;
+  sw_release r;
+  sw_state_rec rec;
+  sw_fresh fresh = SW_FRESH_REJECTED;
+  char msg[SW_MSG_MAX] = "", statedir[2048], date[21], expires[21];
+  sw_err err;
+  int rc = 1, available;
+
+  memset(&r, 0, sizeof r);
+  err = sw_opts_parse(SW_CMD_CHECK, argc, argv, &o, msg, sizeof msg);
+  if (err) goto fail;
+  if (o.help) {
+    sw__check_help();
+    rc = 0;
+    goto out;
+  }
+  if (o.n_args) {
+    err = sw_fail(SW_ERR_USAGE, msg, sizeof msg, "unexpected argument \"%.60s\"", o.args[0]);
+    goto fail;
+  }
+  err = sw__cmd_check_names(&o, msg, sizeof msg);
+  if (err) goto fail;
+  if (o.state_dir == NULL) {
+    if (sw_state_default_dir(statedir, sizeof statedir) != SW_OK) {
+      err = sw_fail(SW_ERR_CONFIG, msg, sizeof msg, "no state dir: set --state-dir or HOME");
+      goto fail;
+    }
+    o.state_dir = statedir;
+  }
+  err = sw_release_open_keys(&o, &pgp, msg, sizeof msg);
+  if (err) goto fail;
+  err = sw_release_load(&o, pgp, &r, msg, sizeof msg);
+  if (err) goto fail;
+  err = sw_state_open(&st, o.state_dir, msg, sizeof msg);
+  if (err) goto fail;
+  err = sw_release_check_fresh(&o, st, &r, &fresh, &rec, msg, sizeof msg);
+  if (err) goto fail;
+  if (fresh == SW_FRESH_NEWER) {
+    err = sw_release_record(st, &r, &rec, msg, sizeof msg);
+    if (err) goto fail;
+  }
+  available = r.m->sequence > rec.installed_sequence;
+  sw_manifest_format_time(r.m->date, date);
+  sw_manifest_format_time(r.m->expires, expires);
+  if (o.json) {
+    sw_json j;
+    const char *signers[SW_THRESHOLD_MAX];
+    char sha[65];
+    for (unsigned i = 0; i < r.pgp.n_good && i < SW_THRESHOLD_MAX; i++) signers[i] = r.pgp.signer[i];
+    sw_hex(r.m->sha256, 32, sha);
+    sw_json_begin(&j, stdout);
+    sw_json_str(&j, "event", "check");
+    sw_json_str(&j, "status", available ? "update-available" : "up-to-date");
+    sw_json_str(&j, "product", r.m->product);
+    sw_json_str(&j, "channel", r.m->channel);
+    sw_json_str(&j, "version", r.m->version);
+    sw_json_u64(&j, "sequence", r.m->sequence);
+    sw_json_bool(&j, "new_manifest", fresh == SW_FRESH_NEWER);
+    sw_json_u64(&j, "installed_sequence", rec.installed_sequence);
+    sw_json_str(&j, "installed_version", rec.installed_sequence ? rec.installed_version : NULL);
+    sw_json_str(&j, "file", r.m->file);
+    sw_json_u64(&j, "size", r.m->size);
+    sw_json_str(&j, "sha256", sha);
+    sw_json_str(&j, "date", date);
+    sw_json_str(&j, "expires", expires);
+    sw_json_strs(&j, "signers", signers, r.pgp.n_good);
+    sw_json_end(&j);
+  } else if (available) {
+    printf("update available: %s %s (sequence %llu, %s, %llu bytes, expires %s)\n", r.m->product, r.m->version,
+           (unsigned long long)r.m->sequence, r.m->file, (unsigned long long)r.m->size, expires);
+  } else {
+    printf("up to date: %s %s (sequence %llu)\n", r.m->product, r.m->version, (unsigned long long)r.m->sequence);
+  }
+  rc = 0;
+  goto out;
+fail:
+  rc = sw_report_error(o.json, "check", err, msg);
+out:
+  sw_state_close(st);
+  sw_release_free(&r);
+  sw_pgp_free(pgp);
+  sw_opts_free(&o);
+  return rc;
+}

@@ -1,0 +1,164 @@
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+sw_err sw_fs_read_file(const char *path, size_t max, sw_err too_big_err, uint8_t **buf, size_t *len,
+                       char *msg, size_t msglen) {
+  sw_err err = SW_ERR_IO;
+  int fd = -1;
+  uint8_t *data = NULL;
+  size_t have = 0;
+  struct stat st;
+
+  *buf = NULL;
+  *len = 0;
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    err = sw_fail(SW_ERR_IO, msg, msglen, "%s: %s", path, strerror(errno));
+    goto out;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    err = sw_fail(SW_ERR_IO, msg, msglen, "%s: not a regular file", path);
+    goto out;
+  }
+  /* Read at most max+1 bytes whatever fstat said: the file may grow. */
+  data = malloc(max + 2);
+  if (data == NULL) {
+    err = sw_fail(SW_ERR_NOMEM, msg, msglen, "%s: out of memory", path);
+    goto out;
+  }
+  while (have <= max) {
+    ssize_t n = read(fd, data + have, max + 1 - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      err = sw_fail(SW_ERR_IO, msg, msglen, "%s: %s", path, strerror(errno));
+      goto out;
+    }
+    if (n == 0) break;
+    have += (size_t)n;
+  }
+  if (have > max) {
+    err = sw_fail(too_big_err ? too_big_err : SW_ERR_IO, msg, msglen,
+                  "%s is over the %zu-byte limit", path, max);
+    goto out;
+  }
+  data[have] = 0;
+  *buf = data;
+  *len = have;
+  data = NULL;
+  err = SW_OK;
+out:
+  free(data);
+  if (fd >= 0) close(fd);
+  return err;
+}
+
+sw_err sw_fs_sync_dir(const char *path, char *msg, size_t msglen) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return sw_fail(SW_ERR_IO, msg, msglen, "%s: %s", path, strerror(errno));
+  if (fsync(fd) != 0 && errno != EINVAL) {
+    int e = errno;
+    close(fd);
+    return sw_fail(SW_ERR_IO, msg, msglen, "fsync %s: %s", path, strerror(e));
+  }
+  close(fd);
+  return SW_OK;
+}
+
+sw_err sw_fs_write_atomic(const char *dir, const char *name, const uint8_t *buf, size_t len,
+                          unsigned mode, char *msg, size_t msglen) {
+  sw_err err = SW_ERR_IO;
+  char tmp[4096], dst[4096];
+  int fd = -1, made_tmp = 0;
+  size_t off = 0;
+  const char *fault = getenv("SWARMUP_FAULT");
+
+  if ((size_t)snprintf(dst, sizeof dst, "%s/%s", dir, name) >= sizeof dst ||
+      (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid()) >= sizeof tmp) {
+    err = sw_fail(SW_ERR_IO, msg, msglen, "path too long in %s", dir);
+    goto out;
+  }
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+  if (fd < 0 && errno == EEXIST) {
+    /* A temp file of a crashed run with our pid: it was never renamed, so it
+     * holds nothing anybody relies on. */
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+  }
+  if (fd < 0) {
+    err = sw_fail(SW_ERR_IO, msg, msglen, "create %s: %s", tmp, strerror(errno));
+    goto out;
+  }
+  made_tmp = 1;
+  while (off < len) {
+    ssize_t n = write(fd, buf + off, len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      err = sw_fail(SW_ERR_IO, msg, msglen, "write %s: %s", tmp, strerror(errno));
+      goto out;
+    }
+    off += (size_t)n;
+  }
+  if (fsync(fd) != 0) {
+    err = sw_fail(SW_ERR_IO, msg, msglen, "fsync %s: %s", tmp, strerror(errno));
+    goto out;
+  }
+  if (close(fd) != 0) {
+    fd = -1;
+    err = sw_fail(SW_ERR_IO, msg, msglen, "close %s: %s", tmp, strerror(errno));
+    goto out;
+  }
+  fd = -1;
+  if (fault && strcmp(fault, "before-rename") == 0) raise(SIGKILL);
+  if (rename(tmp, dst) != 0) {
+    err = sw_fail(SW_ERR_IO, msg, msglen, "rename %s: %s", dst, strerror(errno));
+    goto out;
+  }
+  made_tmp = 0;
+  err = sw_fs_sync_dir(dir, msg, msglen);
+out:
+  if (fd >= 0) close(fd);
+  if (made_tmp) unlink(tmp);
+  return err;
+}
+
+sw_err sw_fs_mkdirs(const char *path, unsigned mode, char *msg, size_t msglen) {
+  char buf[4096];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof buf) return sw_fail(SW_ERR_IO, msg, msglen, "bad directory path");
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != 0) continue;
+    char c = buf[i];
+    buf[i] = 0;
+    if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+      return sw_fail(SW_ERR_IO, msg, msglen, "mkdir %s: %s", buf, strerror(errno));
+    buf[i] = c;
+  }
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+    return sw_fail(SW_ERR_IO, msg, msglen, "%s is not a directory", path);
+  return SW_OK;
+}
+
+void sw_sha256(const uint8_t *buf, size_t len, uint8_t out[32]) {
+  unsigned int n = 32;
+  EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL);
+}
+
+void sw_hex(const uint8_t *buf, size_t len, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < len; i++) {
+    out[2 * i] = digits[buf[i] >> 4];
+    out[2 * i + 1] = digits[buf[i] & 15];
+  }
+  out[2 * len] = 0;
+}

@@ -1,0 +1,35 @@
+/* fsutil.h - small file helpers with the durability rules of the state store. */
+#ifndef SW_FSUTIL_H
+#define SW_FSUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sw_err.h"
+
+/* Read the regular file at path into a malloc'd buffer (NUL-terminated for
+ * convenience; *len excludes it). A file over max bytes fails with
+ * "X is over the N-byte limit" and too_big_err (SW_ERR_IO if that is SW_OK).
+ * The caller frees *buf. */
+sw_err sw_fs_read_file(const char *path, size_t max, sw_err too_big_err, uint8_t **buf, size_t *len,
+                       char *msg, size_t msglen);
+
+/* Write buf to dir/name atomically: a temp file in dir (O_EXCL, mode), write,
+ * fsync, rename over name, fsync dir. Readers see the old or the new content,
+ * never a mix. The test hook SWARMUP_FAULT=before-rename makes the process
+ * kill itself (SIGKILL) after the temp file is synced and before the rename. */
+sw_err sw_fs_write_atomic(const char *dir, const char *name, const uint8_t *buf, size_t len,
+                          unsigned mode, char *msg, size_t msglen);
+
+/* mkdir -p with mode for each missing component. */
+sw_err sw_fs_mkdirs(const char *path, unsigned mode, char *msg, size_t msglen);
+
+/* fsync the directory at path. */
+sw_err sw_fs_sync_dir(const char *path, char *msg, size_t msglen);
+
+/* SHA-256 of buf into out (OpenSSL). */
+void sw_sha256(const uint8_t *buf, size_t len, uint8_t out[32]);
+/* Lowercase hex of buf[0..len) into out (2*len+1 bytes). */
+void sw_hex(const uint8_t *buf, size_t len, char *out);
+
+#endif

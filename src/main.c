@@ -1,0 +1,47 @@
+/* swarmup - BitTorrent-first software updates, verified against an offline key. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+#ifndef SW_VERSION_STRING
+#define SW_VERSION_STRING "0"
+#endif
+
+static void sw__usage(FILE *f) {
+  fprintf(f,
+          "usage: swarmup COMMAND [options]\n\n"
+          "commands:\n"
+          "  check    verify a signed manifest; say whether an update is available\n"
+          "  verify   check local files against a signed manifest (the payload gate)\n"
+          "  help     show this text, or `swarmup help COMMAND`\n"
+          "  version  print the version\n\n"
+          "Every command takes --help. Exit status: 0 ok, 1 other failure, 2 usage or\n"
+          "configuration error, 3 manifest rejected, 4 download failed on every source,\n"
+          "5 payload rejected. See docs/manifest.md and README.md.\n");
+}
+
+int main(int argc, char **argv) {
+  const char *cmd = argc > 1 ? argv[1] : NULL;
+  if (cmd == NULL) {
+    sw__usage(stderr);
+    return 2;
+  }
+  if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    if (argc > 2) {
+      char *help[] = {(char *)"--help", NULL};
+      if (!strcmp(argv[2], "check")) return sw_cmd_check(1, help);
+      if (!strcmp(argv[2], "verify")) return sw_cmd_verify(1, help);
+    }
+    sw__usage(stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+    printf("swarmup %s\n", SW_VERSION_STRING);
+    return 0;
+  }
+  if (!strcmp(cmd, "check")) return sw_cmd_check(argc - 2, argv + 2);
+  if (!strcmp(cmd, "verify")) return sw_cmd_verify(argc - 2, argv + 2);
+  fprintf(stderr, "swarmup: unknown command \"%.60s\" (see swarmup --help)\n", cmd);
+  return 2;
+}

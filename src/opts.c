@@ -1,0 +1,274 @@
+#include "opts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsutil.h"
+#include "sw_limits.h"
+
+enum sw_opt_kind { SW_OPT_STR, SW_OPT_LIST, SW_OPT_U64, SW_OPT_BOOL };
+
+struct sw_opt_def {
+  const char *name;
+  enum sw_opt_kind kind;
+  size_t off;      /* offset of the field in sw_opts */
+  size_t count_off; /* lists: offset of the count */
+  unsigned cmds;
+  const char *metavar;
+  const char *help;
+  uint64_t max;    /* numbers: largest value accepted */
+};
+
+#define OFF(f) offsetof(sw_opts, f)
+#define ALL (SW_CMD_CHECK | SW_CMD_VERIFY | SW_CMD_FETCH | SW_CMD_SEED)
+#define MANIFEST_CMDS ALL
+
+static const struct sw_opt_def sw__opts[] = {
+    {"config", SW_OPT_STR, OFF(config), 0, ALL, "FILE", "read options from FILE (key = value lines); flags override it", 0},
+    {"manifest", SW_OPT_STR, OFF(manifest), 0, MANIFEST_CMDS, "SRC", "the manifest: a path or an https:// URL", 0},
+    {"manifest-sig", SW_OPT_STR, OFF(manifest_sig), 0, MANIFEST_CMDS, "SRC", "its detached signature (default: SRC.sig)", 0},
+    {"trusted-key", SW_OPT_LIST, OFF(trusted_key), OFF(n_trusted_key), MANIFEST_CMDS, "FILE", "the publisher's offline public key (armored); repeatable", 0},
+    {"product", SW_OPT_STR, OFF(product), 0, MANIFEST_CMDS, "NAME", "the product the manifest must name", 0},
+    {"channel", SW_OPT_STR, OFF(channel), 0, MANIFEST_CMDS, "NAME", "the channel the manifest must name (default: stable)", 0},
+    {"state-dir", SW_OPT_STR, OFF(state_dir), 0, SW_CMD_CHECK | SW_CMD_FETCH | SW_CMD_SEED, "DIR", "state directory (default: /var/lib/swarmup as root, else $XDG_STATE_HOME/swarmup)", 0},
+    {"ca-file", SW_OPT_STR, OFF(ca_file), 0, ALL, "FILE", "PEM CA bundle for https:// sources (default: the system store)", 0},
+    {"threshold", SW_OPT_U64, OFF(threshold), 0, MANIFEST_CMDS, "N", "good signatures needed from distinct trusted keys (default: 1)", SW_THRESHOLD_MAX},
+    {"max-clock-skew", SW_OPT_U64, OFF(max_clock_skew), 0, SW_CMD_CHECK | SW_CMD_FETCH | SW_CMD_SEED, "SEC", "how far a manifest's Date may be in the future (default: 3600)", 315360000},
+    {"json", SW_OPT_BOOL, OFF(json), 0, ALL, NULL, "print JSON (one object per line) instead of text", 0},
+};
+#define SW_NOPTS (sizeof sw__opts / sizeof sw__opts[0])
+
+struct sw__str {
+  struct sw__str *next;
+  char s[];
+};
+
+static const char *sw__keep(sw_opts *o, const char *s, size_t n) {
+  struct sw__str *k = malloc(sizeof *k + n + 1);
+  if (k == NULL) return NULL;
+  memcpy(k->s, s, n);
+  k->s[n] = 0;
+  k->next = o->strings;
+  o->strings = k;
+  return k->s;
+}
+
+void sw_opts_free(sw_opts *o) {
+  struct sw__str *k;
+  if (o == NULL) return;
+  k = o->strings;
+  while (k) {
+    struct sw__str *next = k->next;
+    free(k);
+    k = next;
+  }
+  o->strings = NULL;
+  free(o->args);
+  o->args = NULL;
+  o->n_args = 0;
+}
+
+static const struct sw_opt_def *sw__find(const char *name, size_t n) {
+  for (size_t i = 0; i < SW_NOPTS; i++)
+    if (strlen(sw__opts[i].name) == n && memcmp(sw__opts[i].name, name, n) == 0) return &sw__opts[i];
+  return NULL;
+}
+
+static int sw__parse_bool(const char *v, int *out) {
+  if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1")) *out = 1;
+  else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0")) *out = 0;
+  else return -1;
+  return 0;
+}
+
+static int sw__parse_u64(const char *v, uint64_t max, uint64_t *out) {
+  uint64_t x = 0;
+  if (*v == 0) return -1;
+  for (const char *p = v; *p; p++) {
+    if (*p < '0' || *p > '9') return -1;
+    if (x > (max - (uint64_t)(*p - '0')) / 10) return -1;
+    x = x * 10 + (uint64_t)(*p - '0');
+  }
+  *out = x;
+  return 0;
+}
+
+/* Apply one option; value is NUL-terminated and owned by o or argv. from_flag
+ * tells flags (which override) from config lines. */
+static sw_err sw__apply(sw_opts *o, const struct sw_opt_def *d, const char *value, int from_flag,
+                        const char *where, char *msg, size_t msglen) {
+  size_t idx = (size_t)(d - sw__opts);
+  char *base = (char *)o;
+  switch (d->kind) {
+  case SW_OPT_STR:
+    if (!from_flag && o->set_by_config[idx])
+      return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s given twice", where, d->name);
+    if (*value == 0) return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s needs a value", where, d->name);
+    *(const char **)(base + d->off) = value;
+    break;
+  case SW_OPT_LIST: {
+    size_t *count = (size_t *)(base + d->count_off);
+    const char **list = (const char **)(base + d->off);
+    if (from_flag && !o->set_by_flag[idx]) *count = 0; /* flags replace the file's list */
+    if (*value == 0) return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s needs a value", where, d->name);
+    if (*count >= SW_LIST_MAX)
+      return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: more than %u %s values", where, SW_LIST_MAX, d->name);
+    list[(*count)++] = value;
+    break;
+  }
+  case SW_OPT_U64: {
+    uint64_t v = 0;
+    if (!from_flag && o->set_by_config[idx])
+      return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s given twice", where, d->name);
+    if (sw__parse_u64(value, d->max, &v) != 0)
+      return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s must be a whole number from 0 to %llu, not \"%.40s\"",
+                     where, d->name, (unsigned long long)d->max, value);
+    *(uint64_t *)(base + d->off) = v;
+    break;
+  }
+  case SW_OPT_BOOL: {
+    int v = 0;
+    if (!from_flag && o->set_by_config[idx])
+      return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s given twice", where, d->name);
+    if (sw__parse_bool(value, &v) != 0)
+      return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s must be true or false, not \"%.40s\"", where,
+                     d->name, value);
+    *(int *)(base + d->off) = v;
+    break;
+  }
+  }
+  if (from_flag) o->set_by_flag[idx] = 1;
+  else o->set_by_config[idx] = 1;
+  return SW_OK;
+}
+
+static int sw__blank(char c) { return c == ' ' || c == '\t'; }
+
+sw_err sw_opts_parse_config(enum sw_cmd cmd, const char *name, const uint8_t *buf, size_t len,
+                            sw_opts *o, char *msg, size_t msglen) {
+  size_t pos = 0, line = 0;
+  char where[300];
+  if (len > SW_CONFIG_MAX)
+    return sw_fail(SW_ERR_CONFIG, msg, msglen, "config %s is over the %u-byte limit", name, SW_CONFIG_MAX);
+  while (pos < len) {
+    const uint8_t *nl = memchr(buf + pos, '\n', len - pos);
+    size_t end = nl ? (size_t)(nl - buf) : len, a = pos, b = end, eq;
+    const struct sw_opt_def *d = NULL;
+    const char *value = NULL;
+    line++;
+    snprintf(where, sizeof where, "config %s line %zu", name, line);
+    pos = nl ? end + 1 : len;
+    if (b - a > SW_CONFIG_LINE_MAX) return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: line too long", where);
+    for (size_t i = a; i < b; i++)
+      if ((buf[i] < 0x20 && buf[i] != '\t') || buf[i] == 0x7f)
+        return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: control character", where);
+    while (a < b && sw__blank((char)buf[a])) a++;
+    while (b > a && sw__blank((char)buf[b - 1])) b--;
+    if (a == b || buf[a] == '#') continue;
+    for (eq = a; eq < b && buf[eq] != '='; eq++) {}
+    if (eq == b) return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: expected key = value", where);
+    {
+      size_t ke = eq, vs = eq + 1;
+      while (ke > a && sw__blank((char)buf[ke - 1])) ke--;
+      while (vs < b && sw__blank((char)buf[vs])) vs++;
+      d = sw__find((const char *)buf + a, ke - a);
+      if (d == NULL)
+        return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: unknown key \"%.*s\"", where,
+                       (int)((ke - a) > 40 ? 40 : (ke - a)), (const char *)buf + a);
+      if (d->kind == SW_OPT_STR && !strcmp(d->name, "config"))
+        return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: a config file cannot name another", where);
+      value = sw__keep(o, (const char *)buf + vs, b - vs);
+      if (value == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+    }
+    /* A shared config may hold options of other commands: they are not errors here. */
+    if (!(d->cmds & (unsigned)cmd)) continue;
+    sw_err err = sw__apply(o, d, value, 0, where, msg, msglen);
+    if (err) return err;
+  }
+  return SW_OK;
+}
+
+sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *msg, size_t msglen) {
+  sw_err err = SW_OK;
+  memset(o, 0, sizeof *o);
+  o->threshold = 1;
+  o->max_clock_skew = 3600;
+  o->channel = "stable";
+  o->args = calloc((size_t)argc + 1, sizeof *o->args);
+  if (o->args == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+
+  /* The config file first, so that flags override it wherever they stand. */
+  for (int i = 0; i < argc; i++) {
+    const char *path = NULL;
+    if (!strcmp(argv[i], "--")) break;
+    if (!strcmp(argv[i], "--config")) {
+      if (i + 1 >= argc) return sw_fail(SW_ERR_USAGE, msg, msglen, "--config needs a value");
+      path = argv[i + 1];
+    } else if (!strncmp(argv[i], "--config=", 9)) {
+      path = argv[i] + 9;
+    }
+    if (path) {
+      uint8_t *buf = NULL;
+      size_t len = 0;
+      err = sw_fs_read_file(path, SW_CONFIG_MAX, SW_ERR_CONFIG, &buf, &len, msg, msglen);
+      if (err) return err == SW_ERR_IO ? SW_ERR_CONFIG : err;
+      err = sw_opts_parse_config(cmd, path, buf, len, o, msg, msglen);
+      free(buf);
+      if (err) return err;
+      o->config = path;
+    }
+  }
+
+  for (int i = 0; i < argc; i++) {
+    const char *arg = argv[i], *eqp, *value = NULL;
+    const struct sw_opt_def *d;
+    size_t nlen;
+    char where[96];
+    if (!strcmp(arg, "--")) {
+      for (i++; i < argc; i++) o->args[o->n_args++] = argv[i];
+      break;
+    }
+    if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+      o->help = 1;
+      continue;
+    }
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == 0) {
+      if (arg[0] == '-' && arg[1] != 0)
+        return sw_fail(SW_ERR_USAGE, msg, msglen, "unknown option %.60s (see --help)", arg);
+      o->args[o->n_args++] = argv[i];
+      continue;
+    }
+    eqp = strchr(arg + 2, '=');
+    nlen = eqp ? (size_t)(eqp - arg - 2) : strlen(arg + 2);
+    d = sw__find(arg + 2, nlen);
+    if (d == NULL || !(d->cmds & (unsigned)cmd))
+      return sw_fail(SW_ERR_USAGE, msg, msglen, "unknown option --%.*s (see --help)", (int)(nlen > 60 ? 60 : nlen),
+                     arg + 2);
+    if (d->kind == SW_OPT_BOOL && eqp == NULL) {
+      value = "true";
+    } else if (eqp) {
+      value = eqp + 1;
+    } else {
+      if (i + 1 >= argc) return sw_fail(SW_ERR_USAGE, msg, msglen, "--%s needs a value", d->name);
+      value = argv[++i];
+    }
+    if (!strcmp(d->name, "config")) continue; /* read above */
+    snprintf(where, sizeof where, "--%s", d->name);
+    err = sw__apply(o, d, value, 1, where, msg, msglen);
+    if (err) return err == SW_ERR_CONFIG ? SW_ERR_USAGE : err;
+  }
+  return SW_OK;
+}
+
+void sw_opts_print_help(enum sw_cmd cmd, void *fp) {
+  FILE *f = fp;
+  for (size_t i = 0; i < SW_NOPTS; i++) {
+    const struct sw_opt_def *d = &sw__opts[i];
+    char left[64];
+    if (!(d->cmds & (unsigned)cmd)) continue;
+    snprintf(left, sizeof left, "--%s%s%s", d->name, d->metavar ? " " : "", d->metavar ? d->metavar : "");
+    fprintf(f, "  %-26s %s\n", left, d->help);
+  }
+  fprintf(f, "  %-26s %s\n", "-h, --help", "show this help");
+}

@@ -1,0 +1,60 @@
+/* opts.h - command-line flags and the --config file, from one option table.
+ *
+ * The config file holds the same options as `key = value` lines (key = the
+ * long flag name without "--"; `#` starts a comment line; booleans take
+ * true/false/yes/no/1/0). Flags override the file; a list option given as a
+ * flag replaces the file's list. An unknown key, a duplicate single-valued
+ * key, a bad value or a line over SW_CONFIG_LINE_MAX is a configuration error
+ * (exit 2) naming the file and line. */
+#ifndef SW_OPTS_H
+#define SW_OPTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sw_err.h"
+
+#define SW_KEYS_MAX 16
+#define SW_LIST_MAX 16
+
+enum sw_cmd {
+  SW_CMD_CHECK = 1 << 0,
+  SW_CMD_VERIFY = 1 << 1,
+  SW_CMD_FETCH = 1 << 2,
+  SW_CMD_SEED = 1 << 3
+};
+
+typedef struct sw_opts {
+  const char *config;
+  const char *manifest;
+  const char *manifest_sig;
+  const char *trusted_key[SW_KEYS_MAX];
+  size_t n_trusted_key;
+  const char *product;
+  const char *channel;
+  const char *state_dir;
+  const char *ca_file;
+  uint64_t threshold;
+  uint64_t max_clock_skew;
+  int json;
+  int help;
+  /* positional arguments (files for verify) */
+  char **args;
+  int n_args;
+  /* internal: which options were set, and string storage */
+  unsigned char set_by_flag[64];
+  unsigned char set_by_config[64];
+  void *strings;
+} sw_opts;
+
+/* Parse argv[0..argc) (argv[0] is the first argument after the command name)
+ * for command cmd into *o (overwritten; defaults applied). */
+sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *msg, size_t msglen);
+/* Parse a config file's text into *o for cmd (exposed for tests and fuzzing). */
+sw_err sw_opts_parse_config(enum sw_cmd cmd, const char *name, const uint8_t *buf, size_t len,
+                            sw_opts *o, char *msg, size_t msglen);
+void sw_opts_free(sw_opts *o);
+/* Print the options of cmd, one per line with help text, to f. */
+void sw_opts_print_help(enum sw_cmd cmd, void *f);
+
+#endif

@@ -1,0 +1,156 @@
+#include "release.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <uv.h>
+
+#include "fsutil.h"
+#include "http.h"
+#include "sw_limits.h"
+
+sw_err sw_release_open_keys(const sw_opts *o, sw_pgp **pgp, char *msg, size_t msglen) {
+  sw_err err;
+  if (o->n_trusted_key == 0)
+    return sw_fail(SW_ERR_CONFIG, msg, msglen, "no --trusted-key given: the publisher's public key is required");
+  err = sw_pgp_open(pgp, (const char *const *)o->trusted_key, o->n_trusted_key, msg, msglen);
+  if (err == SW_ERR_IO) err = SW_ERR_CONFIG; /* an unreadable key file is a configuration error */
+  return err;
+}
+
+static int sw__is_url(const char *s) { return strncasecmp(s, "https://", 8) == 0 || strstr(s, "://") != NULL; }
+
+/* Read a source (path or URL) of at most max bytes. A source over max is
+ * too_big_err; a URL that is not https:// is refused before any connection. */
+static sw_err sw__get(const sw_opts *o, const char *src, size_t max, sw_err too_big_err, uint8_t **buf,
+                      size_t *len, char *msg, size_t msglen) {
+  sw_err err;
+  uv_loop_t loop;
+  sw_http_opts hopts;
+  if (!sw__is_url(src)) return sw_fs_read_file(src, max, too_big_err, buf, len, msg, msglen);
+  if (strncasecmp(src, "https://", 8) != 0)
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "refusing non-HTTPS URL %.200s", src);
+  memset(&hopts, 0, sizeof hopts);
+  hopts.ca_file = o->ca_file;
+  if (uv_loop_init(&loop) != 0) return sw_fail(SW_ERR_INTERNAL, msg, msglen, "uv_loop_init failed");
+  err = sw_http_fetch_mem(&loop, &hopts, src, max, buf, len, msg, msglen);
+  uv_run(&loop, UV_RUN_DEFAULT); /* let closing handles finish */
+  uv_loop_close(&loop);
+  if (err == SW_ERR_HTTP_TOO_BIG) {
+    char inner[SW_MSG_MAX];
+    snprintf(inner, sizeof inner, "%s", msg ? msg : "");
+    err = sw_fail(too_big_err, msg, msglen, "%.200s is over the %zu-byte limit (%s)", src, max, inner);
+  }
+  return err;
+}
+
+sw_err sw_release_load(const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, size_t msglen) {
+  sw_err err = SW_ERR_INTERNAL;
+  char sigsrc[SW_URL_MAX + 8], inner[SW_MSG_MAX];
+
+  memset(r, 0, sizeof *r);
+  if (o->manifest == NULL) return sw_fail(SW_ERR_USAGE, msg, msglen, "--manifest is required");
+  if (o->manifest_sig) snprintf(sigsrc, sizeof sigsrc, "%s", o->manifest_sig);
+  else if ((size_t)snprintf(sigsrc, sizeof sigsrc, "%s.sig", o->manifest) >= sizeof sigsrc)
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "manifest source name too long");
+
+  /* One read of the manifest: these bytes are verified, hashed and parsed. */
+  err = sw__get(o, o->manifest, SW_MANIFEST_MAX, SW_ERR_MANIFEST_SYNTAX, &r->manifest, &r->manifest_len, inner,
+                sizeof inner);
+  if (err == SW_ERR_MANIFEST_SYNTAX) {
+    err = sw_fail(err, msg, msglen, "manifest rejected: %s", inner);
+    goto out;
+  }
+  if (err) {
+    err = sw_fail(err, msg, msglen, "cannot read manifest: %s", inner);
+    goto out;
+  }
+  err = sw__get(o, sigsrc, SW_MANIFEST_SIG_MAX, SW_ERR_MANIFEST_SIG, &r->sig, &r->sig_len, inner, sizeof inner);
+  if (err == SW_ERR_IO || err == SW_ERR_HTTP || err == SW_ERR_MANIFEST_SIG) {
+    /* No signature is a rejection of the manifest, not a transport problem. */
+    err = sw_fail(SW_ERR_MANIFEST_SIG, msg, msglen, "manifest rejected: no usable signature: %s", inner);
+    goto out;
+  }
+  if (err) {
+    err = sw_fail(err, msg, msglen, "cannot read manifest signature: %s", inner);
+    goto out;
+  }
+  sw_sha256(r->manifest, r->manifest_len, r->manifest_sha256);
+
+  err = sw_pgp_verify_mem(pgp, r->sig, r->sig_len, r->manifest, r->manifest_len, (unsigned)o->threshold, &r->pgp);
+  if (err) {
+    err = sw_fail(err, msg, msglen, "cannot check the manifest signature: %s", r->pgp.reason);
+    goto out;
+  }
+  if (!r->pgp.accepted) {
+    err = sw_fail(SW_ERR_MANIFEST_SIG, msg, msglen, "manifest rejected: signature: %s", r->pgp.reason);
+    goto out;
+  }
+
+  /* Only now, and only these bytes, reach the parser. */
+  r->m = calloc(1, sizeof *r->m);
+  if (r->m == NULL) {
+    err = sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+    goto out;
+  }
+  err = sw_manifest_parse(r->manifest, r->manifest_len, r->m, inner, sizeof inner);
+  if (err) {
+    err = sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "manifest rejected: %s", inner);
+    goto out;
+  }
+  err = SW_OK;
+out:
+  if (err) {
+    free(r->m);
+    r->m = NULL;
+  }
+  return err;
+}
+
+sw_err sw_release_check_fresh(const sw_opts *o, sw_state *st, const sw_release *r, sw_fresh *fresh,
+                              sw_state_rec *rec, char *msg, size_t msglen) {
+  sw_policy pol;
+  sw_policy_prev prev;
+  char inner[SW_MSG_MAX];
+  sw_err err;
+
+  *fresh = SW_FRESH_REJECTED;
+  err = sw_state_load(st, o->product, o->channel, rec, msg, msglen);
+  if (err) return err;
+  memset(&prev, 0, sizeof prev);
+  prev.have = rec->have;
+  prev.sequence = rec->sequence;
+  prev.date = rec->date;
+  memcpy(prev.manifest_sha256, rec->manifest_sha256, 32);
+  pol.product = o->product;
+  pol.channel = o->channel;
+  pol.now = (int64_t)time(NULL);
+  pol.max_clock_skew = (int64_t)o->max_clock_skew;
+  err = sw_policy_check(&pol, r->m, r->manifest_sha256, &prev, fresh, inner, sizeof inner);
+  if (err) return sw_fail(err, msg, msglen, "manifest rejected: %s", inner);
+  if (*fresh != SW_FRESH_NEWER && *fresh != SW_FRESH_SAME)
+    return sw_fail(SW_ERR_MANIFEST_POLICY, msg, msglen, "manifest rejected: policy gave no verdict");
+  return SW_OK;
+}
+
+sw_err sw_release_record(sw_state *st, const sw_release *r, sw_state_rec *rec, char *msg, size_t msglen) {
+  sw_err err = sw_state_keep_manifest(st, r->m->product, r->m->channel, r->m->sequence, r->manifest,
+                                      r->manifest_len, r->sig, r->sig_len, msg, msglen);
+  if (err) return err;
+  rec->have = 1;
+  rec->sequence = r->m->sequence;
+  rec->date = r->m->date;
+  memcpy(rec->manifest_sha256, r->manifest_sha256, 32);
+  snprintf(rec->version, sizeof rec->version, "%s", r->m->version);
+  return sw_state_save(st, r->m->product, r->m->channel, rec, msg, msglen);
+}
+
+void sw_release_free(sw_release *r) {
+  if (r == NULL) return;
+  free(r->manifest);
+  free(r->sig);
+  free(r->m);
+  memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,59 @@
+/* state.h - the state store: what was accepted and installed, per
+ * (Product, Channel), under one state directory.
+ *
+ * Layout: DIR/lock (flock; holds the pid of the holder), and per product and
+ * channel DIR/<product>/<channel>/state plus the accepted manifests
+ * DIR/<product>/<channel>/manifests/<sequence>.manifest(.sig). Product and
+ * channel are checked names ([a-z0-9][a-z0-9._-]*) before they become paths.
+ * Every file is written atomically (temp, fsync, rename, fsync dir) while the
+ * lock is held. A state file ends with a SHA-256 of its own bytes: a torn or
+ * edited file is SW_ERR_STATE_CORRUPT, never read as "nothing accepted". */
+#ifndef SW_STATE_H
+#define SW_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sw_err.h"
+#include "sw_limits.h"
+
+typedef struct sw_state sw_state;
+
+typedef struct sw_state_rec {
+  int have;                        /* 0: nothing accepted yet */
+  uint64_t sequence;               /* last accepted manifest */
+  int64_t date;
+  uint8_t manifest_sha256[32];
+  char version[SW_VERSION_MAX + 1];
+  uint64_t installed_sequence;     /* 0: nothing installed by swarmup */
+  char installed_version[SW_VERSION_MAX + 1];
+} sw_state_rec;
+
+/* Open (creating it with mode 0700 if missing) the state directory and take
+ * its lock without waiting: another holder gives SW_ERR_LOCKED naming its pid. */
+sw_err sw_state_open(sw_state **out, const char *dir, char *msg, size_t msglen);
+/* Release the lock and free. NULL is a no-op. */
+void sw_state_close(sw_state *s);
+
+/* Read the record for (product, channel). A missing file gives rec->have = 0. */
+sw_err sw_state_load(sw_state *s, const char *product, const char *channel, sw_state_rec *rec,
+                     char *msg, size_t msglen);
+/* Write the record atomically. */
+sw_err sw_state_save(sw_state *s, const char *product, const char *channel, const sw_state_rec *rec,
+                     char *msg, size_t msglen);
+/* Keep a copy of an accepted manifest and its signature (for seeding and audit). */
+sw_err sw_state_keep_manifest(sw_state *s, const char *product, const char *channel, uint64_t sequence,
+                              const uint8_t *manifest, size_t manifest_len, const uint8_t *sig,
+                              size_t sig_len, char *msg, size_t msglen);
+
+/* Encode / decode a record (exposed for tests). Decode is strict. */
+sw_err sw_state_encode(const char *product, const char *channel, const sw_state_rec *rec, char *out,
+                       size_t cap, size_t *len);
+sw_err sw_state_decode(const uint8_t *buf, size_t len, const char *product, const char *channel,
+                       sw_state_rec *rec, char *msg, size_t msglen);
+
+/* The default state directory: $SWARMUP_STATE_DIR, else /var/lib/swarmup for
+ * root, else $XDG_STATE_HOME/swarmup, else $HOME/.local/state/swarmup. */
+sw_err sw_state_default_dir(char *out, size_t cap);
+
+#endif
