@@ -1,0 +1,124 @@
+# lib.sh - shared by the command-level tests (sourced, not run).
+# Usage: . "$(dirname "$0")/lib.sh" "$1"   (the build directory)
+set -euo pipefail
+
+SW_BUILD=$(cd "${1:?usage: test.sh BUILD_DIR}" && pwd)
+SW_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SWARMUP=$SW_BUILD/swarmup
+PUBLISH=$SW_BUILD/tools/swarmup-publish
+T=$(mktemp -d /tmp/swt.XXXXXX)
+PASS=0
+FAIL=0
+SW_CLEANUPS=()
+
+sw_cleanup() {
+  local c
+  for c in "${SW_CLEANUPS[@]}"; do eval "$c" || true; done
+  if [ -f "$T/keys/keys.env" ]; then
+    # shellcheck disable=SC1091
+    (. "$T/keys/keys.env"; gpgconf --homedir "$GNUPGHOME" --kill all >/dev/null 2>&1 || true; rm -rf "$GNUPGHOME")
+  fi
+  rm -rf "$T"
+}
+trap sw_cleanup EXIT
+
+# Make the test keys (tests/lib/mkkeys.sh) and load their fingerprints.
+sw_keys() {
+  bash "$SW_SRC/tests/lib/mkkeys.sh" "$T/keys" >/dev/null
+  # shellcheck disable=SC1091
+  . "$T/keys/keys.env"
+  export GNUPGHOME
+}
+
+# sw_sign FPR IN OUT [extra gpg args...]: detached binary signature by exactly that (sub)key.
+sw_sign() {
+  local fpr=$1 in=$2 out=$3
+  shift 3
+  gpg --homedir "$GNUPGHOME" --batch --yes --quiet "$@" -u "$fpr!" --detach-sign -o "$out" "$in" 2>/dev/null
+}
+
+# sw_flip FILE OFFSET: flip the lowest bit of one byte in place.
+sw_flip() {
+  local b
+  b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  printf "\\$(printf %03o $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+sw_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+sw_days() { date -u -d "@$(( $(date +%s) + $1 * 86400 ))" +%Y-%m-%dT%H:%M:%SZ; }
+
+# sw_release DIR NAME SIZE: a random package DIR/NAME of SIZE bytes, its torrent
+# and magnet (via swarmup-publish make), and the package signature by key A.
+# Sets REL_FILE REL_SIZE REL_SHA REL_MAGNET REL_PKGSIG (base64).
+sw_release() {
+  local dir=$1 name=$2 size=$3
+  mkdir -p "$dir"
+  head -c "$size" /dev/urandom >"$dir/$name"
+  "$PUBLISH" make --file "$dir/$name" --product hello --version 1.0 --sequence 1 \
+    --fallback "https://127.0.0.1:9/$name" --no-torrent-url >"$dir/make.out"
+  REL_FILE=$name
+  REL_SIZE=$size
+  REL_SHA=$(sha256sum "$dir/$name" | cut -d' ' -f1)
+  REL_MAGNET=$(sed -n 's/^magnet: *//p' "$dir/make.out")
+  sw_sign "$A_FPR" "$dir/$name" "$dir/$name.sig"
+  REL_PKGSIG=$(base64 -w0 "$dir/$name.sig")
+}
+
+# sw_manifest OUT [Field=value ...]: write a manifest by hand from the release
+# above; arguments override fields (Field= with an empty value drops it).
+# Extra lines can be given as +LINE.
+sw_manifest() {
+  local out=$1
+  shift
+  local -A f=(
+    [Format]=swarmup/1 [Product]=hello [Channel]=stable [Version]=1.0 [Sequence]=10
+    [Date]=$(sw_now) [Expires]=$(sw_days 30) [File]=$REL_FILE [Size]=$REL_SIZE [SHA256]=$REL_SHA
+    [Magnet]=$REL_MAGNET [Fallback]="https://127.0.0.1:9/$REL_FILE" [Signature]=$REL_PKGSIG
+  )
+  local order=(Format Product Channel Version Sequence Date Expires File Size SHA256 Magnet Fallback Signature)
+  local extra=() a k
+  for a in "$@"; do
+    if [ "${a:0:1}" = + ]; then extra+=("${a:1}"); continue; fi
+    k=${a%%=*}
+    f[$k]=${a#*=}
+    case " ${order[*]} " in *" $k "*) ;; *) order+=("$k") ;; esac
+  done
+  : >"$out"
+  for k in "${order[@]}"; do
+    [ -n "${f[$k]}" ] && printf '%s: %s\n' "$k" "${f[$k]}" >>"$out"
+  done
+  for a in "${extra[@]+"${extra[@]}"}"; do printf '%s\n' "$a" >>"$out"; done
+}
+
+# expect NAME CODE PATTERN -- command...: the command exits with CODE and its
+# output (stdout+stderr) contains PATTERN (a grep -E regex; "" matches anything).
+expect() {
+  local name=$1 code=$2 pat=$3 rc=0 out
+  shift 4
+  out=$("$@" 2>&1) || rc=$?
+  if [ "$rc" -ne "$code" ]; then
+    echo "FAIL $name: exit $rc, expected $code"; printf '   | %s\n' "$out" | head -5
+    FAIL=$((FAIL + 1))
+    return 0
+  fi
+  if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then
+    echo "FAIL $name: output lacks /$pat/"; printf '   | %s\n' "$out" | head -5
+    FAIL=$((FAIL + 1))
+    return 0
+  fi
+  echo "ok   $name"
+  [ -n "${SW_VERBOSE:-}" ] && printf '   > %s\n' "$out" | head -3
+  PASS=$((PASS + 1))
+}
+
+# ok NAME CONDITION...: a plain assertion.
+ok() {
+  local name=$1
+  shift
+  if "$@"; then echo "ok   $name"; PASS=$((PASS + 1)); else echo "FAIL $name"; FAIL=$((FAIL + 1)); fi
+}
+
+sw_done() {
+  echo "$PASS passed, $FAIL failed"
+  [ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]
+}
