@@ -12,7 +12,7 @@
 #define SW_FILE_MAX              255u   /* File: plain basename */
 #define SW_URL_MAX              2048u   /* one https URL */
 #define SW_FALLBACK_MAX            8u   /* URLs on the Fallback line */
-#define SW_PKG_SIG_MAX          3072u   /* decoded Signature field, bytes */
+#define SW_PKG_SIG_MAX          3063u   /* decoded Signature field: 4084 base64 chars, the most that fit a 4096-byte line after "Signature: " */
 #define SW_MAGNET_TR_MAX          16u   /* tr= trackers in a magnet */
 #define SW_MAGNET_PEERS_MAX       16u   /* x.pe= peers in a magnet */
 #define SW_PEER_MAX               64u   /* "host:port" or "[v6]:port" */

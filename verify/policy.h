@@ -34,7 +34,7 @@ typedef enum sw_fresh {
  * check passed. Returns SW_OK with the verdict, or SW_ERR_MANIFEST_POLICY with a
  * one-line reason in msg, e.g.
  *   "sequence 41 is lower than accepted 42 (rollback)"
- *   "sequence 42 was accepted with other content (equivocation)"
+ *   "sequence 42 was already accepted with other content (equivocation)"
  *   "manifest expired at 2026-11-01T00:00:00Z (freeze attack?)"
  *   "product is \"other\", expected \"hello\"". */
 sw_err sw_policy_check(const sw_policy *p, const sw_manifest *m, const uint8_t manifest_sha256[32],
