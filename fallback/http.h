@@ -24,11 +24,15 @@ typedef struct sw_http_opts {
   int max_redirects;            /* 0: 5 */
 } sw_http_opts;
 
-/* Create a client on loop. Returns SW_OK and *out, or an error with msg. */
+/* Create a client on loop. Returns SW_OK and *out, or an error with msg.
+ * The first call runs curl_global_init() (guarded by a plain static flag, not
+ * thread-safe): make the first sw_http_new() before other threads use libcurl. */
 sw_err sw_http_new(sw_http **out, uv_loop_t *loop, const sw_http_opts *opts, char *msg, size_t msglen);
 
-/* Cancel every transfer (their on_done runs with SW_ERR_CANCELLED), close the
- * libuv handles and free h once they are closed (the loop must run on). NULL: no-op. */
+/* Cancel every transfer (their on_done runs with SW_ERR_CANCELLED, or with the
+ * result already reached, before sw_http_free returns; when called from inside
+ * on_data, as soon as libcurl returns), close the libuv handles and free h once
+ * they are closed (the loop must run on). NULL: no-op. */
 void sw_http_free(sw_http *h);
 
 /* Called with each chunk of the body, in order; offset is the absolute file
@@ -43,9 +47,11 @@ typedef void (*sw_http_done_fn)(void *arg, sw_err err, const char *msg, long htt
 
 typedef struct sw_http_get {
   const char *url;              /* must start with https:// */
-  uint64_t max_bytes;           /* hard cap on body bytes; more aborts with SW_ERR_HTTP_TOO_BIG */
+  uint64_t max_bytes;           /* hard cap on body bytes (> 0); more aborts with SW_ERR_HTTP_TOO_BIG,
+                                   and bytes past the cap never reach on_data */
   uint64_t range_start;         /* with range_len > 0: request bytes [start, start+len) */
-  uint64_t range_len;           /* 0: whole body; a 200 answer to a range request is an error */
+  uint64_t range_len;           /* 0: whole body; a 200 answer to a range request is an error, and
+                                   the 206 must cover exactly [start, start+len) (Content-Range) */
   sw_http_data_fn on_data;
   sw_http_done_fn on_done;
   void *arg;
@@ -55,7 +61,8 @@ typedef struct sw_http_get {
  * caller cancel it with sw_http_cancel() until on_done runs. */
 sw_err sw_http_start(sw_http *h, const sw_http_get *g, sw_http_req **out, char *msg, size_t msglen);
 
-/* Abort r; its on_done runs (later, on the loop) with SW_ERR_CANCELLED. */
+/* Abort r; its on_done runs (later, on the loop) with SW_ERR_CANCELLED.
+ * Safe from any callback, including r's own on_data; no-op once r has a result. */
 void sw_http_cancel(sw_http_req *r);
 
 /* Convenience for the CLI: fetch url into a malloc'd buffer of at most max
