@@ -7,7 +7,7 @@
 #include "fsutil.h"
 #include "sw_limits.h"
 
-enum sw_opt_kind { SW_OPT_STR, SW_OPT_LIST, SW_OPT_U64, SW_OPT_BOOL };
+enum sw_opt_kind { SW_OPT_STR, SW_OPT_LIST, SW_OPT_U64, SW_OPT_BOOL, SW_OPT_RATIO };
 
 struct sw_opt_def {
   const char *name;
@@ -36,6 +36,22 @@ static const struct sw_opt_def sw__opts[] = {
     {"threshold", SW_OPT_U64, OFF(threshold), 0, MANIFEST_CMDS, "N", "good signatures needed from distinct trusted keys (default: 1)", SW_THRESHOLD_MAX},
     {"max-clock-skew", SW_OPT_U64, OFF(max_clock_skew), 0, SW_CMD_CHECK | SW_CMD_FETCH | SW_CMD_SEED, "SEC", "how far a manifest's Date may be in the future (default: 3600)", 315360000},
     {"json", SW_OPT_BOOL, OFF(json), 0, ALL, NULL, "print JSON (one object per line) instead of text", 0},
+    {"out", SW_OPT_STR, OFF(out), 0, SW_CMD_FETCH, "DIR", "install the verified file into DIR (created if missing)", 0},
+    {"no-fallback", SW_OPT_BOOL, OFF(no_fallback), 0, SW_CMD_FETCH, NULL, "swarm only: never download over HTTPS", 0},
+    {"seed-time", SW_OPT_U64, OFF(seed_time), 0, SW_CMD_FETCH, "SEC", "after installing, seed for SEC seconds (default: 600; 0: don't seed)", 31536000},
+    {"seed-ratio", SW_OPT_RATIO, OFF(seed_ratio), 0, SW_CMD_FETCH, "R", "... or until R copies were uploaded (default: 2.0; 0: no ratio limit)", 0},
+    {"upload-limit", SW_OPT_U64, OFF(upload_limit), 0, SW_CMD_FETCH | SW_CMD_SEED, "KIB/S", "upload rate limit (default: 0, unlimited)", 4194304},
+    {"download-limit", SW_OPT_U64, OFF(download_limit), 0, SW_CMD_FETCH | SW_CMD_SEED, "KIB/S", "download rate limit (default: 0, unlimited)", 4194304},
+    {"listen", SW_OPT_STR, OFF(listen), 0, SW_CMD_FETCH | SW_CMD_SEED, "PORT|ADDR:PORT", "BitTorrent listen port or interfaces (default: 6881 on all interfaces; 0: any free port)", 0},
+    {"no-dht", SW_OPT_BOOL, OFF(no_dht), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "don't use the DHT (peers then come from trackers and x.pe only)", 0},
+    {"no-lsd", SW_OPT_BOOL, OFF(no_lsd), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "don't use local service discovery (multicast on the LAN)", 0},
+    {"no-utp", SW_OPT_BOOL, OFF(no_utp), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "TCP only, no uTP (uTP is much slower over loopback)", 0},
+    {"upnp", SW_OPT_BOOL, OFF(upnp), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "ask the router for a port mapping with UPnP (default: off)", 0},
+    {"natpmp", SW_OPT_BOOL, OFF(natpmp), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "ask the router for a port mapping with NAT-PMP (default: off)", 0},
+    {"encryption", SW_OPT_STR, OFF(encryption), 0, SW_CMD_FETCH | SW_CMD_SEED, "POLICY", "peer connection encryption: enabled (default), forced or disabled", 0},
+    {"swarm-timeout", SW_OPT_U64, OFF(swarm_timeout), 0, SW_CMD_FETCH, "SEC", "give up on the swarm if it gives no metadata or no peer within SEC (default: 15)", 86400},
+    {"stall-timeout", SW_OPT_U64, OFF(stall_timeout), 0, SW_CMD_FETCH, "SEC", "give up on the swarm after SEC without progress (default: 20)", 86400},
+    {"no-progress", SW_OPT_BOOL, OFF(no_progress), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "no progress line, even on a terminal", 0},
 };
 #define SW_NOPTS (sizeof sw__opts / sizeof sw__opts[0])
 
@@ -127,6 +143,24 @@ static sw_err sw__apply(sw_opts *o, const struct sw_opt_def *d, const char *valu
     *(uint64_t *)(base + d->off) = v;
     break;
   }
+  case SW_OPT_RATIO: {
+    /* A small decimal: digits, optional point and up to 3 decimals, at most 1000. */
+    double v = 0, scale = 1;
+    int seen_point = 0, digits = 0, decimals = 0;
+    if (!from_flag && o->set_by_config[idx])
+      return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s given twice", where, d->name);
+    for (const char *p = value; *p; p++) {
+      if (*p == '.' && !seen_point) { seen_point = 1; continue; }
+      if (*p < '0' || *p > '9' || digits > 4 || decimals >= 3) { digits = -1; break; }
+      if (seen_point) { scale /= 10; v += (*p - '0') * scale; decimals++; }
+      else { v = v * 10 + (*p - '0'); digits++; }
+    }
+    if (digits < 0 || (digits == 0 && decimals == 0) || v > 1000)
+      return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s must be a number like 1.5 (0 to 1000), not \"%.40s\"",
+                     where, d->name, value);
+    *(double *)(base + d->off) = v;
+    break;
+  }
   case SW_OPT_BOOL: {
     int v = 0;
     if (!from_flag && o->set_by_config[idx])
@@ -195,6 +229,11 @@ sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *m
   o->threshold = 1;
   o->max_clock_skew = 3600;
   o->channel = "stable";
+  o->seed_time = 600;
+  o->seed_ratio = 2.0;
+  o->swarm_timeout = 15;
+  o->stall_timeout = 20;
+  o->encryption = "enabled";
   o->args = calloc((size_t)argc + 1, sizeof *o->args);
   if (o->args == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
 

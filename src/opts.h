@@ -38,6 +38,19 @@ typedef struct sw_opts {
   uint64_t max_clock_skew;
   int json;
   int help;
+  /* fetch and seed */
+  const char *out;
+  int no_fallback;
+  uint64_t seed_time;
+  double seed_ratio;
+  uint64_t upload_limit;       /* KiB/s, 0: unlimited */
+  uint64_t download_limit;
+  const char *listen;          /* "PORT" or "ADDR:PORT[,ADDR:PORT]" */
+  int no_dht, no_lsd, no_utp, upnp, natpmp;
+  const char *encryption;      /* enabled | forced | disabled */
+  uint64_t swarm_timeout;      /* s */
+  uint64_t stall_timeout;      /* s */
+  int no_progress;
   /* positional arguments (files for verify) */
   char **args;
   int n_args;

@@ -295,6 +295,7 @@ static int run_gpg_sign(const pub_opts *o, const char *in, const char *out, int 
   argv[n++] = o->key;
   argv[n++] = "--digest-algo";
   argv[n++] = "SHA512";
+  argv[n++] = "--no-textmode"; /* the client accepts only binary-document signatures */
   if (armor) argv[n++] = "--armor";
   argv[n++] = "--output";
   argv[n++] = out;

@@ -25,6 +25,13 @@ typedef struct sw_gate_verdict {
  * error when it could not (SW_ERR_IO, SW_ERR_PGP_ENGINE). */
 sw_err sw_gate_check_fd(sw_pgp *p, const sw_manifest *m, int fd, unsigned threshold, sw_gate_verdict *v);
 
+/* Same, and every byte read is also written (pwrite at the same offset) to
+ * copy_fd, so that copy_fd ends up holding exactly the bytes that were checked:
+ * the caller installs that copy only if the verdict is accepted. copy_fd < 0:
+ * no copy. A failed write is SW_ERR_IO (e.g. a full disk). */
+sw_err sw_gate_check_fd_copy(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd, unsigned threshold,
+                             sw_gate_verdict *v);
+
 /* Same for a path, opened O_RDONLY (the caller chose the path). */
 sw_err sw_gate_check_path(sw_pgp *p, const sw_manifest *m, const char *path, unsigned threshold,
                           sw_gate_verdict *v);

@@ -2,10 +2,14 @@
  *
  * Each sw_pgp owns a private GnuPG home made with mkdtemp(), populated only
  * from the given key files; ~/.gnupg, key servers and auto-key-retrieve are
- * never used. A signature counts only if gpgme says it is good (GPG_ERR_NO_ERROR,
- * summary VALID or GREEN without RED), it was made by a pinned primary key or one of
- * its signing subkeys, the key is neither revoked nor expired, and the hash
- * is not MD5 or SHA-1. Any bad signature in the set rejects the whole set.
+ * never used. A signature counts only if gpgme says it is good (status
+ * NO_ERROR and no bad summary bit: RED, KEY_REVOKED, KEY_EXPIRED, ...), it was
+ * made by a pinned primary key or one of its signing subkeys, the key is
+ * neither revoked nor expired, and the hash is not MD5, SHA-1 or RIPEMD-160;
+ * the pinning, revocation, expiry and hash checks are swarmup's own (gpg's
+ * web-of-trust validity plays no part). Only v4 signature packets over binary
+ * documents (class 0x00) are accepted. Any bad signature in the set rejects
+ * the whole set.
  */
 #ifndef SW_PGP_H
 #define SW_PGP_H

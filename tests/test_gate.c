@@ -1,0 +1,371 @@
+/* test_gate.c - the payload gate (verify/gate.c): size, SHA-256 and the
+ * file's detached signature, in one pass. Keys from tests/lib/mkkeys.sh, made
+ * once per binary; signatures by the real gpg. */
+#include "sw_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <spawn.h>
+#include <sys/stat.h>
+
+#include "gate.h"
+
+extern char **environ;
+
+static char g_dir[64];     /* mkdtemp: keys, data and signatures */
+static char g_home[128];   /* signer GNUPGHOME from keys.env */
+static char g_fpr[8][64];  /* A, A_SUB, E, B, B_SUB, R, X, X_SIGN_TIME */
+static int g_ok;
+enum { A, A_SUB, E, B, B_SUB, R, X, XTIME };
+static const char *const g_names[] = {"A_FPR", "B_FPR_unused", "E_FPR", "B_FPR", "B_SUB_FPR", "R_FPR",
+                                      "X_FPR", "X_SIGN_TIME"};
+
+static int run(char *const argv[]) {
+  pid_t pid;
+  int st = 0;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    return -1;
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void fixture_cleanup(void) {
+  char cmd[512];
+  if (g_home[0]) {
+    char *kill_argv[] = {"gpgconf", "--homedir", g_home, "--kill", "all", NULL};
+    run(kill_argv);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_home);
+    if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", g_home);
+  }
+  if (g_dir[0]) {
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", g_dir);
+  }
+}
+
+__attribute__((constructor(200))) static void fixture_setup(void) {
+  char cmd[512], path[128], line[256];
+  FILE *f;
+  snprintf(g_dir, sizeof g_dir, "/tmp/swtg.XXXXXX");
+  if (mkdtemp(g_dir) == NULL) {
+    g_dir[0] = '\0';
+    return;
+  }
+  atexit(fixture_cleanup);
+  snprintf(cmd, sizeof cmd, "bash '%s/lib/mkkeys.sh' '%s' >/dev/null", SW_TEST_SRCDIR, g_dir);
+  if (system(cmd) != 0) return;
+  snprintf(path, sizeof path, "%s/keys.env", g_dir);
+  f = fopen(path, "r");
+  if (f == NULL) return;
+  while (fgets(line, sizeof line, f)) {
+    char *eq = strchr(line, '='), *val;
+    if (eq == NULL) continue;
+    *eq = '\0';
+    val = eq + 1;
+    val[strcspn(val, "\n")] = '\0';
+    if (val[0] == '\'') { /* X_SIGN_TIME='...' */
+      val++;
+      val[strcspn(val, "'")] = '\0';
+    }
+    if (strcmp(line, "GNUPGHOME") == 0) snprintf(g_home, sizeof g_home, "%s", val);
+    if (strcmp(line, "A_SUB_FPR") == 0) snprintf(g_fpr[A_SUB], sizeof g_fpr[0], "%s", val);
+    for (int i = 0; i < 8; i++)
+      if (i != A_SUB && strcmp(line, g_names[i]) == 0) snprintf(g_fpr[i], sizeof g_fpr[0], "%s", val);
+  }
+  fclose(f);
+  /* Private homes of failed tests (they _exit without sw_pgp_free) land here
+   * and go with the fixture. */
+  setenv("TMPDIR", g_dir, 1);
+  g_ok = g_home[0] != '\0';
+  for (int i = 0; i < 8; i++)
+    if (g_fpr[i][0] == '\0') g_ok = 0;
+}
+
+static void need_fixture(void) {
+  if (!g_ok) SW_FAILF("mkkeys.sh fixture missing (dir %s)", g_dir);
+}
+
+static const char *keyfile(const char *name) {
+  static char path[8][128];
+  static int next;
+  char *p = path[next++ % 8];
+  snprintf(p, 128, "%s/%s", g_dir, name);
+  return p;
+}
+
+static void write_file(const char *path, const void *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  SW_ASSERT(f != NULL);
+  SW_ASSERT(len == 0 || fwrite(data, 1, len, f) == len);
+  SW_ASSERT(fclose(f) == 0);
+}
+
+static uint8_t *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  uint8_t *buf = malloc(1 << 20);
+  SW_ASSERT(f != NULL && buf != NULL);
+  *len = fread(buf, 1, 1 << 20, f);
+  fclose(f);
+  return buf;
+}
+
+/* Sign data with gpg as key spec (a fingerprint; "!" is appended). mode:
+ * "--detach-sign", "--clearsign" or "--sign". Extra gpg options in extra
+ * (NULL-terminated, may be NULL). Returns the signature bytes. */
+static uint8_t *sign_as(int who, const void *data, size_t len, const char *mode, int armor,
+                        const char *const *extra, size_t *sig_len) {
+  char in[128], out[128], user[80];
+  char *argv[32];
+  int n = 0;
+  static int seq;
+  snprintf(in, sizeof in, "%s/data.%d.%d", g_dir, (int)getpid(), seq);
+  snprintf(out, sizeof out, "%s/sig.%d.%d", g_dir, (int)getpid(), seq++);
+  snprintf(user, sizeof user, "%s!", g_fpr[who]);
+  write_file(in, data, len);
+  argv[n++] = "gpg";
+  argv[n++] = "--homedir";
+  argv[n++] = g_home;
+  argv[n++] = "--batch";
+  argv[n++] = "--yes";
+  argv[n++] = "--no-tty";
+  if (who == X) {
+    argv[n++] = "--faked-system-time";
+    argv[n++] = g_fpr[XTIME];
+  }
+  for (int i = 0; extra && extra[i]; i++) argv[n++] = (char *)extra[i];
+  argv[n++] = "-u";
+  argv[n++] = user;
+  if (armor) argv[n++] = "--armor";
+  argv[n++] = "-o";
+  argv[n++] = out;
+  argv[n++] = (char *)mode;
+  argv[n++] = in;
+  argv[n] = NULL;
+  SW_ASSERT_EQ_INT(run(argv), 0);
+  return read_all(out, sig_len);
+}
+
+
+/* A payload of several read chunks plus a tail, so chunk seams are crossed. */
+#define PAYLOAD_LEN ((3u << 20) + 17u)
+
+struct fixture {
+  char path[128];
+  uint8_t *data;
+  sw_manifest *m;
+  sw_pgp *p;
+};
+
+static void sha256(const uint8_t *d, size_t n, uint8_t out[32]) {
+  unsigned len = 0;
+  SW_ASSERT(EVP_Digest(d, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32);
+}
+
+/* Write the payload, sign it as `who`, and fill a manifest for it. */
+static void setup(struct fixture *f, int who) {
+  size_t n;
+  uint32_t x = 2463534242u;
+  char msg[SW_MSG_MAX] = "";
+  const char *keys[] = {keyfile("trusted.asc")};
+  need_fixture();
+  memset(f, 0, sizeof *f);
+  f->data = malloc(PAYLOAD_LEN);
+  f->m = calloc(1, sizeof *f->m);
+  SW_ASSERT(f->data != NULL && f->m != NULL);
+  for (size_t i = 0; i < PAYLOAD_LEN; i++) { /* xorshift: incompressible, reproducible */
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    f->data[i] = (uint8_t)x;
+  }
+  snprintf(f->path, sizeof f->path, "%s/payload.%d", g_dir, (int)getpid());
+  uint8_t *sig = sign_as(who, f->data, PAYLOAD_LEN, "--detach-sign", 0, NULL, &n);
+  SW_ASSERT(n <= sizeof f->m->signature);
+  write_file(f->path, f->data, PAYLOAD_LEN);
+  memcpy(f->m->signature, sig, n);
+  f->m->signature_len = n;
+  f->m->size = PAYLOAD_LEN;
+  sha256(f->data, PAYLOAD_LEN, f->m->sha256);
+  free(sig);
+  sw_err rc = sw_pgp_open(&f->p, keys, 1, msg, sizeof msg);
+  if (rc != SW_OK) SW_FAILF("sw_pgp_open: %s", msg);
+}
+
+static void teardown(struct fixture *f) {
+  sw_pgp_free(f->p);
+  free(f->m);
+  free(f->data);
+  unlink(f->path);
+}
+
+static sw_gate_verdict gate(struct fixture *f) {
+  sw_gate_verdict v;
+  sw_err rc = sw_gate_check_path(f->p, f->m, f->path, 1, &v);
+  if (rc != SW_OK) SW_FAILF("gate did not run: %s: %s", sw_err_name(rc), v.reason);
+  return v;
+}
+
+SW_TEST(gate_accepts_the_signed_file) {
+  struct fixture f;
+  setup(&f, A);
+  sw_gate_verdict v = gate(&f);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  SW_ASSERT_EQ_INT(v.bytes, PAYLOAD_LEN);
+  SW_ASSERT(memcmp(v.sha256, f.m->sha256, 32) == 0);
+  SW_ASSERT_EQ_INT(v.pgp.accepted, 1);
+  SW_ASSERT_STREQ(v.pgp.signer[0], g_fpr[A]);
+  /* and through an fd that is not at offset 0 */
+  int fd = open(f.path, O_RDONLY);
+  SW_ASSERT(fd >= 0);
+  SW_ASSERT(lseek(fd, 12345, SEEK_SET) == 12345);
+  SW_ASSERT_EQ_INT(sw_gate_check_fd(f.p, f.m, fd, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(v.accepted, 1);
+  close(fd);
+  teardown(&f);
+}
+
+SW_TEST(gate_rejects_one_flipped_byte) {
+  struct fixture f;
+  setup(&f, A);
+  f.data[(2u << 20) + 5] ^= 0x01; /* in the third chunk */
+  write_file(f.path, f.data, PAYLOAD_LEN);
+  sw_gate_verdict v = gate(&f);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "SHA-256 mismatch");
+  SW_ASSERT_EQ_INT(v.pgp.accepted, 0); /* gpg saw the same flipped byte */
+  SW_ASSERT_CONTAINS(v.pgp.reason, "bad signature");
+  teardown(&f);
+}
+
+SW_TEST(gate_rejects_truncated_file) {
+  struct fixture f;
+  setup(&f, A);
+  write_file(f.path, f.data, PAYLOAD_LEN - 1);
+  sw_gate_verdict v = gate(&f);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "differs from the signed size");
+  write_file(f.path, f.data, 0);
+  v = gate(&f);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "size 0 differs");
+  teardown(&f);
+}
+
+SW_TEST(gate_rejects_extended_file) {
+  struct fixture f;
+  setup(&f, A);
+  FILE *fp = fopen(f.path, "ab");
+  SW_ASSERT(fp != NULL);
+  fputc('x', fp);
+  fclose(fp);
+  sw_gate_verdict v = gate(&f);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "differs from the signed size");
+  teardown(&f);
+}
+
+SW_TEST(gate_rejects_file_signed_by_other_key) {
+  struct fixture f;
+  setup(&f, B); /* untrusted signer, SHA256 and Size match */
+  sw_gate_verdict v = gate(&f);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_EQ_INT(v.bytes, PAYLOAD_LEN);
+  SW_ASSERT(memcmp(v.sha256, f.m->sha256, 32) == 0);
+  SW_ASSERT_CONTAINS(v.reason, "untrusted key");
+  teardown(&f);
+}
+
+SW_TEST(gate_rejects_sha256_mismatch_even_with_good_signature) {
+  struct fixture f;
+  setup(&f, A);
+  f.m->sha256[31] ^= 0xff;
+  sw_gate_verdict v = gate(&f);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_EQ_INT(v.pgp.accepted, 1); /* the signature alone would pass */
+  SW_ASSERT_CONTAINS(v.reason, "SHA-256 mismatch: got ");
+  teardown(&f);
+}
+
+SW_TEST(gate_rejects_size_mismatch_before_crypto) {
+  struct fixture f;
+  setup(&f, A);
+  f.m->size = PAYLOAD_LEN + 4096;
+  /* a signature that would make gpg fail loudly if it were ever consulted */
+  memset(f.m->signature, 0xff, 16);
+  f.m->signature_len = 16;
+  sw_gate_verdict v = gate(&f);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_EQ_INT(v.bytes, 0); /* nothing was read */
+  SW_ASSERT_STREQ(v.pgp.reason, "");
+  char want[128];
+  snprintf(want, sizeof want, "size %u differs from the signed size %u", PAYLOAD_LEN, PAYLOAD_LEN + 4096);
+  SW_ASSERT_STREQ(v.reason, want);
+  teardown(&f);
+}
+
+SW_TEST(gate_rejects_manifest_without_signature) {
+  struct fixture f;
+  setup(&f, A);
+  f.m->signature_len = 0;
+  sw_gate_verdict v = gate(&f);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT(v.reason[0] != '\0');
+  teardown(&f);
+}
+
+SW_TEST(gate_reports_missing_file_as_io_error) {
+  struct fixture f;
+  sw_gate_verdict v;
+  setup(&f, A);
+  unlink(f.path);
+  SW_ASSERT_EQ_INT(sw_gate_check_path(f.p, f.m, f.path, 1, &v), SW_ERR_IO);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  teardown(&f);
+}
+
+SW_TEST(gate_copy_holds_exactly_the_checked_bytes) {
+  struct fixture f;
+  char copy_path[256];
+  size_t orig_len = 0, copy_len = 0;
+  setup(&f, A);
+  snprintf(copy_path, sizeof copy_path, "%s.copy", f.path);
+  int fd = open(f.path, O_RDONLY);
+  int cfd = open(copy_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  SW_ASSERT(fd >= 0 && cfd >= 0);
+  sw_gate_verdict v;
+  SW_ASSERT_EQ_INT(sw_gate_check_fd_copy(f.p, f.m, fd, cfd, 1, &v), SW_OK);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  close(fd);
+  close(cfd);
+  uint8_t *orig = read_all(f.path, &orig_len), *copy = read_all(copy_path, &copy_len);
+  SW_ASSERT_EQ_INT(copy_len, orig_len);
+  SW_ASSERT(memcmp(orig, copy, orig_len) == 0);
+  free(orig);
+  free(copy);
+  unlink(copy_path);
+  teardown(&f);
+}
+
+SW_TEST(gate_copy_write_failure_is_io_error_not_acceptance) {
+  struct fixture f;
+  setup(&f, A);
+  int fd = open(f.path, O_RDONLY);
+  int cfd = open(f.path, O_RDONLY); /* not writable: every write fails */
+  SW_ASSERT(fd >= 0 && cfd >= 0);
+  sw_gate_verdict v;
+  SW_ASSERT_EQ_INT(sw_gate_check_fd_copy(f.p, f.m, fd, cfd, 1, &v), SW_ERR_IO);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "copy");
+  close(fd);
+  close(cfd);
+  teardown(&f);
+}

@@ -1,0 +1,610 @@
+/* test_pgp.c - OpenPGP checks against pinned keys (verify/pgp.c).
+ * Keys come from tests/lib/mkkeys.sh, made once per binary before the tests
+ * fork; signatures are made by the real gpg at test time. */
+#include "sw_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+
+#include "pgp.h"
+
+extern char **environ;
+
+static char g_dir[64];     /* mkdtemp: keys, data and signatures */
+static char g_home[128];   /* signer GNUPGHOME from keys.env */
+static char g_fpr[8][64];  /* A, A_SUB, E, B, B_SUB, R, X, X_SIGN_TIME */
+static int g_ok;
+enum { A, A_SUB, E, B, B_SUB, R, X, XTIME };
+static const char *const g_names[] = {"A_FPR", "B_FPR_unused", "E_FPR", "B_FPR", "B_SUB_FPR", "R_FPR",
+                                      "X_FPR", "X_SIGN_TIME"};
+
+static int run(char *const argv[]) {
+  pid_t pid;
+  int st = 0;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    return -1;
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void fixture_cleanup(void) {
+  char cmd[512];
+  if (g_home[0]) {
+    char *kill_argv[] = {"gpgconf", "--homedir", g_home, "--kill", "all", NULL};
+    run(kill_argv);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_home);
+    if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", g_home);
+  }
+  if (g_dir[0]) {
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", g_dir);
+  }
+}
+
+__attribute__((constructor(200))) static void fixture_setup(void) {
+  char cmd[512], path[128], line[256];
+  FILE *f;
+  snprintf(g_dir, sizeof g_dir, "/tmp/swtp.XXXXXX");
+  if (mkdtemp(g_dir) == NULL) {
+    g_dir[0] = '\0';
+    return;
+  }
+  atexit(fixture_cleanup);
+  snprintf(cmd, sizeof cmd, "bash '%s/lib/mkkeys.sh' '%s' >/dev/null", SW_TEST_SRCDIR, g_dir);
+  if (system(cmd) != 0) return;
+  snprintf(path, sizeof path, "%s/keys.env", g_dir);
+  f = fopen(path, "r");
+  if (f == NULL) return;
+  while (fgets(line, sizeof line, f)) {
+    char *eq = strchr(line, '='), *val;
+    if (eq == NULL) continue;
+    *eq = '\0';
+    val = eq + 1;
+    val[strcspn(val, "\n")] = '\0';
+    if (val[0] == '\'') { /* X_SIGN_TIME='...' */
+      val++;
+      val[strcspn(val, "'")] = '\0';
+    }
+    if (strcmp(line, "GNUPGHOME") == 0) snprintf(g_home, sizeof g_home, "%s", val);
+    if (strcmp(line, "A_SUB_FPR") == 0) snprintf(g_fpr[A_SUB], sizeof g_fpr[0], "%s", val);
+    for (int i = 0; i < 8; i++)
+      if (i != A_SUB && strcmp(line, g_names[i]) == 0) snprintf(g_fpr[i], sizeof g_fpr[0], "%s", val);
+  }
+  fclose(f);
+  /* Private homes of failed tests (they _exit without sw_pgp_free) land here
+   * and go with the fixture. */
+  setenv("TMPDIR", g_dir, 1);
+  g_ok = g_home[0] != '\0';
+  for (int i = 0; i < 8; i++)
+    if (g_fpr[i][0] == '\0') g_ok = 0;
+}
+
+static void need_fixture(void) {
+  if (!g_ok) SW_FAILF("mkkeys.sh fixture missing (dir %s)", g_dir);
+}
+
+static const char *keyfile(const char *name) {
+  static char path[8][128];
+  static int next;
+  char *p = path[next++ % 8];
+  snprintf(p, 128, "%s/%s", g_dir, name);
+  return p;
+}
+
+static void write_file(const char *path, const void *data, size_t len) {
+  FILE *f = fopen(path, "wb");
+  SW_ASSERT(f != NULL);
+  SW_ASSERT(len == 0 || fwrite(data, 1, len, f) == len);
+  SW_ASSERT(fclose(f) == 0);
+}
+
+static uint8_t *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  uint8_t *buf = malloc(1 << 20);
+  SW_ASSERT(f != NULL && buf != NULL);
+  *len = fread(buf, 1, 1 << 20, f);
+  fclose(f);
+  return buf;
+}
+
+/* Sign data with gpg as key spec (a fingerprint; "!" is appended). mode:
+ * "--detach-sign", "--clearsign" or "--sign". Extra gpg options in extra
+ * (NULL-terminated, may be NULL). Returns the signature bytes. */
+static uint8_t *sign_as(int who, const void *data, size_t len, const char *mode, int armor,
+                        const char *const *extra, size_t *sig_len) {
+  char in[128], out[128], user[80];
+  char *argv[32];
+  int n = 0;
+  static int seq;
+  snprintf(in, sizeof in, "%s/data.%d.%d", g_dir, (int)getpid(), seq);
+  snprintf(out, sizeof out, "%s/sig.%d.%d", g_dir, (int)getpid(), seq++);
+  snprintf(user, sizeof user, "%s!", g_fpr[who]);
+  write_file(in, data, len);
+  argv[n++] = "gpg";
+  argv[n++] = "--homedir";
+  argv[n++] = g_home;
+  argv[n++] = "--batch";
+  argv[n++] = "--yes";
+  argv[n++] = "--no-tty";
+  if (who == X) {
+    argv[n++] = "--faked-system-time";
+    argv[n++] = g_fpr[XTIME];
+  }
+  for (int i = 0; extra && extra[i]; i++) argv[n++] = (char *)extra[i];
+  argv[n++] = "-u";
+  argv[n++] = user;
+  if (armor) argv[n++] = "--armor";
+  argv[n++] = "-o";
+  argv[n++] = out;
+  argv[n++] = (char *)mode;
+  argv[n++] = in;
+  argv[n] = NULL;
+  SW_ASSERT_EQ_INT(run(argv), 0);
+  return read_all(out, sig_len);
+}
+
+static uint8_t *sign_detached(int who, const void *data, size_t len, int armor, size_t *sig_len) {
+  return sign_as(who, data, len, "--detach-sign", armor, NULL, sig_len);
+}
+
+static sw_pgp *open_keys(const char *const *names, size_t n) {
+  const char *files[8];
+  char msg[SW_MSG_MAX] = "";
+  sw_pgp *p = NULL;
+  for (size_t i = 0; i < n; i++) files[i] = keyfile(names[i]);
+  sw_err rc = sw_pgp_open(&p, files, n, msg, sizeof msg);
+  if (rc != SW_OK) SW_FAILF("sw_pgp_open: %s: %s", sw_err_name(rc), msg);
+  SW_ASSERT(p != NULL);
+  return p;
+}
+
+static sw_pgp *open_trusted(void) {
+  static const char *const k[] = {"trusted.asc"};
+  return open_keys(k, 1);
+}
+
+static const char DATA[] = "swarmup-1.2.3.tar.gz contents\n\x00\x01\x02 binary tail";
+
+/* verify and return the verdict; asserts the check ran */
+static sw_pgp_verdict check(sw_pgp *p, const uint8_t *sig, size_t sig_len, const void *data, size_t len,
+                            unsigned threshold) {
+  sw_pgp_verdict v;
+  sw_err rc = sw_pgp_verify_mem(p, sig, sig_len, data, len, threshold, &v);
+  if (rc != SW_OK) SW_FAILF("verify did not run: %s: %s", sw_err_name(rc), v.reason);
+  return v;
+}
+
+static uint8_t *concat(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, size_t *len) {
+  uint8_t *c = malloc(alen + blen);
+  SW_ASSERT(c != NULL);
+  memcpy(c, a, alen);
+  memcpy(c + alen, b, blen);
+  *len = alen + blen;
+  return c;
+}
+
+SW_TEST(accepts_good_signature_by_pinned_primary) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_detached(A, DATA, sizeof DATA, 0, &n);
+  sw_pgp_verdict v = check(p, sig, n, DATA, sizeof DATA, 1);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  SW_ASSERT_EQ_INT(v.n_good, 1);
+  SW_ASSERT_STREQ(v.signer[0], g_fpr[A]);
+  SW_ASSERT_EQ_INT(sw_pgp_key_count(p), 1);
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(accepts_signature_by_signing_subkey_of_pinned_key) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_detached(A_SUB, DATA, sizeof DATA, 0, &n);
+  sw_pgp_verdict v = check(p, sig, n, DATA, sizeof DATA, 1);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  SW_ASSERT_STREQ(v.signer[0], g_fpr[A]); /* counted as its primary */
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(accepts_armored_and_binary_signatures) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n1, n2;
+  uint8_t *bin = sign_detached(A, DATA, sizeof DATA, 0, &n1);
+  uint8_t *arm = sign_detached(A, DATA, sizeof DATA, 1, &n2);
+  SW_ASSERT(bin[0] & 0x80);
+  SW_ASSERT(memcmp(arm, "-----BEGIN PGP SIGNATURE-----", 29) == 0);
+  sw_pgp_verdict v1 = check(p, bin, n1, DATA, sizeof DATA, 1);
+  sw_pgp_verdict v2 = check(p, arm, n2, DATA, sizeof DATA, 1);
+  if (!v1.accepted) SW_FAILF("binary rejected: %s", v1.reason);
+  if (!v2.accepted) SW_FAILF("armored rejected: %s", v2.reason);
+  free(bin);
+  free(arm);
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_signature_by_untrusted_key) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_detached(B, DATA, sizeof DATA, 0, &n);
+  sw_pgp_verdict v = check(p, sig, n, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "untrusted key");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_signature_by_subkey_of_untrusted_key) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_detached(B_SUB, DATA, sizeof DATA, 0, &n);
+  sw_pgp_verdict v = check(p, sig, n, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "untrusted key");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_one_byte_flipped_data) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t data[sizeof DATA];
+  uint8_t *sig = sign_detached(A, DATA, sizeof DATA, 0, &n);
+  memcpy(data, DATA, sizeof DATA);
+  data[7] ^= 0x01;
+  sw_pgp_verdict v = check(p, sig, n, data, sizeof data, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "bad signature");
+  /* the unchanged data still passes with the same signature */
+  sw_pgp_verdict ok = check(p, sig, n, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(ok.accepted, 1);
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_signature_over_other_data) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  static const char other[] = "another release entirely";
+  uint8_t *sig = sign_detached(A, other, sizeof other, 0, &n);
+  sw_pgp_verdict v = check(p, sig, n, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "bad signature");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_revoked_key) {
+  need_fixture();
+  static const char *const k[] = {"revoked.asc"};
+  sw_pgp *p = open_keys(k, 1);
+  size_t n;
+  /* made by the signer home, where R is not revoked */
+  uint8_t *sig = sign_detached(R, DATA, sizeof DATA, 0, &n);
+  sw_pgp_verdict v = check(p, sig, n, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "revoked");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_expired_key) {
+  need_fixture();
+  static const char *const k[] = {"expired.asc"};
+  sw_pgp *p = open_keys(k, 1);
+  size_t n;
+  uint8_t *sig = sign_detached(X, DATA, sizeof DATA, 0, &n); /* made while X was valid */
+  sw_pgp_verdict v = check(p, sig, n, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "expired on 2020-12-31"); /* 1y after 2020-01-01 */
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_sha1_digest) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  static const char *const sha1[] = {"--digest-algo", "SHA1", "--allow-weak-digest-algos", NULL};
+  uint8_t *sig = sign_as(A, DATA, sizeof DATA, "--detach-sign", 0, sha1, &n);
+  sw_pgp_verdict v = check(p, sig, n, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "SHA1");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_clearsigned_message_as_signature) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  /* The clearsigned text is validly signed by A; gpg given it as a "detached
+   * signature" would verify that embedded text, not our data. */
+  uint8_t *sig = sign_as(A, DATA, 10, "--clearsign", 0, NULL, &n);
+  sw_pgp_verdict v = check(p, sig, n, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "clearsigned");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_inline_signed_message_as_signature) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n1, n2, n3;
+  uint8_t *arm = sign_as(A, DATA, sizeof DATA, "--sign", 1, NULL, &n1);
+  uint8_t *bin = sign_as(A, DATA, sizeof DATA, "--sign", 0, NULL, &n2);
+  static const char *const nocomp[] = {"--compress-algo", "none", NULL};
+  uint8_t *raw = sign_as(A, DATA, sizeof DATA, "--sign", 0, nocomp, &n3);
+  sw_pgp_verdict v1 = check(p, arm, n1, DATA, sizeof DATA, 1);
+  sw_pgp_verdict v2 = check(p, bin, n2, DATA, sizeof DATA, 1);
+  sw_pgp_verdict v3 = check(p, raw, n3, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v1.accepted, 0);
+  SW_ASSERT_CONTAINS(v1.reason, "inline-signed");
+  SW_ASSERT_EQ_INT(v2.accepted, 0);
+  SW_ASSERT_CONTAINS(v2.reason, "(tag 8)"); /* compressed data */
+  SW_ASSERT_EQ_INT(v3.accepted, 0);
+  SW_ASSERT_CONTAINS(v3.reason, "one-pass signature");
+  /* The same message relabelled as an armored SIGNATURE block is still refused. */
+  char *relabel = malloc(n1 + 64);
+  SW_ASSERT(relabel != NULL);
+  size_t m = 0;
+  const char *body = memchr(arm, '\n', n1);
+  SW_ASSERT(body != NULL);
+  m += (size_t)sprintf(relabel, "-----BEGIN PGP SIGNATURE-----");
+  const char *endl = strstr(body, "-----END PGP MESSAGE-----");
+  SW_ASSERT(endl != NULL);
+  memcpy(relabel + m, body, (size_t)(endl - body));
+  m += (size_t)(endl - body);
+  m += (size_t)sprintf(relabel + m, "-----END PGP SIGNATURE-----\n");
+  sw_pgp_verdict v4 = check(p, (uint8_t *)relabel, m, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v4.accepted, 0);
+  SW_ASSERT_CONTAINS(v4.reason, "(tag 8)");
+  free(relabel);
+  free(arm);
+  free(bin);
+  free(raw);
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_empty_signature) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  sw_pgp_verdict v = check(p, (const uint8_t *)"", 0, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "no signature found");
+  sw_pgp_verdict w = check(p, (const uint8_t *)"\n \n", 3, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(w.accepted, 0);
+  SW_ASSERT_CONTAINS(w.reason, "no signature found");
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_garbage_signature) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  static const char text[] = "this is not a signature\n";
+  uint8_t bin[300];
+  for (size_t i = 0; i < sizeof bin; i++) bin[i] = (uint8_t)(0x89 + i * 37);
+  sw_pgp_verdict v1 = check(p, (const uint8_t *)text, sizeof text - 1, DATA, sizeof DATA, 1);
+  sw_pgp_verdict v2 = check(p, bin, sizeof bin, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v1.accepted, 0);
+  SW_ASSERT_EQ_INT(v2.accepted, 0);
+  SW_ASSERT(v1.reason[0] != '\0');
+  SW_ASSERT(v2.reason[0] != '\0');
+  /* a real signature with its last byte cut off */
+  size_t n;
+  uint8_t *sig = sign_detached(A, DATA, sizeof DATA, 0, &n);
+  sw_pgp_verdict v3 = check(p, sig, n - 1, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v3.accepted, 0);
+  SW_ASSERT_CONTAINS(v3.reason, "truncated");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(threshold_two_needs_two_distinct_signers) {
+  need_fixture();
+  static const char *const k[] = {"trusted.asc", "second.asc"};
+  sw_pgp *p = open_keys(k, 2);
+  size_t na, ne, nsub, nae, nas;
+  SW_ASSERT_EQ_INT(sw_pgp_key_count(p), 2);
+  uint8_t *sa = sign_detached(A, DATA, sizeof DATA, 0, &na);
+  uint8_t *se = sign_detached(E, DATA, sizeof DATA, 0, &ne);
+  uint8_t *ss = sign_detached(A_SUB, DATA, sizeof DATA, 0, &nsub);
+  uint8_t *ae = concat(sa, na, se, ne, &nae);
+  uint8_t *as = concat(sa, na, ss, nsub, &nas);
+
+  sw_pgp_verdict v = check(p, ae, nae, DATA, sizeof DATA, 2);
+  if (!v.accepted) SW_FAILF("A+E rejected: %s", v.reason);
+  SW_ASSERT_EQ_INT(v.n_good, 2);
+  v = check(p, sa, na, DATA, sizeof DATA, 2);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_EQ_INT(v.n_good, 1);
+  v = check(p, as, nas, DATA, sizeof DATA, 2); /* primary + its own subkey: one signer */
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_EQ_INT(v.n_good, 1);
+  SW_ASSERT_CONTAINS(v.reason, "1 distinct trusted signer");
+  /* threshold out of range is a usage error, not a verdict */
+  sw_pgp_verdict u;
+  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, ae, nae, (const uint8_t *)DATA, sizeof DATA, 0, &u), SW_ERR_USAGE);
+  SW_ASSERT_EQ_INT(u.accepted, 0);
+  free(sa);
+  free(se);
+  free(ss);
+  free(ae);
+  free(as);
+  sw_pgp_free(p);
+}
+
+SW_TEST(any_bad_signature_rejects_set) {
+  need_fixture();
+  static const char *const k[] = {"trusted.asc", "second.asc"};
+  sw_pgp *p = open_keys(k, 2);
+  static const char other[] = "other bytes";
+  size_t na, ne, nb, n1, n2;
+  uint8_t *sa = sign_detached(A, DATA, sizeof DATA, 0, &na);
+  uint8_t *bad = sign_detached(E, other, sizeof other, 0, &ne); /* E's sig over other data */
+  uint8_t *sb = sign_detached(B, DATA, sizeof DATA, 0, &nb);    /* untrusted */
+  uint8_t *s1 = concat(sa, na, bad, ne, &n1);
+  uint8_t *s2 = concat(sb, nb, sa, na, &n2);
+  sw_pgp_verdict v = check(p, s1, n1, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "bad signature");
+  v = check(p, s2, n2, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "untrusted key");
+  free(sa);
+  free(bad);
+  free(sb);
+  free(s1);
+  free(s2);
+  sw_pgp_free(p);
+}
+
+SW_TEST(never_reads_user_home) {
+  need_fixture();
+  char home[128], link[160];
+  size_t n;
+  /* B's key (public and secret) is in the signer home; point both GNUPGHOME
+   * and ~/.gnupg at it. Only pinned keys may count. */
+  snprintf(home, sizeof home, "%s/home.%d", g_dir, (int)getpid());
+  SW_ASSERT(mkdir(home, 0700) == 0);
+  snprintf(link, sizeof link, "%s/.gnupg", home);
+  SW_ASSERT(symlink(g_home, link) == 0);
+  setenv("HOME", home, 1);
+  setenv("GNUPGHOME", g_home, 1);
+  sw_pgp *p = open_trusted();
+  uint8_t *sig = sign_detached(B, DATA, sizeof DATA, 0, &n);
+  sw_pgp_verdict v = check(p, sig, n, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "untrusted key");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(import_rejects_file_without_key) {
+  need_fixture();
+  sw_pgp *p = NULL;
+  char msg[SW_MSG_MAX] = "";
+  const char *path = keyfile("nokey.asc");
+  static const char text[] = "no key here\n";
+  write_file(path, text, sizeof text - 1);
+  const char *files[] = {path};
+  SW_ASSERT_EQ_INT(sw_pgp_open(&p, files, 1, msg, sizeof msg), SW_ERR_CONFIG);
+  SW_ASSERT(p == NULL);
+  SW_ASSERT(msg[0] != '\0');
+  /* a detached signature is OpenPGP, but not a key */
+  size_t n;
+  uint8_t *sig = sign_detached(A, DATA, sizeof DATA, 1, &n);
+  const char *spath = keyfile("sig-as-key.asc");
+  write_file(spath, sig, n);
+  files[0] = spath;
+  SW_ASSERT_EQ_INT(sw_pgp_open(&p, files, 1, msg, sizeof msg), SW_ERR_CONFIG);
+  SW_ASSERT_CONTAINS(msg, "no public key");
+  free(sig);
+}
+
+SW_TEST(import_rejects_secret_key) {
+  need_fixture();
+  sw_pgp *p = NULL;
+  char msg[SW_MSG_MAX] = "";
+  const char *files[] = {keyfile("trusted.asc"), keyfile("untrusted-secret.asc")};
+  SW_ASSERT_EQ_INT(sw_pgp_open(&p, files, 2, msg, sizeof msg), SW_ERR_CONFIG);
+  SW_ASSERT(p == NULL);
+  SW_ASSERT_CONTAINS(msg, "secret key");
+}
+
+static int list_homes(char out[][64], int max) {
+  char cmd[128], line[256];
+  int n = 0;
+  snprintf(cmd, sizeof cmd, "ls -d %s/swpgp.* 2>/dev/null", g_dir);
+  FILE *ls = popen(cmd, "r");
+  SW_ASSERT(ls != NULL);
+  while (n < max && fgets(line, sizeof line, ls)) {
+    line[strcspn(line, "\n")] = '\0';
+    snprintf(out[n++], 64, "%.63s", line);
+  }
+  pclose(ls);
+  return n;
+}
+
+SW_TEST(free_removes_private_home) {
+  need_fixture();
+  static char before[256][64], after[256][64];
+  int nb = list_homes(before, 256);
+  sw_pgp *p = open_trusted();
+  int na = list_homes(after, 256), mine = -1;
+  for (int i = 0; i < na && mine < 0; i++) {
+    int seen = 0;
+    for (int j = 0; j < nb; j++) seen |= strcmp(after[i], before[j]) == 0;
+    if (!seen) mine = i;
+  }
+  SW_ASSERT(mine >= 0);
+  struct stat st;
+  SW_ASSERT(lstat(after[mine], &st) == 0);
+  SW_ASSERT_EQ_INT(st.st_mode & 0777, 0700);
+  sw_pgp_free(p);
+  sw_pgp_free(NULL);
+  SW_ASSERT(lstat(after[mine], &st) != 0);
+}
+
+struct byte_src {
+  const uint8_t *d;
+  size_t len, pos;
+};
+
+/* one byte per call: gpgme must cope with short reads */
+static ssize_t byte_reader(void *arg, uint8_t *buf, size_t len) {
+  struct byte_src *s = arg;
+  if (s->pos >= s->len || len == 0) return 0;
+  buf[0] = s->d[s->pos++];
+  return 1;
+}
+
+static ssize_t failing_reader(void *arg, uint8_t *buf, size_t len) {
+  (void)arg;
+  (void)buf;
+  (void)len;
+  return -1;
+}
+
+SW_TEST(verify_stream_accepts_good_and_rejects_changed_data) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_detached(A, DATA, sizeof DATA, 0, &n);
+  uint8_t changed[sizeof DATA];
+  struct byte_src src = {(const uint8_t *)DATA, sizeof DATA, 0};
+  sw_pgp_verdict v;
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, byte_reader, &src, 1, &v), SW_OK);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  SW_ASSERT_EQ_INT(src.pos, sizeof DATA);
+  memcpy(changed, DATA, sizeof DATA);
+  changed[sizeof DATA - 1] ^= 0x80;
+  struct byte_src src2 = {changed, sizeof changed, 0};
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, byte_reader, &src2, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "bad signature");
+  /* a read error is an error, never an accepted verdict */
+  sw_err rc = sw_pgp_verify_stream(p, sig, n, failing_reader, NULL, 1, &v);
+  SW_ASSERT_NE_INT(rc, SW_OK);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  free(sig);
+  sw_pgp_free(p);
+}

@@ -1,0 +1,216 @@
+/* gate.c - the payload gate: size, SHA-256 and OpenPGP signature in one read pass.
+ *
+ * The size is compared with fstat() before any crypto, so a wrong-sized file
+ * costs nothing. The bytes gpg verifies are the very bytes that are hashed:
+ * the read callback handed to gpgme reads the fd in large chunks, runs SHA-256
+ * over each chunk, then serves gpgme's (smaller) reads from that chunk. The
+ * callback never delivers more than m->size + 1 bytes, so a file that grows
+ * during the pass is seen as too long and rejected.
+ */
+#include "gate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SW_GATE_CHUNK (1u << 20) /* 1 MiB reads: few syscalls, fits in L2/L3 */
+
+struct gate_reader {
+  int fd;
+  uint64_t limit;  /* m->size + 1: one byte more reveals a grown file */
+  uint64_t offset; /* bytes read from fd */
+  EVP_MD_CTX *md;
+  uint8_t *buf;
+  size_t have, used; /* buf[used..have) not yet given to gpgme */
+  int err;           /* errno of a failed read, or -1 for a hash failure */
+  int copy_fd;       /* >= 0: every byte read is also written here */
+  int copy_err;      /* errno of a failed copy write */
+};
+
+/* Read and hash the next chunk into g->buf. Returns its size, 0 at end of
+ * file or at the limit, -1 on error (g->err set). */
+static ssize_t gate_fill(struct gate_reader *g) {
+  ssize_t r;
+  size_t want = SW_GATE_CHUNK;
+  if (g->offset >= g->limit) return 0;
+  if (g->limit - g->offset < want) want = (size_t)(g->limit - g->offset);
+  do {
+    r = pread(g->fd, g->buf, want, (off_t)g->offset);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    g->err = errno;
+    return -1;
+  }
+  if (r > 0 && EVP_DigestUpdate(g->md, g->buf, (size_t)r) != 1) {
+    g->err = -1;
+    return -1;
+  }
+  /* The copy gets exactly the bytes that were just hashed (and that gpgme
+   * will be fed), so what the caller installs is what the gate checked. */
+  if (r > 0 && g->copy_fd >= 0 && g->offset < g->limit - 1) {
+    size_t want_copy = (size_t)r, done = 0;
+    if ((uint64_t)want_copy > g->limit - 1 - g->offset) want_copy = (size_t)(g->limit - 1 - g->offset);
+    while (done < want_copy) {
+      ssize_t w = pwrite(g->copy_fd, g->buf + done, want_copy - done, (off_t)(g->offset + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        g->copy_err = w < 0 ? errno : EIO;
+        g->err = g->copy_err;
+        return -1;
+      }
+      done += (size_t)w;
+    }
+  }
+  g->offset += (uint64_t)r;
+  g->have = (size_t)r;
+  g->used = 0;
+  return r;
+}
+
+/* sw_pgp_read_fn handed to gpgme: serves gpgme from the hashed chunk. */
+static ssize_t gate_read(void *arg, uint8_t *out, size_t len) {
+  struct gate_reader *g = arg;
+  size_t n;
+  if (g->used == g->have) {
+    ssize_t r = gate_fill(g);
+    if (r <= 0) return r;
+  }
+  n = g->have - g->used;
+  if (n > len) n = len;
+  memcpy(out, g->buf + g->used, n);
+  g->used += n;
+  return (ssize_t)n;
+}
+
+static void hex(const uint8_t *b, size_t n, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[b[i] >> 4];
+    out[2 * i + 1] = digits[b[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+sw_err sw_gate_check_fd(sw_pgp *p, const sw_manifest *m, int fd, unsigned threshold, sw_gate_verdict *v) {
+  return sw_gate_check_fd_copy(p, m, fd, -1, threshold, v);
+}
+
+sw_err sw_gate_check_fd_copy(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd, unsigned threshold,
+                             sw_gate_verdict *v) {
+  sw_err rc = SW_OK;
+  struct stat st;
+  struct gate_reader g;
+  unsigned int mdlen = 0;
+  char got[65], want[65];
+
+  if (v == NULL) return SW_ERR_USAGE;
+  memset(v, 0, sizeof *v);
+  memset(&g, 0, sizeof g);
+  if (p == NULL || m == NULL || fd < 0)
+    return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "sw_gate_check_fd: bad arguments");
+  if (fstat(fd, &st) != 0)
+    return sw_fail(SW_ERR_IO, v->reason, sizeof v->reason, "fstat: %s", strerror(errno));
+  if (!S_ISREG(st.st_mode)) {
+    sw_fail(SW_ERR_PAYLOAD, v->reason, sizeof v->reason, "payload is not a regular file");
+    return SW_OK;
+  }
+  if (st.st_size < 0 || (uint64_t)st.st_size != m->size) {
+    /* No crypto for a file of the wrong size. */
+    sw_fail(SW_ERR_PAYLOAD, v->reason, sizeof v->reason, "size %lld differs from the signed size %llu",
+            (long long)st.st_size, (unsigned long long)m->size);
+    return SW_OK;
+  }
+  if (m->signature_len == 0 || m->signature_len > sizeof m->signature) {
+    sw_fail(SW_ERR_PAYLOAD, v->reason, sizeof v->reason, "manifest carries no usable file signature");
+    return SW_OK;
+  }
+#ifdef POSIX_FADV_SEQUENTIAL
+  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  g.fd = fd;
+  g.copy_fd = copy_fd;
+  g.limit = m->size + 1;
+  g.buf = malloc(SW_GATE_CHUNK);
+  g.md = EVP_MD_CTX_new();
+  if (g.buf == NULL || g.md == NULL) {
+    rc = sw_fail(SW_ERR_NOMEM, v->reason, sizeof v->reason, "out of memory");
+    goto out;
+  }
+  if (EVP_DigestInit_ex(g.md, EVP_sha256(), NULL) != 1) {
+    rc = sw_fail(SW_ERR_INTERNAL, v->reason, sizeof v->reason, "SHA-256 init failed");
+    goto out;
+  }
+  rc = sw_pgp_verify_stream(p, m->signature, m->signature_len, gate_read, &g, threshold, &v->pgp);
+  v->bytes = g.offset;
+  if (g.copy_err != 0) {
+    rc = sw_fail(SW_ERR_IO, v->reason, sizeof v->reason, "writing the copy failed: %s", strerror(g.copy_err));
+    goto out;
+  }
+  if (g.err != 0) {
+    rc = sw_fail(SW_ERR_IO, v->reason, sizeof v->reason, "reading the payload failed: %s",
+                 g.err > 0 ? strerror(g.err) : "hash error");
+    goto out;
+  }
+  if (rc != SW_OK) {
+    sw_fail(rc, v->reason, sizeof v->reason, "%s", v->pgp.reason);
+    goto out;
+  }
+  /* gpg may stop reading early (e.g. a signature it rejects before needing
+   * the data): hash the rest so the size and digest checks see the whole file. */
+  for (;;) {
+    ssize_t r = gate_fill(&g);
+    if (r == 0) break;
+    if (r < 0) {
+      rc = sw_fail(SW_ERR_IO, v->reason, sizeof v->reason, "%s the payload failed: %s",
+                   g.copy_err ? "copying" : "reading",
+                   g.err > 0 ? strerror(g.err) : "hash error");
+      goto out;
+    }
+  }
+  v->bytes = g.offset;
+  if (EVP_DigestFinal_ex(g.md, v->sha256, &mdlen) != 1 || mdlen != 32) {
+    rc = sw_fail(SW_ERR_INTERNAL, v->reason, sizeof v->reason, "SHA-256 final failed");
+    goto out;
+  }
+  if (v->bytes != m->size) {
+    sw_fail(SW_ERR_PAYLOAD, v->reason, sizeof v->reason,
+            "read %llu bytes, the signed size is %llu (file changed while being checked)",
+            (unsigned long long)v->bytes, (unsigned long long)m->size);
+    goto out;
+  }
+  if (memcmp(v->sha256, m->sha256, 32) != 0) {
+    hex(v->sha256, 32, got);
+    hex(m->sha256, 32, want);
+    sw_fail(SW_ERR_PAYLOAD, v->reason, sizeof v->reason, "SHA-256 mismatch: got %s, signed %s", got, want);
+    goto out;
+  }
+  if (!v->pgp.accepted) {
+    sw_fail(SW_ERR_PAYLOAD, v->reason, sizeof v->reason, "file signature rejected: %s", v->pgp.reason);
+    goto out;
+  }
+  v->reason[0] = '\0';
+  v->accepted = 1;
+out:
+  EVP_MD_CTX_free(g.md);
+  free(g.buf);
+  return rc;
+}
+
+sw_err sw_gate_check_path(sw_pgp *p, const sw_manifest *m, const char *path, unsigned threshold,
+                          sw_gate_verdict *v) {
+  sw_err rc;
+  int fd;
+  if (v == NULL) return SW_ERR_USAGE;
+  memset(v, 0, sizeof *v);
+  if (path == NULL) return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "no payload path");
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return sw_fail(SW_ERR_IO, v->reason, sizeof v->reason, "open %s: %s", path, strerror(errno));
+  rc = sw_gate_check_fd(p, m, fd, threshold, v);
+  close(fd);
+  return rc;
+}
