@@ -51,6 +51,9 @@ static const struct sw_opt_def sw__opts[] = {
     {"encryption", SW_OPT_STR, OFF(encryption), 0, SW_CMD_FETCH | SW_CMD_SEED, "POLICY", "peer connection encryption: enabled (default), forced or disabled", 0},
     {"swarm-timeout", SW_OPT_U64, OFF(swarm_timeout), 0, SW_CMD_FETCH, "SEC", "give up on the swarm if it gives no metadata or no peer within SEC (default: 15)", 86400},
     {"stall-timeout", SW_OPT_U64, OFF(stall_timeout), 0, SW_CMD_FETCH, "SEC", "give up on the swarm after SEC without progress (default: 20)", 86400},
+    {"poll", SW_OPT_U64, OFF(poll), 0, SW_CMD_SEED, "SEC", "check every manifest again every SEC seconds (default: 300)", 604800},
+    {"keep", SW_OPT_U64, OFF(keep), 0, SW_CMD_SEED, "N", "keep and seed the last N releases of each product (default: 3)", 1000},
+    {"from", SW_OPT_STR, OFF(from), 0, SW_CMD_SEED, "FILE", "adopt this local copy of the release instead of downloading it (it must pass the gate)", 0},
     {"no-progress", SW_OPT_BOOL, OFF(no_progress), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "no progress line, even on a terminal", 0},
 };
 #define SW_NOPTS (sizeof sw__opts / sizeof sw__opts[0])
@@ -200,6 +203,7 @@ sw_err sw_opts_parse_config(enum sw_cmd cmd, const char *name, const uint8_t *bu
     while (a < b && sw__blank((char)buf[a])) a++;
     while (b > a && sw__blank((char)buf[b - 1])) b--;
     if (a == b || buf[a] == '#') continue;
+    if (buf[a] == '[') break; /* product sections: read by swarmup seed */
     for (eq = a; eq < b && buf[eq] != '='; eq++) {}
     if (eq == b) return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: expected key = value", where);
     {
@@ -234,6 +238,8 @@ sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *m
   o->swarm_timeout = 15;
   o->stall_timeout = 20;
   o->encryption = "enabled";
+  o->poll = 300;
+  o->keep = 3;
   o->args = calloc((size_t)argc + 1, sizeof *o->args);
   if (o->args == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
 
@@ -299,6 +305,8 @@ sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *m
   }
   return SW_OK;
 }
+
+void sw_opts_new_config_layer(sw_opts *o) { memset(o->set_by_config, 0, sizeof o->set_by_config); }
 
 void sw_opts_print_help(enum sw_cmd cmd, void *fp) {
   FILE *f = fp;

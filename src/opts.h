@@ -51,6 +51,10 @@ typedef struct sw_opts {
   uint64_t swarm_timeout;      /* s */
   uint64_t stall_timeout;      /* s */
   int no_progress;
+  /* seed */
+  uint64_t poll;               /* s between manifest checks */
+  uint64_t keep;               /* releases kept per product */
+  const char *from;            /* adopt this local copy (must pass the gate) */
   /* positional arguments (files for verify) */
   char **args;
   int n_args;
@@ -63,10 +67,15 @@ typedef struct sw_opts {
 /* Parse argv[0..argc) (argv[0] is the first argument after the command name)
  * for command cmd into *o (overwritten; defaults applied). */
 sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *msg, size_t msglen);
-/* Parse a config file's text into *o for cmd (exposed for tests and fuzzing). */
+/* Parse a config file's text into *o for cmd (exposed for tests and fuzzing).
+ * Parsing stops at the first line that starts with '[': sections are product
+ * definitions read by `swarmup seed` (sw_opts_config_sections). */
 sw_err sw_opts_parse_config(enum sw_cmd cmd, const char *name, const uint8_t *buf, size_t len,
                             sw_opts *o, char *msg, size_t msglen);
 void sw_opts_free(sw_opts *o);
+/* Forget which options a config layer set, so that a next layer (a [section])
+ * may set them again. */
+void sw_opts_new_config_layer(sw_opts *o);
 /* Print the options of cmd, one per line with help text, to f. */
 void sw_opts_print_help(enum sw_cmd cmd, void *f);
 

@@ -46,6 +46,36 @@ static sw_err sw__get(const sw_opts *o, const char *src, size_t max, sw_err too_
   return err;
 }
 
+/* Check the signature over r->manifest, then parse exactly those bytes. */
+static sw_err sw__release_verify(const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, size_t msglen) {
+  sw_err err;
+  char inner[SW_MSG_MAX];
+  sw_sha256(r->manifest, r->manifest_len, r->manifest_sha256);
+
+  err = sw_pgp_verify_mem(pgp, r->sig, r->sig_len, r->manifest, r->manifest_len, (unsigned)o->threshold, &r->pgp);
+  if (err) {
+    err = sw_fail(err, msg, msglen, "cannot check the manifest signature: %s", r->pgp.reason);
+    return err;
+  }
+  if (!r->pgp.accepted) {
+    err = sw_fail(SW_ERR_MANIFEST_SIG, msg, msglen, "manifest rejected: signature: %s", r->pgp.reason);
+    return err;
+  }
+
+  /* Only now, and only these bytes, reach the parser. */
+  r->m = calloc(1, sizeof *r->m);
+  if (r->m == NULL) {
+    err = sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+    return err;
+  }
+  err = sw_manifest_parse(r->manifest, r->manifest_len, r->m, inner, sizeof inner);
+  if (err) {
+    err = sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "manifest rejected: %s", inner);
+    return err;
+  }
+  return SW_OK;
+}
+
 sw_err sw_release_load(const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, size_t msglen) {
   sw_err err = SW_ERR_INTERNAL;
   char sigsrc[SW_URL_MAX + 8], inner[SW_MSG_MAX];
@@ -77,29 +107,8 @@ sw_err sw_release_load(const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, 
     err = sw_fail(err, msg, msglen, "cannot read manifest signature: %s", inner);
     goto out;
   }
-  sw_sha256(r->manifest, r->manifest_len, r->manifest_sha256);
-
-  err = sw_pgp_verify_mem(pgp, r->sig, r->sig_len, r->manifest, r->manifest_len, (unsigned)o->threshold, &r->pgp);
-  if (err) {
-    err = sw_fail(err, msg, msglen, "cannot check the manifest signature: %s", r->pgp.reason);
-    goto out;
-  }
-  if (!r->pgp.accepted) {
-    err = sw_fail(SW_ERR_MANIFEST_SIG, msg, msglen, "manifest rejected: signature: %s", r->pgp.reason);
-    goto out;
-  }
-
-  /* Only now, and only these bytes, reach the parser. */
-  r->m = calloc(1, sizeof *r->m);
-  if (r->m == NULL) {
-    err = sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
-    goto out;
-  }
-  err = sw_manifest_parse(r->manifest, r->manifest_len, r->m, inner, sizeof inner);
-  if (err) {
-    err = sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "manifest rejected: %s", inner);
-    goto out;
-  }
+  err = sw__release_verify(o, pgp, r, msg, msglen);
+  if (err) goto out;
   err = SW_OK;
 out:
   if (err) {
@@ -153,4 +162,165 @@ void sw_release_free(sw_release *r) {
   free(r->sig);
   free(r->m);
   memset(r, 0, sizeof *r);
+}
+
+/* ---- the same, without blocking the loop: bytes over the loop's HTTPS
+ * client, signature check and parsing on the thread pool. ------------------ */
+
+struct sw_release_job {
+  uv_loop_t *loop;
+  sw_http *http;
+  const sw_opts *o;
+  sw_pgp *pgp;
+  sw_release *r;
+  sw_release_done_fn done;
+  void *arg;
+  uv_work_t work;
+  int stage;               /* 0: manifest, 1: signature, 2: verifying */
+  uint8_t *buf;
+  size_t len, max;
+  sw_err err;
+  char sigsrc[SW_URL_MAX + 8];
+  char msg[SW_MSG_MAX];
+};
+
+static void sw__job_finish(sw_release_job *j, sw_err err, const char *msg) {
+  if (err) {
+    free(j->r->m);
+    j->r->m = NULL;
+  }
+  j->done(j->arg, err, msg);
+  free(j->buf);
+  free(j);
+}
+
+static void sw__job_work(uv_work_t *w) {
+  sw_release_job *j = w->data;
+  j->err = sw__release_verify(j->o, j->pgp, j->r, j->msg, sizeof j->msg);
+}
+
+static void sw__job_after(uv_work_t *w, int status) {
+  sw_release_job *j = w->data;
+  if (status == UV_ECANCELED) j->err = sw_fail(SW_ERR_CANCELLED, j->msg, sizeof j->msg, "cancelled");
+  sw__job_finish(j, j->err, j->msg);
+}
+
+static void sw__job_next(sw_release_job *j);
+
+/* One source has been read (or failed). */
+static void sw__job_got(sw_release_job *j, sw_err err, const char *msg) {
+  char text[SW_MSG_MAX];
+  if (j->stage == 0) {
+    if (err == SW_ERR_HTTP_TOO_BIG || err == SW_ERR_MANIFEST_SYNTAX) {
+      snprintf(text, sizeof text, "manifest rejected: %s is over the %u-byte limit", j->o->manifest, SW_MANIFEST_MAX);
+      sw__job_finish(j, SW_ERR_MANIFEST_SYNTAX, text);
+      return;
+    }
+    if (err) {
+      snprintf(text, sizeof text, "cannot read manifest: %s", msg);
+      sw__job_finish(j, err, text);
+      return;
+    }
+    j->r->manifest = j->buf;
+    j->r->manifest_len = j->len;
+  } else {
+    if (err == SW_ERR_IO || err == SW_ERR_HTTP || err == SW_ERR_HTTP_TOO_BIG || err == SW_ERR_MANIFEST_SIG) {
+      snprintf(text, sizeof text, "manifest rejected: no usable signature: %s", msg);
+      sw__job_finish(j, SW_ERR_MANIFEST_SIG, text);
+      return;
+    }
+    if (err) {
+      snprintf(text, sizeof text, "cannot read manifest signature: %s", msg);
+      sw__job_finish(j, err, text);
+      return;
+    }
+    j->r->sig = j->buf;
+    j->r->sig_len = j->len;
+  }
+  j->buf = NULL;
+  j->len = 0;
+  j->stage++;
+  sw__job_next(j);
+}
+
+static int sw__job_data(void *arg, uint64_t offset, const uint8_t *data, size_t len) {
+  sw_release_job *j = arg;
+  uint8_t *nb;
+  (void)offset;
+  if (j->len + len > j->max) return 1; /* the cap is also enforced by the client */
+  nb = realloc(j->buf, j->len + len + 1);
+  if (nb == NULL) return 1;
+  j->buf = nb;
+  memcpy(j->buf + j->len, data, len);
+  j->len += len;
+  j->buf[j->len] = 0;
+  return 0;
+}
+
+static void sw__job_http_done(void *arg, sw_err err, const char *msg, long status) {
+  sw_release_job *j = arg;
+  (void)status;
+  if (err == SW_OK && j->buf == NULL) {
+    j->buf = malloc(1); /* an empty body is still a buffer */
+    if (j->buf == NULL) err = SW_ERR_NOMEM;
+  }
+  sw__job_got(j, err, msg);
+}
+
+static void sw__job_next(sw_release_job *j) {
+  const char *src = j->stage == 0 ? j->o->manifest : j->sigsrc;
+  char msg[SW_MSG_MAX];
+  sw_err err;
+  if (j->stage == 2) {
+    j->work.data = j;
+    if (uv_queue_work(j->loop, &j->work, sw__job_work, sw__job_after) != 0)
+      sw__job_finish(j, SW_ERR_INTERNAL, "cannot queue the signature check");
+    return;
+  }
+  j->max = j->stage == 0 ? SW_MANIFEST_MAX : SW_MANIFEST_SIG_MAX;
+  if (!sw__is_url(src)) {
+    /* A local file of at most 64 KiB: one short read. */
+    err = sw_fs_read_file(src, j->max, SW_ERR_HTTP_TOO_BIG, &j->buf, &j->len, msg, sizeof msg);
+    sw__job_got(j, err, msg);
+    return;
+  }
+  if (strncasecmp(src, "https://", 8) != 0) {
+    snprintf(msg, sizeof msg, "refusing non-HTTPS URL %.200s", src);
+    sw__job_finish(j, SW_ERR_USAGE, msg);
+    return;
+  }
+  {
+    sw_http_get g;
+    memset(&g, 0, sizeof g);
+    g.url = src;
+    g.max_bytes = j->max;
+    g.on_data = sw__job_data;
+    g.on_done = sw__job_http_done;
+    g.arg = j;
+    err = sw_http_start(j->http, &g, NULL, msg, sizeof msg);
+    if (err) sw__job_got(j, err, msg);
+  }
+}
+
+sw_err sw_release_load_async(uv_loop_t *loop, sw_http *http, const sw_opts *o, sw_pgp *pgp, sw_release *r,
+                             sw_release_done_fn done, void *arg, char *msg, size_t msglen) {
+  sw_release_job *j;
+  memset(r, 0, sizeof *r);
+  if (o->manifest == NULL) return sw_fail(SW_ERR_USAGE, msg, msglen, "--manifest is required");
+  j = calloc(1, sizeof *j);
+  if (j == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+  j->loop = loop;
+  j->http = http;
+  j->o = o;
+  j->pgp = pgp;
+  j->r = r;
+  j->done = done;
+  j->arg = arg;
+  if (o->manifest_sig) snprintf(j->sigsrc, sizeof j->sigsrc, "%s", o->manifest_sig);
+  else if ((size_t)snprintf(j->sigsrc, sizeof j->sigsrc, "%s.sig", o->manifest) >= sizeof j->sigsrc) {
+    free(j);
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "manifest source name too long");
+  }
+  sw__job_next(j);
+  return SW_OK;
 }

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
+#include "http.h"
 #include "manifest.h"
 #include "opts.h"
 #include "pgp.h"
@@ -42,6 +45,17 @@ sw_err sw_release_check_fresh(const sw_opts *o, sw_state *st, const sw_release *
 
 /* Record an accepted manifest (copy + state) after sw_release_check_fresh said NEWER. */
 sw_err sw_release_record(sw_state *st, const sw_release *r, sw_state_rec *rec, char *msg, size_t msglen);
+
+/* Called once on the loop thread when an async load ends; msg is one line
+ * ("" on success); on success r->m is set. */
+typedef void (*sw_release_done_fn)(void *arg, sw_err err, const char *msg);
+typedef struct sw_release_job sw_release_job;
+
+/* sw_release_load without blocking the loop: URLs are read with http (a
+ * client on loop), the signature check and parsing run on the thread pool.
+ * r must stay valid until done runs. On an error return done is never called. */
+sw_err sw_release_load_async(uv_loop_t *loop, sw_http *http, const sw_opts *o, sw_pgp *pgp, sw_release *r,
+                             sw_release_done_fn done, void *arg, char *msg, size_t msglen);
 
 void sw_release_free(sw_release *r);
 
