@@ -14,6 +14,8 @@ static void sw__usage(FILE *f) {
           "commands:\n"
           "  check    verify a signed manifest; say whether an update is available\n"
           "  verify   check local files against a signed manifest (the payload gate)\n"
+          "  fetch    verify, download from the swarm, gate, install, then seed for a while\n"
+          "  seed     seed every verified release of the configured products (mirrors)\n"
           "  help     show this text, or `swarmup help COMMAND`\n"
           "  version  print the version\n\n"
           "Every command takes --help. Exit status: 0 ok, 1 other failure, 2 usage or\n"
@@ -32,6 +34,8 @@ int main(int argc, char **argv) {
       char *help[] = {(char *)"--help", NULL};
       if (!strcmp(argv[2], "check")) return sw_cmd_check(1, help);
       if (!strcmp(argv[2], "verify")) return sw_cmd_verify(1, help);
+      if (!strcmp(argv[2], "fetch")) return sw_cmd_fetch(1, help);
+      if (!strcmp(argv[2], "seed")) return sw_cmd_seed(1, help);
     }
     sw__usage(stdout);
     return 0;
@@ -42,6 +46,8 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "check")) return sw_cmd_check(argc - 2, argv + 2);
   if (!strcmp(cmd, "verify")) return sw_cmd_verify(argc - 2, argv + 2);
+  if (!strcmp(cmd, "fetch")) return sw_cmd_fetch(argc - 2, argv + 2);
+  if (!strcmp(cmd, "seed")) return sw_cmd_seed(argc - 2, argv + 2);
   fprintf(stderr, "swarmup: unknown command \"%.60s\" (see swarmup --help)\n", cmd);
   return 2;
 }

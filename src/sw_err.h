@@ -10,6 +10,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*        name              exit  text */
 #define SW_ERR_MAP(X)                                                              \
   X(OK,               0, "success")                                                \
@@ -55,5 +59,9 @@ int sw_err_exit_code(sw_err e);
  * arguments (control characters are replaced by '?'). */
 sw_err sw_fail(sw_err e, char *msg, size_t msglen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

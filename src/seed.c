@@ -1,0 +1,751 @@
+/* swarmup seed: for mirror operators. Keeps every configured product's
+ * current releases verified and seeded, on one libuv loop.
+ *
+ * For each product: every --poll seconds the manifest is fetched (over the
+ * loop's HTTPS client) and verified (thread pool) exactly as `swarmup check`
+ * does, including the rollback state. A new release is obtained into the
+ * store (STATE/<product>/<channel>/store/<sequence>/), from --from FILE or
+ * from the swarm, and is seeded only after it passed the payload gate
+ * (marked by the store's `verified` file). The last --keep releases stay;
+ * older ones are removed from the session and the store.
+ * SIGTERM/SIGINT stop cleanly (resume data saved); SIGHUP reloads --config. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "cmd.h"
+#include "fsutil.h"
+#include "gate.h"
+#include "http.h"
+#include "out.h"
+#include "release.h"
+#include "store.h"
+#include "swarm.h"
+#include "swopts.h"
+
+#define SEED_PRODUCTS_MAX 32
+#define SEED_REL_MAX 64
+#define SEED_TORRENT_MAX (16u << 20) /* a .torrent we read back from our own store */
+
+enum rel_state { REL_DOWNLOADING, REL_GATING, REL_SEEDING };
+
+typedef struct seeder seeder;
+typedef struct seed_prod seed_prod;
+
+typedef struct seed_rel {
+  seed_prod *p;
+  uint64_t seq;
+  enum rel_state state;
+  sw_swarm_torrent *t;
+  sw_manifest *m;          /* the accepted manifest of this release (NULL for one found in the store) */
+  sw_store_paths paths;
+  uv_work_t work;
+  sw_gate_verdict *gv;
+  sw_err work_err;
+  int adopted;             /* came from --from */
+  int torrent_ok;          /* the regenerated torrent matched the signed btmh */
+  char msg[SW_MSG_MAX];
+} seed_rel;
+
+struct seed_prod {
+  seeder *sd;
+  char label[80];
+  sw_opts o;
+  sw_pgp *pgp;
+  sw_release r;
+  int loading;
+  uint64_t next_poll;
+  seed_rel *rel[SEED_REL_MAX];
+  size_t n_rel;
+  int busy;                /* works in flight: the product can't be freed until 0 */
+  int dead;                /* removed by a reload: free when not busy */
+};
+
+struct seeder {
+  uv_loop_t loop;
+  sw_opts g;
+  char statedir[2048];
+  const char *config_path;
+  sw_http *http;
+  sw_swarm *swarm;
+  uv_signal_t s_int, s_term, s_hup;
+  uv_timer_t tick;
+  seed_prod *prod[SEED_PRODUCTS_MAX];
+  size_t n_prod;
+  int closing;
+  int argc;
+  char **argv;
+};
+
+static void seed_log(seeder *sd, const char *event, const seed_prod *p, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void seed_log(seeder *sd, const char *event, const seed_prod *p, uint64_t seq, const char *fmt, ...) {
+  char text[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  if (sd->g.json) {
+    sw_json j;
+    sw_json_begin(&j, stdout);
+    sw_json_str(&j, "event", event);
+    if (p) sw_json_str(&j, "product", p->o.product);
+    if (p) sw_json_str(&j, "channel", p->o.channel);
+    if (seq) sw_json_u64(&j, "sequence", seq);
+    sw_json_str(&j, "message", text);
+    sw_json_end(&j);
+  } else {
+    if (p && seq) printf("%s/%s #%" PRIu64 ": %s\n", p->o.product, p->o.channel, seq, text);
+    else if (p) printf("%s/%s: %s\n", p->o.product, p->o.channel, text);
+    else printf("%s\n", text);
+    fflush(stdout);
+  }
+}
+
+static void rel_free(seed_rel *r) {
+  if (r == NULL) return;
+  free(r->m);
+  free(r->gv);
+  free(r);
+}
+
+static void prod_free(seed_prod *p) {
+  if (p == NULL) return;
+  for (size_t i = 0; i < p->n_rel; i++) {
+    if (p->rel[i]->t) sw_swarm_remove(p->rel[i]->t);
+    rel_free(p->rel[i]);
+  }
+  sw_release_free(&p->r);
+  sw_pgp_free(p->pgp);
+  sw_opts_free(&p->o);
+  free(p);
+}
+
+static seed_rel *prod_find(seed_prod *p, uint64_t seq) {
+  for (size_t i = 0; i < p->n_rel; i++)
+    if (p->rel[i]->seq == seq) return p->rel[i];
+  return NULL;
+}
+
+static void prod_remove_rel(seed_prod *p, seed_rel *r, int delete_files) {
+  for (size_t i = 0; i < p->n_rel; i++) {
+    if (p->rel[i] != r) continue;
+    memmove(&p->rel[i], &p->rel[i + 1], (p->n_rel - i - 1) * sizeof p->rel[0]);
+    p->n_rel--;
+    break;
+  }
+  if (r->t) sw_swarm_remove(r->t);
+  r->t = NULL;
+  if (delete_files) sw_store_remove(&r->paths);
+  rel_free(r);
+}
+
+/* Keep the newest --keep releases that are seeding or on their way. */
+static void prod_prune(seed_prod *p) {
+  while (p->n_rel > p->o.keep && p->n_rel > 0) {
+    seed_rel *oldest = NULL;
+    for (size_t i = 0; i < p->n_rel; i++)
+      if (p->rel[i]->state != REL_GATING && (oldest == NULL || p->rel[i]->seq < oldest->seq)) oldest = p->rel[i];
+    if (oldest == NULL) return;
+    seed_log(p->sd, "removed", p, oldest->seq, "removed (keeping the last %" PRIu64 ")", p->o.keep);
+    prod_remove_rel(p, oldest, 1);
+  }
+}
+
+/* Seed a verified release from the store: its torrent file beside the payload. */
+static sw_err rel_add_seed(seed_rel *r, char *msg, size_t msglen) {
+  uint8_t *tbuf = NULL;
+  size_t tlen = 0;
+  sw_swarm_seed sd;
+  sw_err err = sw_fs_read_file(r->paths.torrent, SEED_TORRENT_MAX, SW_ERR_IO, &tbuf, &tlen, msg, msglen);
+  if (err) return err;
+  memset(&sd, 0, sizeof sd);
+  sd.torrent = tbuf;
+  sd.torrent_len = tlen;
+  sd.save_dir = r->paths.dir;
+  sd.resume_path = NULL;
+  sd.arg = r;
+  err = sw_swarm_add_seed(r->p->sd->swarm, &sd, &r->t, msg, msglen);
+  free(tbuf);
+  if (err == SW_OK) r->state = REL_SEEDING;
+  return err;
+}
+
+/* ---- gate (thread pool) ---------------------------------------------------- */
+
+static void gate_work(uv_work_t *w) {
+  seed_rel *r = w->data;
+  int in = -1, out = -1;
+  r->work_err = SW_OK;
+  if (r->adopted) {
+    /* --from: the gate reads the operator's copy and writes the checked bytes into the store. */
+    in = open(r->p->o.from, O_RDONLY | O_CLOEXEC);
+    out = open(r->paths.file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (in < 0 || out < 0) {
+      r->work_err = SW_ERR_IO;
+      snprintf(r->gv->reason, sizeof r->gv->reason, "%.300s: %s", in < 0 ? r->p->o.from : r->paths.file,
+               strerror(errno));
+      goto out;
+    }
+    r->work_err = sw_gate_check_fd_copy(r->p->pgp, r->m, in, out, (unsigned)r->p->o.threshold, r->gv);
+    if (r->work_err == SW_OK && r->gv->accepted && fsync(out) != 0) {
+      r->work_err = SW_ERR_IO;
+      snprintf(r->gv->reason, sizeof r->gv->reason, "fsync: %s", strerror(errno));
+    }
+    if (r->work_err == SW_OK && r->gv->accepted) {
+      /* Rebuild the torrent from the file; use it only if it is the signed one. */
+      char tmp[2800];
+      sw_swarm_make_opts mo;
+      sw_swarm_made made;
+      char hex[65];
+      snprintf(tmp, sizeof tmp, "%s.new", r->paths.torrent);
+      memset(&mo, 0, sizeof mo);
+      mo.file_path = r->paths.file;
+      mo.torrent_path = tmp;
+      mo.name = r->m->file;
+      sw_hex(r->m->magnet.btmh, 32, hex);
+      if (sw_swarm_make_torrent(&mo, &made, r->msg, sizeof r->msg) == SW_OK && strcmp(made.btmh_hex, hex) == 0 &&
+          rename(tmp, r->paths.torrent) == 0)
+        r->torrent_ok = 1;
+      else unlink(tmp);
+    }
+  } else {
+    r->work_err = sw_gate_check_path(r->p->pgp, r->m, r->paths.file, (unsigned)r->p->o.threshold, r->gv);
+  }
+out:
+  if (in >= 0) close(in);
+  if (out >= 0) close(out);
+}
+
+static void start_download(seed_rel *r);
+
+static void gate_done(uv_work_t *w, int status) {
+  seed_rel *r = w->data;
+  seed_prod *p = r->p;
+  char msg[SW_MSG_MAX];
+  (void)status;
+  p->busy--;
+  if (p->dead || p->sd->closing) {
+    if (p->dead && p->busy == 0) prod_free(p);
+    return;
+  }
+  if (r->work_err != SW_OK || !r->gv->accepted) {
+    seed_log(p->sd, "rejected", p, r->seq, "%s: %s", r->work_err ? "could not check the payload" : "payload rejected",
+             r->gv->reason);
+    prod_remove_rel(p, r, 1); /* bad bytes are never seeded, nor kept */
+    return;
+  }
+  if (sw_store_mark_verified(&r->paths, r->m, msg, sizeof msg) != SW_OK) {
+    seed_log(p->sd, "error", p, r->seq, "cannot record the verified release: %s", msg);
+    prod_remove_rel(p, r, 0);
+    return;
+  }
+  seed_log(p->sd, "verified", p, r->seq, "%s %s passed the gate", r->m->file, r->m->version);
+  if (r->adopted) {
+    if (r->torrent_ok && rel_add_seed(r, msg, sizeof msg) == SW_OK) {
+      seed_log(p->sd, "seeding", p, r->seq, "seeding %s (adopted from %s)", r->m->file, p->o.from);
+    } else {
+      /* The rebuilt torrent is not the signed one (other piece size or tool):
+       * join the swarm by magnet; the complete file is checked and seeded
+       * once a peer gives the metadata. */
+      r->state = REL_DOWNLOADING;
+      start_download(r);
+    }
+  } else {
+    r->state = REL_SEEDING;
+    if (r->t && sw_swarm_write_torrent(r->t, r->paths.torrent, msg, sizeof msg) != SW_OK)
+      seed_log(p->sd, "warning", p, r->seq, "could not keep the torrent file: %s", msg);
+    seed_log(p->sd, "seeding", p, r->seq, "seeding %s", r->m->file);
+  }
+  prod_prune(p);
+}
+
+static void start_gate(seed_rel *r) {
+  r->state = REL_GATING;
+  if (r->gv == NULL) r->gv = calloc(1, sizeof *r->gv);
+  r->work.data = r;
+  if (r->gv == NULL || uv_queue_work(&r->p->sd->loop, &r->work, gate_work, gate_done) != 0) {
+    seed_log(r->p->sd, "error", r->p, r->seq, "cannot start the payload gate");
+    prod_remove_rel(r->p, r, 0);
+    return;
+  }
+  r->p->busy++;
+}
+
+/* ---- swarm ------------------------------------------------------------------ */
+
+static void start_download(seed_rel *r) {
+  sw_swarm_download dl;
+  const char *tr[SW_MAGNET_TR_MAX], *pe[SW_MAGNET_PEERS_MAX];
+  char msg[SW_MSG_MAX];
+  const sw_magnet *mg = &r->m->magnet;
+  for (size_t i = 0; i < mg->n_tr; i++) tr[i] = mg->tr[i];
+  for (size_t i = 0; i < mg->n_peers; i++) pe[i] = mg->peers[i];
+  memset(&dl, 0, sizeof dl);
+  dl.btmh = mg->btmh;
+  dl.btih = mg->has_btih ? mg->btih : NULL;
+  dl.expected_name = r->m->file;
+  dl.expected_size = r->m->size;
+  dl.trackers = tr;
+  dl.n_trackers = mg->n_tr;
+  dl.peers = pe;
+  dl.n_peers = mg->n_peers;
+  dl.save_dir = r->paths.dir;
+  dl.resume_path = r->paths.resume;
+  dl.arg = r;
+  if (sw_swarm_add_download(r->p->sd->swarm, &dl, &r->t, msg, sizeof msg) != SW_OK) {
+    seed_log(r->p->sd, "error", r->p, r->seq, "swarm: %s", msg);
+    prod_remove_rel(r->p, r, 0);
+    return;
+  }
+  seed_log(r->p->sd, "downloading", r->p, r->seq, "downloading %s from the swarm", r->m->file);
+}
+
+static void on_finished(void *arg, sw_swarm_torrent *t, void *t_arg) {
+  seed_rel *r = t_arg;
+  (void)arg;
+  if (r == NULL || r->t != t || r->state != REL_DOWNLOADING) return;
+  if (r->adopted && sw_store_is_verified(&r->paths, r->m)) {
+    /* The adopted file, already gated, now has its metadata from a peer. */
+    char msg[SW_MSG_MAX];
+    r->state = REL_SEEDING;
+    if (sw_swarm_write_torrent(t, r->paths.torrent, msg, sizeof msg) != SW_OK)
+      seed_log(r->p->sd, "warning", r->p, r->seq, "could not keep the torrent file: %s", msg);
+    seed_log(r->p->sd, "seeding", r->p, r->seq, "seeding %s (adopted from %s)", r->m->file, r->p->o.from);
+    return;
+  }
+  start_gate(r);
+}
+
+static void on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, const char *msg) {
+  seeder *sd = arg;
+  seed_rel *r = t_arg;
+  if (t == NULL || r == NULL) {
+    seed_log(sd, "warning", NULL, 0, "swarm: %s", msg);
+    return;
+  }
+  seed_log(sd, "error", r->p, r->seq, "%s: %s", sw_strerror(err), msg);
+  if (r->state != REL_GATING) prod_remove_rel(r->p, r, err == SW_ERR_TORRENT_MISMATCH);
+}
+
+/* ---- polling ------------------------------------------------------------------ */
+
+static void accept_release(seed_prod *p) {
+  seeder *sd = p->sd;
+  sw_state *st = NULL;
+  sw_state_rec rec;
+  sw_fresh fresh = SW_FRESH_REJECTED;
+  seed_rel *r = NULL;
+  char msg[SW_MSG_MAX];
+  sw_err err;
+
+  err = sw_state_open(&st, sd->statedir, msg, sizeof msg);
+  if (err) {
+    seed_log(sd, "warning", p, 0, "state: %s (will retry)", msg);
+    return;
+  }
+  err = sw_release_check_fresh(&p->o, st, &p->r, &fresh, &rec, msg, sizeof msg);
+  if (err == SW_OK && fresh == SW_FRESH_NEWER) err = sw_release_record(st, &p->r, &rec, msg, sizeof msg);
+  sw_state_close(st);
+  if (err) {
+    seed_log(sd, "rejected", p, 0, "%s", msg);
+    return;
+  }
+  if (prod_find(p, p->r.m->sequence)) return; /* already seeding or on its way */
+  r = calloc(1, sizeof *r);
+  if (r == NULL || p->n_rel >= SEED_REL_MAX) {
+    free(r);
+    seed_log(sd, "error", p, 0, "too many releases");
+    return;
+  }
+  r->p = p;
+  r->seq = p->r.m->sequence;
+  r->m = p->r.m; /* take the parsed manifest */
+  p->r.m = NULL;
+  if (sw_store_paths_for(sd->statedir, r->m, &r->paths, msg, sizeof msg) != SW_OK ||
+      sw_store_prepare(&r->paths, msg, sizeof msg) != SW_OK) {
+    seed_log(sd, "error", p, r->seq, "store: %s", msg);
+    rel_free(r);
+    return;
+  }
+  p->rel[p->n_rel++] = r;
+  seed_log(sd, "release", p, r->seq, "new release %s %s (%s, %" PRIu64 " bytes)", r->m->product, r->m->version,
+           r->m->file, r->m->size);
+  if (sw_store_is_verified(&r->paths, r->m) && access(r->paths.torrent, R_OK) == 0 &&
+      rel_add_seed(r, msg, sizeof msg) == SW_OK) {
+    seed_log(sd, "seeding", p, r->seq, "seeding %s (verified earlier)", r->m->file);
+  } else if (p->o.from) {
+    r->adopted = 1;
+    start_gate(r);
+  } else {
+    r->state = REL_DOWNLOADING;
+    start_download(r);
+  }
+  prod_prune(p);
+}
+
+static void on_loaded(void *arg, sw_err err, const char *msg) {
+  seed_prod *p = arg;
+  p->loading = 0;
+  p->busy--;
+  if (p->dead || p->sd->closing) {
+    sw_release_free(&p->r);
+    if (p->dead && p->busy == 0) prod_free(p);
+    return;
+  }
+  if (err) seed_log(p->sd, "rejected", p, 0, "%s", msg);
+  else accept_release(p);
+  sw_release_free(&p->r);
+}
+
+static void prod_poll(seed_prod *p) {
+  char msg[SW_MSG_MAX];
+  p->next_poll = uv_now(&p->sd->loop) + p->o.poll * 1000;
+  if (p->loading) return;
+  sw_release_free(&p->r);
+  if (sw_release_load_async(&p->sd->loop, p->sd->http, &p->o, p->pgp, &p->r, on_loaded, p, msg, sizeof msg) != SW_OK) {
+    seed_log(p->sd, "error", p, 0, "%s", msg);
+    return;
+  }
+  p->loading = 1;
+  p->busy++;
+}
+
+/* Seed what the store already holds, verified, for this product (newest first, up to --keep). */
+static void prod_scan_store(seed_prod *p) {
+  char dir[2400], msg[SW_MSG_MAX];
+  DIR *d;
+  struct dirent *e;
+  snprintf(dir, sizeof dir, "%s/%s/%s/store", p->sd->statedir, p->o.product, p->o.channel);
+  d = opendir(dir);
+  if (d == NULL) return;
+  while ((e = readdir(d)) != NULL && p->n_rel < SEED_REL_MAX) {
+    char *end = NULL, manifest[2600];
+    uint64_t seq;
+    seed_rel *r;
+    sw_manifest *m;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    seq = strtoull(e->d_name, &end, 10);
+    if (end == NULL || *end) continue;
+    /* The kept manifest tells name, size and hash; the marker must agree. */
+    snprintf(manifest, sizeof manifest, "%s/%s/%s/manifests/%" PRIu64 ".manifest", p->sd->statedir, p->o.product,
+             p->o.channel, seq);
+    m = calloc(1, sizeof *m);
+    r = calloc(1, sizeof *r);
+    if (m == NULL || r == NULL || sw_fs_read_file(manifest, SW_MANIFEST_MAX, SW_ERR_IO, &buf, &len, NULL, 0) != SW_OK ||
+        sw_manifest_parse(buf, len, m, NULL, 0) != SW_OK) {
+      free(buf);
+      free(m);
+      free(r);
+      continue;
+    }
+    free(buf);
+    r->p = p;
+    r->seq = seq;
+    r->m = m;
+    if (sw_store_paths_for(p->sd->statedir, m, &r->paths, NULL, 0) != SW_OK || !sw_store_is_verified(&r->paths, m) ||
+        rel_add_seed(r, msg, sizeof msg) != SW_OK) {
+      rel_free(r);
+      continue;
+    }
+    p->rel[p->n_rel++] = r;
+    seed_log(p->sd, "seeding", p, seq, "seeding %s (verified earlier)", m->file);
+  }
+  closedir(d);
+  prod_prune(p);
+}
+
+/* ---- configuration ------------------------------------------------------------- */
+
+static sw_err prod_new(seeder *sd, const char *label, const uint8_t *global, size_t global_len, const uint8_t *section,
+                       size_t section_len, const sw_opts *flags, seed_prod **out, char *msg, size_t msglen) {
+  seed_prod *p = calloc(1, sizeof *p);
+  char where[128];
+  sw_err err;
+  *out = NULL;
+  if (p == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+  p->sd = sd;
+  snprintf(p->label, sizeof p->label, "%s", label);
+  /* Defaults, then the config's global part, then the section, then for the
+   * product given by flags, the flags themselves. */
+  {
+    char *none[] = {NULL};
+    err = sw_opts_parse(SW_CMD_SEED, 0, none, &p->o, msg, msglen);
+  }
+  snprintf(where, sizeof where, "%s", sd->config_path ? sd->config_path : "(flags)");
+  if (!err && global) err = sw_opts_parse_config(SW_CMD_SEED, where, global, global_len, &p->o, msg, msglen);
+  sw_opts_new_config_layer(&p->o);
+  snprintf(where, sizeof where, "%s [%s]", sd->config_path ? sd->config_path : "", label);
+  if (!err && section) err = sw_opts_parse_config(SW_CMD_SEED, where, section, section_len, &p->o, msg, msglen);
+  if (!err && flags) {
+    /* The product named by flags: take the manifest options from the flags. */
+    p->o.manifest = flags->manifest;
+    p->o.manifest_sig = flags->manifest_sig;
+    p->o.product = flags->product;
+    p->o.channel = flags->channel;
+    p->o.from = flags->from;
+    if (flags->n_trusted_key) {
+      memcpy(p->o.trusted_key, flags->trusted_key, sizeof p->o.trusted_key);
+      p->o.n_trusted_key = flags->n_trusted_key;
+    }
+    p->o.threshold = flags->threshold;
+  }
+  /* Session-wide options always come from the seeder's own (flag-overridden) set. */
+  p->o.poll = sd->g.poll;
+  p->o.keep = sd->g.keep;
+  p->o.state_dir = sd->statedir;
+  p->o.ca_file = p->o.ca_file ? p->o.ca_file : sd->g.ca_file;
+  if (!err) err = sw__cmd_check_names(&p->o, msg, msglen);
+  if (!err && p->o.keep < 1) err = sw_fail(SW_ERR_USAGE, msg, msglen, "--keep must be at least 1");
+  if (!err) err = sw_release_open_keys(&p->o, &p->pgp, msg, msglen);
+  if (err) {
+    char inner[SW_MSG_MAX];
+    snprintf(inner, sizeof inner, "%s", msg);
+    sw_fail(err, msg, msglen, "product [%s]: %s", label, inner);
+    prod_free(p);
+    return err;
+  }
+  *out = p;
+  return SW_OK;
+}
+
+/* Build the product list from the config file (sections "[label]") and the flags. */
+static sw_err load_products(seeder *sd, char *msg, size_t msglen) {
+  uint8_t *cfg = NULL;
+  size_t cfg_len = 0, pos = 0, global_len = 0, n_sec = 0;
+  size_t sec_start[SEED_PRODUCTS_MAX + 1], sec_end[SEED_PRODUCTS_MAX + 1];
+  char labels[SEED_PRODUCTS_MAX + 1][80];
+  sw_err err = SW_OK;
+
+  if (sd->config_path) {
+    err = sw_fs_read_file(sd->config_path, SW_CONFIG_MAX, SW_ERR_CONFIG, &cfg, &cfg_len, msg, msglen);
+    if (err) return SW_ERR_CONFIG;
+    global_len = cfg_len;
+    /* Find the sections: a line "[label]" starts one, the next header or the end closes it. */
+    while (pos < cfg_len) {
+      const uint8_t *nl = memchr(cfg + pos, '\n', cfg_len - pos);
+      size_t end = nl ? (size_t)(nl - cfg) : cfg_len, a = pos, b = end;
+      size_t next = nl ? end + 1 : cfg_len;
+      while (a < b && (cfg[a] == ' ' || cfg[a] == '\t')) a++;
+      while (b > a && (cfg[b - 1] == ' ' || cfg[b - 1] == '\t')) b--;
+      if (a < b && cfg[a] == '[') {
+        if (n_sec == 0) global_len = pos;
+        else sec_end[n_sec - 1] = pos;
+        if (n_sec >= SEED_PRODUCTS_MAX) {
+          err = sw_fail(SW_ERR_CONFIG, msg, msglen, "config %s: more than %d products", sd->config_path,
+                        SEED_PRODUCTS_MAX);
+          goto out;
+        }
+        if (b - a < 3 || cfg[b - 1] != ']' || b - a - 2 >= sizeof labels[0]) {
+          err = sw_fail(SW_ERR_CONFIG, msg, msglen, "config %s: bad section header", sd->config_path);
+          goto out;
+        }
+        memcpy(labels[n_sec], cfg + a + 1, b - a - 2);
+        labels[n_sec][b - a - 2] = 0;
+        sec_start[n_sec] = next;
+        sec_end[n_sec] = cfg_len;
+        n_sec++;
+      }
+      pos = next;
+    }
+    for (size_t i = 0; i < n_sec; i++) {
+      seed_prod *p = NULL;
+      err = prod_new(sd, labels[i], cfg, global_len, cfg + sec_start[i], sec_end[i] - sec_start[i], NULL, &p, msg,
+                     msglen);
+      if (err) goto out;
+      sd->prod[sd->n_prod++] = p;
+    }
+  }
+  if (sd->g.manifest) {
+    seed_prod *p = NULL;
+    if (sd->n_prod >= SEED_PRODUCTS_MAX) {
+      err = sw_fail(SW_ERR_CONFIG, msg, msglen, "too many products");
+      goto out;
+    }
+    err = prod_new(sd, "flags", cfg, global_len, NULL, 0, &sd->g, &p, msg, msglen);
+    if (err) goto out;
+    sd->prod[sd->n_prod++] = p;
+  }
+  if (sd->n_prod == 0)
+    err = sw_fail(SW_ERR_USAGE, msg, msglen,
+                  "nothing to seed: give --manifest, --product and --trusted-key, or [sections] in --config");
+out:
+  free(cfg);
+  return err;
+}
+
+static void products_start(seeder *sd) {
+  for (size_t i = 0; i < sd->n_prod; i++) {
+    prod_scan_store(sd->prod[i]);
+    prod_poll(sd->prod[i]);
+  }
+}
+
+static void products_drop(seeder *sd) {
+  for (size_t i = 0; i < sd->n_prod; i++) {
+    seed_prod *p = sd->prod[i];
+    p->dead = 1;
+    for (size_t k = 0; k < p->n_rel; k++)
+      if (p->rel[k]->t) {
+        sw_swarm_remove(p->rel[k]->t);
+        p->rel[k]->t = NULL;
+      }
+    if (p->busy == 0) prod_free(p);
+  }
+  sd->n_prod = 0;
+}
+
+/* ---- loop ------------------------------------------------------------------------ */
+
+static void on_tick(uv_timer_t *h) {
+  seeder *sd = h->data;
+  uint64_t now = uv_now(&sd->loop);
+  for (size_t i = 0; i < sd->n_prod; i++)
+    if (now >= sd->prod[i]->next_poll) prod_poll(sd->prod[i]);
+}
+
+static void seeder_close_cb(uv_handle_t *h) { (void)h; }
+
+static void seeder_shutdown(seeder *sd) {
+  if (sd->closing) return;
+  sd->closing = 1;
+  products_drop(sd);
+  uv_close((uv_handle_t *)&sd->tick, seeder_close_cb);
+  uv_close((uv_handle_t *)&sd->s_int, seeder_close_cb);
+  uv_close((uv_handle_t *)&sd->s_term, seeder_close_cb);
+  uv_close((uv_handle_t *)&sd->s_hup, seeder_close_cb);
+  if (sd->http) sw_http_free(sd->http);
+  sd->http = NULL;
+  if (sd->swarm) sw_swarm_free(sd->swarm);
+  sd->swarm = NULL;
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  seeder *sd = h->data;
+  char msg[SW_MSG_MAX];
+  if (signum == SIGHUP) {
+    seed_log(sd, "reload", NULL, 0, "SIGHUP: reloading %s", sd->config_path ? sd->config_path : "(no config file)");
+    products_drop(sd);
+    if (load_products(sd, msg, sizeof msg) != SW_OK) {
+      seed_log(sd, "error", NULL, 0, "reload failed, seeding nothing until fixed: %s", msg);
+      return;
+    }
+    products_start(sd);
+    return;
+  }
+  seed_log(sd, "stopped", NULL, 0, "signal %d: stopping", signum);
+  seeder_shutdown(sd);
+}
+
+static void seed_help(void) {
+  printf("usage: swarmup seed --manifest SRC --trusted-key FILE --product NAME [--from FILE] [options]\n"
+         "       swarmup seed --config FILE [options]\n\n"
+         "Seed every verified release of the configured products (for mirror operators).\n"
+         "Each manifest is checked as `swarmup check` does, every --poll seconds; a new\n"
+         "release is downloaded from the swarm (or adopted from --from FILE), must pass\n"
+         "the payload gate, and is then seeded. The last --keep releases are kept.\n"
+         "SIGTERM/SIGINT stop cleanly; SIGHUP reloads the config file.\n\n"
+         "A config file holds global `key = value` options, then one section per product:\n"
+         "    listen = 6881\n"
+         "    keep = 2\n"
+         "    [hello]\n"
+         "    manifest = https://updates.example/hello-stable.manifest\n"
+         "    trusted-key = /etc/swarmup/keys/hello.asc\n"
+         "    product = hello\n\n"
+         "options:\n");
+  sw_opts_print_help(SW_CMD_SEED, stdout);
+  printf("\nexit status: 0 stopped by a signal, 2 usage or configuration, 1 other failure.\n");
+}
+
+int sw_cmd_seed(int argc, char **argv) {
+  seeder *sd = calloc(1, sizeof *sd);
+  sw_swarm_settings ss;
+  sw_swarm_callbacks cb;
+  sw_http_opts ho;
+  char msg[SW_MSG_MAX] = "";
+  sw_err err;
+  int rc = 1, loop_ok = 0;
+
+  if (sd == NULL) return sw_report_error(0, "seed", SW_ERR_NOMEM, "out of memory");
+  err = sw_opts_parse(SW_CMD_SEED, argc, argv, &sd->g, msg, sizeof msg);
+  if (err) goto fail;
+  if (sd->g.help) {
+    seed_help();
+    rc = 0;
+    goto out;
+  }
+  if (sd->g.n_args) {
+    err = sw_fail(SW_ERR_USAGE, msg, sizeof msg, "unexpected argument \"%.60s\"", sd->g.args[0]);
+    goto fail;
+  }
+  sd->config_path = sd->g.config;
+  if (sd->g.state_dir) snprintf(sd->statedir, sizeof sd->statedir, "%s", sd->g.state_dir);
+  else if (sw_state_default_dir(sd->statedir, sizeof sd->statedir) != SW_OK) {
+    err = sw_fail(SW_ERR_CONFIG, msg, sizeof msg, "no state dir: set --state-dir or HOME");
+    goto fail;
+  }
+  err = sw_swarm_opts_to_settings(&sd->g, &ss, msg, sizeof msg);
+  if (err) goto fail;
+  err = sw_fs_mkdirs(sd->statedir, 0700, msg, sizeof msg);
+  if (err) goto fail;
+  err = load_products(sd, msg, sizeof msg);
+  if (err) goto fail;
+
+  if (uv_loop_init(&sd->loop) != 0) {
+    err = sw_fail(SW_ERR_INTERNAL, msg, sizeof msg, "uv_loop_init failed");
+    goto fail;
+  }
+  loop_ok = 1;
+  memset(&ho, 0, sizeof ho);
+  ho.ca_file = sd->g.ca_file;
+  err = sw_http_new(&sd->http, &sd->loop, &ho, msg, sizeof msg);
+  if (err) goto fail;
+  memset(&cb, 0, sizeof cb);
+  cb.arg = sd;
+  cb.on_finished = on_finished;
+  cb.on_error = on_error;
+  err = sw_swarm_new(&sd->loop, &ss, &cb, &sd->swarm, msg, sizeof msg);
+  if (err) {
+    sw_http_free(sd->http);
+    sd->http = NULL;
+    goto fail;
+  }
+  uv_timer_init(&sd->loop, &sd->tick);
+  uv_signal_init(&sd->loop, &sd->s_int);
+  uv_signal_init(&sd->loop, &sd->s_term);
+  uv_signal_init(&sd->loop, &sd->s_hup);
+  sd->tick.data = sd->s_int.data = sd->s_term.data = sd->s_hup.data = sd;
+  uv_signal_start(&sd->s_int, on_signal, SIGINT);
+  uv_signal_start(&sd->s_term, on_signal, SIGTERM);
+  uv_signal_start(&sd->s_hup, on_signal, SIGHUP);
+  uv_timer_start(&sd->tick, on_tick, 1000, 1000);
+  seed_log(sd, "started", NULL, 0, "seeding %zu product(s), listening on port %d, state in %s", sd->n_prod,
+           sw_swarm_listen_port(sd->swarm), sd->statedir);
+  products_start(sd);
+  uv_run(&sd->loop, UV_RUN_DEFAULT);
+  rc = 0;
+  goto out;
+fail:
+  rc = sw_report_error(sd->g.json, "seed", err, msg);
+out:
+  if (loop_ok) {
+    if (!sd->closing && (sd->http || sd->swarm)) seeder_shutdown(sd);
+    uv_run(&sd->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&sd->loop);
+  }
+  products_drop(sd);
+  sw_opts_free(&sd->g);
+  free(sd);
+  return rc;
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""A plain libtorrent peer for tests, on 127.0.0.1 only (Debian's python3-libtorrent).
+
+  lt_seed.py seed --torrent T --dir D --port-file F [--upload-limit BPS]
+      Seed D/<name> (checked first); write the listen port to F once listening;
+      run until killed (SIGTERM/SIGKILL by PID).
+  lt_seed.py get --torrent T --dir D --peer 127.0.0.1:PORT [--timeout S]
+      Download into D from the given peer; exit 0 when complete,
+      exit 1 on timeout or error.
+
+DHT, LSD, UPnP, NAT-PMP and uTP are off; it listens on 127.0.0.1 with a free port.
+Run it with /usr/bin/python3: a python3 earlier on PATH may lack libtorrent.
+"""
+import argparse
+import os
+import signal
+import sys
+import time
+
+import libtorrent as lt
+
+
+def make_session(upload_limit=0):
+    pack = {
+        "listen_interfaces": "127.0.0.1:0",
+        "enable_dht": False,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "enable_outgoing_utp": False,
+        "enable_incoming_utp": False,
+        "allow_multiple_connections_per_ip": True,
+        "dht_bootstrap_nodes": "",
+        "upload_rate_limit": upload_limit,
+        "alert_mask": int(lt.alert.category_t.error_notification | lt.alert.category_t.status_notification),
+        "user_agent": "lt_seed/1",
+    }
+    ses = lt.session(pack)
+    if upload_limit:
+        # By default 127.0.0.1 is in libtorrent's "local" peer class, which has
+        # no rate limit: put every address in the global class so the limit holds.
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        ses.set_peer_class_filter(f)
+    return ses
+
+
+def wait_listening(ses, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if ses.is_listening() and ses.listen_port() != 0:
+            return ses.listen_port()
+        time.sleep(0.05)
+    raise SystemExit("lt_seed: not listening")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["seed", "get"])
+    ap.add_argument("--torrent", required=True)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--port-file")
+    ap.add_argument("--peer")
+    ap.add_argument("--upload-limit", type=int, default=0)
+    ap.add_argument("--timeout", type=float, default=60.0)
+    a = ap.parse_args()
+
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    ses = make_session(a.upload_limit)
+    ti = lt.torrent_info(a.torrent)
+    params = lt.add_torrent_params()
+    params.ti = ti
+    params.save_path = a.dir
+    params.flags &= ~lt.torrent_flags.auto_managed
+    params.flags &= ~lt.torrent_flags.paused
+    h = ses.add_torrent(params)
+    port = wait_listening(ses)
+
+    if a.mode == "seed":
+        if a.port_file:
+            tmp = a.port_file + ".tmp"
+            with open(tmp, "w") as f:
+                f.write("%d\n" % port)
+            os.rename(tmp, a.port_file)
+        while True:
+            time.sleep(1)
+            for al in ses.pop_alerts():
+                if isinstance(al, (lt.torrent_error_alert, lt.file_error_alert)):
+                    print("lt_seed: %s" % al.message(), file=sys.stderr)
+
+    host, _, pport = a.peer.rpartition(":")
+    h.connect_peer((host.strip("[]"), int(pport)))
+    end = time.time() + a.timeout
+    while time.time() < end:
+        st = h.status()
+        if st.is_seeding:
+            os._exit(0)
+        if st.errc.value() != 0:
+            print("lt_seed: error %s" % st.errc.message(), file=sys.stderr)
+            os._exit(1)
+        time.sleep(0.1)
+    print("lt_seed: timeout at %d of %d bytes" % (h.status().total_wanted_done, ti.total_size()), file=sys.stderr)
+    os._exit(1)
+
+
+if __name__ == "__main__":
+    main()
