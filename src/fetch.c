@@ -461,6 +461,28 @@ int sw_cmd_fetch(int argc, char **argv) {
     err = sw_fail(SW_ERR_USAGE, msg, sizeof msg, "--out path too long");
     goto fail;
   }
+  if (f->rec.installed_sequence == f->r.m->sequence) {
+    /* Installed before: up to date if --out still holds exactly that release. */
+    sw_gate_verdict *v = calloc(1, sizeof *v);
+    int same = v && sw_gate_check_path(f->pgp, f->r.m, f->out_path, (unsigned)f->o.threshold, v) == SW_OK && v->accepted;
+    free(v);
+    if (same) {
+      if (f->o.json) {
+        sw_json j;
+        sw_json_begin(&j, stdout);
+        sw_json_str(&j, "event", "up-to-date");
+        sw_json_str(&j, "path", f->out_path);
+        sw_json_str(&j, "version", f->r.m->version);
+        sw_json_u64(&j, "sequence", f->r.m->sequence);
+        sw_json_end(&j);
+      } else {
+        printf("up to date: %s is %s %s (sequence %" PRIu64 ")\n", f->out_path, f->r.m->product, f->r.m->version,
+               f->r.m->sequence);
+      }
+      rc = 0;
+      goto out;
+    }
+  }
   if (!f->o.json && f->o.no_progress == 0)
     fprintf(stderr, "manifest ok: %s %s (sequence %" PRIu64 "), %s, %" PRIu64 " bytes\n", f->r.m->product,
             f->r.m->version, f->r.m->sequence, f->r.m->file, f->r.m->size);

@@ -174,6 +174,13 @@ static sw_err rel_add_seed(seed_rel *r, char *msg, size_t msglen) {
   sd.save_dir = r->paths.dir;
   sd.resume_path = NULL;
   sd.arg = r;
+  {
+    static const char *tr[SW_MAGNET_TR_MAX];
+    size_t n = r->m ? r->m->magnet.n_tr : 0;
+    for (size_t i = 0; i < n; i++) tr[i] = r->m->magnet.tr[i];
+    sd.trackers = tr;
+    sd.n_trackers = n;
+  }
   err = sw_swarm_add_seed(r->p->sd->swarm, &sd, &r->t, msg, msglen);
   free(tbuf);
   if (err == SW_OK) r->state = REL_SEEDING;

@@ -191,6 +191,8 @@ typedef struct sw_swarm_seed {
   size_t torrent_len;
   const char *save_dir;         /* holds the complete file, named as in the torrent */
   const char *resume_path;      /* NULL: none; only saved (seed mode needs nothing loaded) */
+  const char *const *trackers;  /* more announce URLs (e.g. the magnet's), may be NULL */
+  size_t n_trackers;
   void *arg;
 } sw_swarm_seed;
 

@@ -122,3 +122,58 @@ sw_done() {
   echo "$PASS passed, $FAIL failed"
   [ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]
 }
+
+# --- swarm helpers ---------------------------------------------------------------
+
+# Options every swarmup swarm process gets in tests: loopback only, TCP only,
+# no DHT/LSD/UPnP/NAT-PMP.
+SW_NET=(--listen 127.0.0.1:0 --no-dht --no-lsd --no-utp)
+
+sw_free_port() {
+  /usr/bin/python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# sw_wait_for FILE REGEX SECONDS: wait until FILE has a line matching REGEX.
+sw_wait_for() {
+  local file=$1 re=$2 n=$(( $3 * 10 ))
+  while [ "$n" -gt 0 ]; do
+    grep -qE -- "$re" "$file" 2>/dev/null && return 0
+    sleep 0.1
+    n=$((n - 1))
+  done
+  echo "timeout waiting for /$re/ in $file" >&2
+  tail -5 "$file" >&2 || true
+  return 1
+}
+
+# sw_lt_seed NAME TORRENT DIR [args...]: a plain python-libtorrent seeder in the
+# background; sets LT_PORT to its port. Killed at exit.
+sw_lt_seed() {
+  local name=$1 torrent=$2 dir=$3 pid
+  shift 3
+  rm -f "$T/$name.port"
+  /usr/bin/python3 "$SW_SRC/tests/lib/lt_seed.py" seed --torrent "$torrent" --dir "$dir" \
+    --port-file "$T/$name.port" "$@" >"$T/$name.log" 2>&1 &
+  pid=$!
+  SW_CLEANUPS+=("kill $pid 2>/dev/null")
+  eval "LT_PID_$name=$pid"
+  sw_wait_for "$T/$name.port" '^[0-9]+$' 20
+  LT_PORT=$(cat "$T/$name.port")
+}
+
+# sw_signed_manifest OUT [fields...]: a manifest by key A with its armored signature.
+sw_signed_manifest() {
+  local out=$1
+  shift
+  sw_manifest "$out" "$@"
+  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign -o "$out.sig" "$out"
+}
+
+# The v2 hash cut to 20 bytes and the v1 hash, as opentracker's whitelist wants them.
+sw_tracker_hashes() {
+  local magnet=$1 v2 v1
+  v2=$(sed -n 's/.*xt=urn:btmh:1220\([0-9a-f]\{40\}\).*/\1/p' <<<"$magnet")
+  v1=$(sed -n 's/.*xt=urn:btih:\([0-9a-f]\{40\}\).*/\1/p' <<<"$magnet")
+  echo "$v2 $v1"
+}

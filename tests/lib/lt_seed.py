@@ -4,6 +4,8 @@
   lt_seed.py seed --torrent T --dir D --port-file F [--upload-limit BPS]
       Seed D/<name> (checked first); write the listen port to F once listening;
       run until killed (SIGTERM/SIGKILL by PID).
+      --seed-mode: serve D/<name> without checking it first (a malicious peer
+      seeding a corrupted copy uses this: libtorrent then sends what is on disk).
   lt_seed.py get --torrent T --dir D --peer 127.0.0.1:PORT [--timeout S]
       Download into D from the given peer; exit 0 when complete,
       exit 1 on timeout or error.
@@ -63,6 +65,7 @@ def main():
     ap.add_argument("--peer")
     ap.add_argument("--upload-limit", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--seed-mode", action="store_true")
     a = ap.parse_args()
 
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
@@ -73,6 +76,8 @@ def main():
     params.save_path = a.dir
     params.flags &= ~lt.torrent_flags.auto_managed
     params.flags &= ~lt.torrent_flags.paused
+    if a.seed_mode:
+        params.flags |= lt.torrent_flags.seed_mode
     h = ses.add_torrent(params)
     port = wait_listening(ses)
 
