@@ -1,17 +1,28 @@
-/* swarmup fetch: manifest -> swarm -> payload gate -> atomic install -> seeding,
- * on one libuv loop. The gate runs on libuv's thread pool; everything else
- * runs on the loop thread and never blocks for long.
+/* swarmup fetch: manifest -> swarm -> HTTPS fallback -> payload gate ->
+ * atomic install -> --exec hook -> seeding, on one libuv loop. The gate runs
+ * on libuv's thread pool; everything else runs on the loop thread.
  *
- * Where bytes live: the swarm downloads into the release's store directory
- * under the state dir (STATE/<product>/<channel>/store/<sequence>/), never
- * into --out. The gate reads that file once, and the very bytes it checks are
- * written into an unnamed file in --out (see install.h), which gets its name
- * only after the gate accepted it. The store copy stays for seeding, marked
- * verified; the copy in --out is the user's. */
+ * Where bytes live: downloads go into the release's store directory under the
+ * state dir (STATE/<product>/<channel>/store/<sequence>/), never into --out.
+ * The gate reads the store copy once, and the very bytes it checks are written
+ * into an unnamed file in --out (install.h) that gets its name only after the
+ * gate accepted them. The store copy stays for seeding, marked verified.
+ *
+ * When the swarm does not deliver (no metadata or no peer within
+ * --swarm-timeout, no progress for --stall-timeout, or every magnet peer and
+ * tracker failed: at once), the HTTPS fallback takes over:
+ *  - pieces mode, when the swarm already delivered verified pieces: only the
+ *    missing pieces are fetched (Range requests over runs of missing pieces)
+ *    and handed to libtorrent (add_piece), which checks each against the v1
+ *    and v2 piece hashes before writing it; the result is a normal, seedable
+ *    torrent;
+ *  - file mode, when the swarm delivered nothing (or --no-swarm): the file is
+ *    fetched into STORE/<File>.part (resumed with a Range request after an
+ *    interruption) and renamed into place when complete.
+ * Either way the whole file then goes through the same payload gate. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +36,7 @@
 #include "cmd.h"
 #include "fsutil.h"
 #include "gate.h"
+#include "http.h"
 #include "install.h"
 #include "out.h"
 #include "release.h"
@@ -32,7 +44,11 @@
 #include "swarm.h"
 #include "swopts.h"
 
-enum fetch_phase { PH_SWARM, PH_GATE, PH_SEED, PH_CLOSING };
+#define SW_FILL_SPAN_MAX (16u << 20)     /* bytes per Range request in pieces mode */
+#define SW_TORRENT_FILE_MAX (16u << 20)  /* a .torrent fetched from the Torrent URL */
+
+enum fetch_phase { PH_SWARM, PH_HTTPS, PH_GATE, PH_SEED, PH_CLOSING };
+enum https_mode { HM_NONE, HM_FILE, HM_PIECES };
 
 typedef struct fetch {
   uv_loop_t loop;
@@ -43,29 +59,57 @@ typedef struct fetch {
   sw_state_rec rec;
   sw_swarm *swarm;
   sw_swarm_torrent *t;
+  sw_http *http;
   uv_signal_t sig_int, sig_term;
-  uv_timer_t tick;
+  uv_timer_t tick, retry;
   uv_work_t work;
-  int handles_open;
+  uv_process_t proc;
   sw_install inst;
   sw_gate_verdict *gv;
   sw_err gate_err;
   enum fetch_phase phase;
-  uint64_t t_start, t_progress, t_seed;
-  uint64_t last_done, seed_up_base, swarm_bytes;
-  int have_metadata, peers_ever, interrupted;
+  uint64_t t_start, t_progress, t_seed, t_switch;
+  uint64_t last_done, seed_up_base, swarm_bytes, https_bytes;
+  int have_metadata, peers_ever, peers_now, interrupted, switched;
   sw_swarm_status last;
   sw_err result;
   char msg[SW_MSG_MAX];
   sw_store_paths paths;
   char out_path[4096];
+  char part_path[2800];
   int tty;
+  /* what the swarm was told about, to see when all of it failed */
+  size_t n_peers, n_trackers, peers_failed, trackers_failed;
+  unsigned char peer_failed[SW_MAGNET_PEERS_MAX], tracker_failed[SW_MAGNET_TR_MAX];
+  /* HTTPS */
+  enum https_mode hmode;
+  sw_http_req *req;
+  size_t url_idx;
+  unsigned attempt;
+  char url_err[SW_MSG_MAX];
+  int part_fd;
+  uint64_t part_done;          /* file mode: contiguous bytes in .part */
+  int piece_len, num_pieces;
+  uint8_t *have;               /* pieces mode: pieces we have or handed to libtorrent */
+  uint8_t *piece_buf;
+  int req_first, req_last;     /* pieces of the request in flight */
+  uint64_t req_start;
+  int handed_failed;
+  int torrent_file_ok;         /* store/<File>.torrent holds the verified torrent */
+  sw_http_req *treq;
+  uint8_t *tbuf;
+  size_t tlen;
+  /* --exec */
+  int exec_running, exec_status;
+  char exec_msg[SW_MSG_MAX];
 } fetch;
 
 static void fetch_shutdown(fetch *f);
+static void https_next(fetch *f);
+static void start_gate(fetch *f);
 
 static void fetch_event(fetch *f, const char *event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* A line for people (stderr) or a JSON event (stdout). fmt is the text form. */
+/* A line for people (stderr) or a JSON event (stdout). */
 static void fetch_event(fetch *f, const char *event, const char *fmt, ...) {
   char text[1024];
   va_list ap;
@@ -106,45 +150,178 @@ static void fmt_bytes(uint64_t b, char *out, size_t cap) {
   else snprintf(out, cap, "%" PRIu64 " B", b);
 }
 
-static void show_progress(fetch *f, const sw_swarm_status *st) {
+/* Bytes of the file we have, whichever source. */
+static uint64_t have_bytes(fetch *f) {
+  if (f->hmode == HM_FILE) return f->part_done;
+  return f->last.bytes_done;
+}
+
+static void show_progress(fetch *f) {
+  uint64_t done = have_bytes(f), size = f->r.m->size;
   if (f->o.json) {
     sw_json j;
     sw_json_begin(&j, stdout);
     sw_json_str(&j, "event", f->phase == PH_SEED ? "seeding" : "progress");
-    sw_json_u64(&j, "bytes", st->bytes_done);
-    sw_json_u64(&j, "size", f->r.m->size);
-    sw_json_i64(&j, "download_rate", st->download_rate);
-    sw_json_i64(&j, "upload_rate", st->upload_rate);
-    sw_json_u64(&j, "uploaded", st->total_payload_upload);
-    sw_json_i64(&j, "peers", st->num_peers);
+    sw_json_str(&j, "source", f->phase == PH_HTTPS ? "https" : "swarm");
+    sw_json_u64(&j, "bytes", done);
+    sw_json_u64(&j, "size", size);
+    sw_json_u64(&j, "swarm_bytes", f->swarm_bytes);
+    sw_json_u64(&j, "https_bytes", f->https_bytes);
+    sw_json_i64(&j, "download_rate", f->last.download_rate);
+    sw_json_i64(&j, "upload_rate", f->last.upload_rate);
+    sw_json_u64(&j, "uploaded", f->last.total_payload_upload);
+    sw_json_i64(&j, "peers", f->last.num_peers);
     sw_json_end(&j);
     return;
   }
   if (!f->tty || f->o.no_progress) return;
-  char done[32], size[32], rate[32], eta[32] = "--:--";
-  double frac = f->r.m->size ? (double)st->bytes_done / (double)f->r.m->size : 0;
-  int bar = (int)(frac * 24), i;
-  fmt_bytes(st->bytes_done, done, sizeof done);
-  fmt_bytes(f->r.m->size, size, sizeof size);
+  char a[32], b[32], rate[32], eta[32] = "--:--";
   if (f->phase == PH_SEED) {
-    fmt_bytes(st->total_payload_upload, done, sizeof done);
-    fmt_bytes((uint64_t)st->upload_rate, rate, sizeof rate);
-    fprintf(stderr, "\r\033[Kseeding: %s uploaded, %s/s, %d peers", done, rate, st->num_peers);
+    fmt_bytes(f->last.total_payload_upload, a, sizeof a);
+    fmt_bytes((uint64_t)f->last.upload_rate, rate, sizeof rate);
+    fprintf(stderr, "\r\033[Kseeding: %s uploaded, %s/s, %d peers", a, rate, f->last.num_peers);
     fflush(stderr);
     return;
   }
-  fmt_bytes((uint64_t)st->download_rate, rate, sizeof rate);
-  if (st->download_rate > 0) {
-    uint64_t left = (f->r.m->size - st->bytes_done) / (uint64_t)st->download_rate;
+  double frac = size ? (double)done / (double)size : 0;
+  int bar = (int)(frac * 24);
+  fmt_bytes(done, a, sizeof a);
+  fmt_bytes(size, b, sizeof b);
+  fmt_bytes((uint64_t)f->last.download_rate, rate, sizeof rate);
+  if (f->phase == PH_SWARM && f->last.download_rate > 0) {
+    uint64_t left = (size - done) / (uint64_t)f->last.download_rate;
     snprintf(eta, sizeof eta, "%" PRIu64 ":%02" PRIu64, left / 60, left % 60);
   }
   fputs("\r\033[K[", stderr);
-  for (i = 0; i < 24; i++) fputc(i < bar ? '#' : '.', stderr);
-  fprintf(stderr, "] %5.1f%% %s/%s %s/s %d peers ETA %s", frac * 100, done, size, rate, st->num_peers, eta);
+  for (int i = 0; i < 24; i++) fputc(i < bar ? '#' : '.', stderr);
+  if (f->phase == PH_HTTPS)
+    fprintf(stderr, "] %5.1f%% %s/%s over HTTPS", frac * 100, a, b);
+  else
+    fprintf(stderr, "] %5.1f%% %s/%s %s/s %d peers ETA %s", frac * 100, a, b, rate, f->last.num_peers, eta);
   fflush(stderr);
 }
 
-/* ---- gate and install ---------------------------------------------------- */
+/* Which sources delivered the bytes, for messages. */
+static void sources_text(fetch *f, char *out, size_t cap) {
+  char s[32], h[32];
+  fmt_bytes(f->swarm_bytes, s, sizeof s);
+  fmt_bytes(f->https_bytes, h, sizeof h);
+  if (f->https_bytes && f->url_idx < f->r.m->n_fallback)
+    snprintf(out, cap, "%s from the swarm, %s over HTTPS from %.300s", s, h, f->r.m->fallback[f->url_idx]);
+  else if (f->https_bytes) snprintf(out, cap, "%s from the swarm, %s over HTTPS", s, h);
+  else snprintf(out, cap, "%s from the swarm, 0 B over HTTPS", s);
+}
+
+/* ---- seeding, exec ------------------------------------------------------------ */
+
+static void start_seeding(fetch *f) {
+  char msg[SW_MSG_MAX];
+  if (f->o.seed_time == 0 || f->swarm == NULL) {
+    if (f->swarm == NULL && f->o.seed_time && !f->o.no_swarm)
+      fetch_event(f, "done", "not seeding: no swarm session");
+    fetch_shutdown(f);
+    return;
+  }
+  if (f->t == NULL) {
+    /* File mode: seed the verified file if we hold its (verified) torrent. */
+    uint8_t *tb = NULL;
+    size_t tl = 0;
+    sw_swarm_seed sd;
+    const char *tr[SW_MAGNET_TR_MAX];
+    if (!f->torrent_file_ok ||
+        sw_fs_read_file(f->paths.torrent, SW_TORRENT_FILE_MAX, SW_ERR_IO, &tb, &tl, msg, sizeof msg) != SW_OK) {
+      fetch_event(f, "done", "not seeding: no torrent file for this release");
+      fetch_shutdown(f);
+      return;
+    }
+    memset(&sd, 0, sizeof sd);
+    for (size_t i = 0; i < f->r.m->magnet.n_tr; i++) tr[i] = f->r.m->magnet.tr[i];
+    sd.torrent = tb;
+    sd.torrent_len = tl;
+    sd.save_dir = f->paths.dir;
+    sd.trackers = tr;
+    sd.n_trackers = f->r.m->magnet.n_tr;
+    if (sw_swarm_add_seed(f->swarm, &sd, &f->t, msg, sizeof msg) != SW_OK) {
+      free(tb);
+      fetch_event(f, "done", "not seeding: %s", msg);
+      fetch_shutdown(f);
+      return;
+    }
+    free(tb);
+  }
+  f->phase = PH_SEED;
+  f->t_seed = now_ms(f);
+  f->seed_up_base = f->last.total_payload_upload;
+  fetch_event(f, "seeding", "seeding the verified copy for up to %" PRIu64 " s%s (Ctrl-C stops)", f->o.seed_time,
+              f->o.seed_ratio > 0 ? " or until the ratio is reached" : "");
+}
+
+static void exec_closed(uv_handle_t *h) {
+  fetch *f = h->data;
+  start_seeding(f);
+}
+
+static void exec_exit(uv_process_t *p, int64_t status, int signo) {
+  fetch *f = p->data;
+  f->exec_running = 0;
+  f->exec_status = signo ? 128 + signo : (int)status;
+  if (signo) snprintf(f->exec_msg, sizeof f->exec_msg, "--exec command killed by signal %d", signo);
+  else if (status) snprintf(f->exec_msg, sizeof f->exec_msg, "--exec command exited with status %d", (int)status);
+  if (f->o.json) {
+    sw_json j;
+    sw_json_begin(&j, stdout);
+    sw_json_str(&j, "event", "exec");
+    sw_json_str(&j, "command", f->o.exec);
+    sw_json_i64(&j, "status", f->exec_status);
+    sw_json_end(&j);
+  } else {
+    fprintf(stderr, "exec: `%s %s` exited with status %d\n", f->o.exec, f->out_path, f->exec_status);
+  }
+  uv_close((uv_handle_t *)p, exec_closed);
+}
+
+static void run_exec(fetch *f) {
+  uv_process_options_t po;
+  uv_stdio_container_t io[3];
+  char script[4200];
+  char *args[6];
+  int rc;
+  if (f->o.exec == NULL) {
+    start_seeding(f);
+    return;
+  }
+  /* The path is passed as "$1", never pasted into the command text. */
+  snprintf(script, sizeof script, "%s \"$1\"", f->o.exec);
+  args[0] = (char *)"/bin/sh";
+  args[1] = (char *)"-c";
+  args[2] = script;
+  args[3] = (char *)"swarmup-exec";
+  args[4] = f->out_path;
+  args[5] = NULL;
+  memset(&po, 0, sizeof po);
+  io[0].flags = UV_IGNORE;
+  io[1].flags = UV_INHERIT_FD;
+  io[1].data.fd = f->o.json ? 2 : 1; /* keep stdout for our JSON events */
+  io[2].flags = UV_INHERIT_FD;
+  io[2].data.fd = 2;
+  po.file = "/bin/sh";
+  po.args = args;
+  po.exit_cb = exec_exit;
+  po.stdio = io;
+  po.stdio_count = 3;
+  f->proc.data = f;
+  rc = uv_spawn(&f->loop, &f->proc, &po);
+  if (rc != 0) {
+    f->exec_status = 127;
+    snprintf(f->exec_msg, sizeof f->exec_msg, "--exec could not start: %s", uv_strerror(rc));
+    fetch_event(f, "exec", "%s", f->exec_msg);
+    uv_close((uv_handle_t *)&f->proc, exec_closed);
+    return;
+  }
+  f->exec_running = 1;
+}
+
+/* ---- gate and install ---------------------------------------------------------- */
 
 static void gate_work(uv_work_t *w) {
   fetch *f = w->data;
@@ -160,29 +337,29 @@ static void gate_work(uv_work_t *w) {
 
 static void gate_done(uv_work_t *w, int status) {
   fetch *f = w->data;
-  char msg[SW_MSG_MAX];
+  char msg[SW_MSG_MAX], src[512];
   sw_err err;
   (void)status;
-  f->handles_open--;
   if (f->phase == PH_CLOSING) { /* interrupted while the gate ran: drop the copy */
     sw_install_abort(&f->inst);
-    fetch_shutdown(f);
     return;
   }
+  sources_text(f, src, sizeof src);
   if (f->gate_err != SW_OK) {
     sw_install_abort(&f->inst);
     fetch_fail(f, f->gate_err, "could not check the payload: %s", f->gv->reason);
     return;
   }
   if (!f->gv->accepted) {
-    /* Discard the bad bytes: they must not be seeded or installed. */
+    /* Discard the bad bytes: they must not be seeded, installed or resumed from. */
     sw_install_abort(&f->inst);
     if (f->t) {
       sw_swarm_remove(f->t);
       f->t = NULL;
     }
     sw_store_discard(&f->paths);
-    fetch_fail(f, SW_ERR_PAYLOAD, "payload rejected: %s from the swarm: %s", f->r.m->file, f->gv->reason);
+    fetch_fail(f, SW_ERR_PAYLOAD, "payload rejected: %s (%s): %s; nothing was installed", f->r.m->file, src,
+               f->gv->reason);
     return;
   }
   err = sw_install_commit(&f->inst, msg, sizeof msg);
@@ -215,32 +392,23 @@ static void gate_done(uv_work_t *w, int status) {
     sw_json_u64(&j, "size", f->r.m->size);
     sw_json_str(&j, "sha256", sha);
     sw_json_u64(&j, "swarm_bytes", f->swarm_bytes);
-    sw_json_u64(&j, "https_bytes", 0);
+    sw_json_u64(&j, "https_bytes", f->https_bytes);
     sw_json_end(&j);
   } else {
-    char b[32];
-    fmt_bytes(f->swarm_bytes, b, sizeof b);
     if (f->tty) fputs("\r\033[K", stderr);
-    printf("installed %s (%s %s, sequence %" PRIu64 "): %s from the swarm, 0 B over HTTPS, verified\n",
-           f->out_path, f->r.m->product, f->r.m->version, f->r.m->sequence, b);
+    printf("installed %s (%s %s, sequence %" PRIu64 "): %s, verified\n", f->out_path, f->r.m->product,
+           f->r.m->version, f->r.m->sequence, src);
     fflush(stdout);
   }
-  if (f->o.seed_time == 0 || f->t == NULL) {
-    fetch_shutdown(f);
-    return;
-  }
-  f->phase = PH_SEED;
-  f->t_seed = now_ms(f);
-  f->seed_up_base = f->last.total_payload_upload;
-  fetch_event(f, "seeding", "seeding the verified copy for up to %" PRIu64 " s%s (Ctrl-C stops)", f->o.seed_time,
-              f->o.seed_ratio > 0 ? " or until the ratio is reached" : "");
+  run_exec(f);
 }
 
 static void start_gate(fetch *f) {
   char msg[SW_MSG_MAX];
   sw_err err;
-  if (f->phase != PH_SWARM) return;
+  if (f->phase != PH_SWARM && f->phase != PH_HTTPS) return;
   f->phase = PH_GATE;
+  if (f->req) sw_http_cancel(f->req);
   err = sw_install_begin(&f->inst, f->o.out, f->r.m->file, msg, sizeof msg);
   if (err) {
     fetch_fail(f, err, "cannot install into %s: %s", f->o.out, msg);
@@ -250,25 +418,304 @@ static void start_gate(fetch *f) {
   if (uv_queue_work(&f->loop, &f->work, gate_work, gate_done) != 0) {
     sw_install_abort(&f->inst);
     fetch_fail(f, SW_ERR_INTERNAL, "cannot start the payload gate");
-    return;
   }
-  f->handles_open++;
 }
 
-/* ---- swarm callbacks ------------------------------------------------------ */
+/* ---- HTTPS fallback -------------------------------------------------------------- */
+
+static int bit(const uint8_t *b, int i) { return (b[i / 8] >> (i % 8)) & 1; }
+static void set_bit(uint8_t *b, int i) { b[i / 8] |= (uint8_t)(1u << (i % 8)); }
+
+static uint64_t piece_size(fetch *f, int i) {
+  uint64_t start = (uint64_t)i * (uint64_t)f->piece_len;
+  uint64_t end = start + (uint64_t)f->piece_len;
+  if (end > f->r.m->size) end = f->r.m->size;
+  return end - start;
+}
+
+/* Transient errors are worth a retry of the same URL; the others go to the next URL. */
+static int transient(sw_err e) { return e == SW_ERR_HTTP || e == SW_ERR_HTTP_SLOW; }
+
+static void on_retry_timer(uv_timer_t *h) {
+  fetch *f = h->data;
+  https_next(f);
+}
+
+/* The current URL failed with err: retry it (bounded, with backoff) or move on. */
+static void https_failed(fetch *f, sw_err err, const char *msg) {
+  const char *url = f->r.m->fallback[f->url_idx];
+  snprintf(f->url_err, sizeof f->url_err, "%s", msg);
+  fetch_event(f, "https-error", "HTTPS: %.300s: %s", url, msg);
+  f->attempt++;
+  if (!transient(err) || f->attempt >= f->o.https_retries) {
+    f->url_idx++;
+    f->attempt = 0;
+  }
+  if (f->url_idx >= f->r.m->n_fallback) {
+    char src[512];
+    sources_text(f, src, sizeof src);
+    fetch_fail(f, err == SW_ERR_TLS ? SW_ERR_TLS : SW_ERR_DOWNLOAD,
+               "download failed on every source (%s); last HTTPS error: %s", src, f->url_err);
+    return;
+  }
+  /* Backoff: 250 ms, 500 ms, 1 s... for a retry of the same URL; none for the next URL. */
+  uv_timer_start(&f->retry, on_retry_timer, f->attempt ? (250u << (f->attempt - 1)) : 0, 0);
+}
+
+static int file_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len) {
+  fetch *f = arg;
+  size_t done = 0;
+  if (offset != f->part_done || offset + len > f->r.m->size) return 1; /* never beyond Size */
+  while (done < len) {
+    ssize_t n = pwrite(f->part_fd, buf + done, len - done, (off_t)(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      snprintf(f->url_err, sizeof f->url_err, "writing %.300s: %s", f->part_path, n < 0 ? strerror(errno) : "short");
+      f->handed_failed = -1; /* marks a local write error */
+      return 1;
+    }
+    done += (size_t)n;
+  }
+  f->part_done += len;
+  f->https_bytes += len;
+  return 0;
+}
+
+static void file_done(void *arg, sw_err err, const char *msg, long status) {
+  fetch *f = arg;
+  char emsg[SW_MSG_MAX];
+  (void)status;
+  f->req = NULL;
+  if (f->phase != PH_HTTPS) return;
+  if (f->handed_failed == -1) {
+    fetch_fail(f, SW_ERR_IO, "%s", f->url_err);
+    return;
+  }
+  if (err == SW_OK && f->part_done != f->r.m->size) {
+    snprintf(emsg, sizeof emsg, "body ended after %" PRIu64 " of %" PRIu64 " bytes", f->part_done, f->r.m->size);
+    https_failed(f, SW_ERR_HTTP, emsg);
+    return;
+  }
+  if (err) {
+    https_failed(f, err, msg);
+    return;
+  }
+  /* Complete: make it durable, then put it where the gate reads it. */
+  if (fsync(f->part_fd) != 0 || rename(f->part_path, f->paths.file) != 0) {
+    fetch_fail(f, SW_ERR_IO, "finishing %s: %s", f->part_path, strerror(errno));
+    return;
+  }
+  close(f->part_fd);
+  f->part_fd = -1;
+  sw_fs_sync_dir(f->paths.dir, NULL, 0);
+  start_gate(f);
+}
+
+static int pieces_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len) {
+  fetch *f = arg;
+  while (len > 0) {
+    int i = (int)(offset / (uint64_t)f->piece_len);
+    uint64_t pstart = (uint64_t)i * (uint64_t)f->piece_len, psize = piece_size(f, i);
+    uint64_t in = offset - pstart;
+    size_t take = (size_t)(psize - in) < len ? (size_t)(psize - in) : len;
+    if (i > f->req_last) return 1;
+    memcpy(f->piece_buf + in, buf, take);
+    f->https_bytes += take;
+    offset += take;
+    buf += take;
+    len -= take;
+    if (in + take == psize) {
+      char msg[SW_MSG_MAX];
+      /* libtorrent checks it against the piece hashes before it is written. */
+      if (!bit(f->have, i) && sw_swarm_add_piece(f->t, i, f->piece_buf, (size_t)psize, msg, sizeof msg) != SW_OK) {
+        snprintf(f->url_err, sizeof f->url_err, "%s", msg);
+        return 1;
+      }
+      set_bit(f->have, i);
+    }
+  }
+  return 0;
+}
+
+static void pieces_done(void *arg, sw_err err, const char *msg, long status) {
+  fetch *f = arg;
+  (void)status;
+  f->req = NULL;
+  if (f->phase != PH_HTTPS) return;
+  if (err) {
+    https_failed(f, err, msg);
+    return;
+  }
+  https_next(f);
+}
+
+/* Issue the next request for the current URL. */
+static void https_next(fetch *f) {
+  sw_http_get g;
+  char msg[SW_MSG_MAX];
+  sw_err err;
+  if (f->phase != PH_HTTPS || f->req) return;
+  memset(&g, 0, sizeof g);
+  g.url = f->r.m->fallback[f->url_idx];
+  g.arg = f;
+  if (f->hmode == HM_FILE) {
+    if (f->part_done == f->r.m->size) {
+      file_done(f, SW_OK, "", 206);
+      return;
+    }
+    /* A Range from what the .part holds; a whole GET when it holds nothing. */
+    g.max_bytes = f->r.m->size - f->part_done;
+    if (f->part_done) {
+      g.range_start = f->part_done;
+      g.range_len = f->r.m->size - f->part_done;
+    }
+    g.on_data = file_data;
+    g.on_done = file_done;
+  } else {
+    int first = -1, last;
+    uint64_t span = 0;
+    for (int i = 0; i < f->num_pieces; i++)
+      if (!bit(f->have, i)) {
+        first = i;
+        break;
+      }
+    if (first < 0) {
+      /* Every piece handed over: libtorrent's on_finished starts the gate. */
+      fetch_event(f, "https-done", "HTTPS: all missing pieces delivered; waiting for their hash checks");
+      return;
+    }
+    last = first;
+    span = piece_size(f, first);
+    while (last + 1 < f->num_pieces && !bit(f->have, last + 1) && span + piece_size(f, last + 1) <= SW_FILL_SPAN_MAX) {
+      last++;
+      span += piece_size(f, last);
+    }
+    f->req_first = first;
+    f->req_last = last;
+    g.range_start = (uint64_t)first * (uint64_t)f->piece_len;
+    g.range_len = span;
+    g.max_bytes = span;
+    g.on_data = pieces_data;
+    g.on_done = pieces_done;
+  }
+  err = sw_http_start(f->http, &g, &f->req, msg, sizeof msg);
+  if (err) https_failed(f, err, msg);
+}
+
+static void torrent_data_done(void *arg, sw_err err, const char *msg, long status) {
+  fetch *f = arg;
+  char m2[SW_MSG_MAX], name[SW_FILE_MAX + 1], hex[65];
+  sw_swarm_made made;
+  (void)status;
+  f->treq = NULL;
+  if (err == SW_OK && f->tbuf) {
+    /* The .torrent is untrusted until its v2 info-hash is the signed btmh. */
+    sw_hex(f->r.m->magnet.btmh, 32, hex);
+    if (sw_swarm_torrent_info(f->tbuf, f->tlen, &made, name, sizeof name, m2, sizeof m2) == SW_OK &&
+        strcmp(made.btmh_hex, hex) == 0 && strcmp(name, f->r.m->file) == 0 && made.size == f->r.m->size) {
+      if (sw_fs_write_atomic(f->paths.dir, strrchr(f->paths.torrent, '/') + 1, f->tbuf, f->tlen, 0600, m2,
+                             sizeof m2) == SW_OK)
+        f->torrent_file_ok = 1;
+    } else {
+      fetch_event(f, "warning", "ignoring %.300s: not the signed torrent", f->r.m->torrent_url);
+    }
+  } else if (err) {
+    fetch_event(f, "warning", "could not get the torrent file (%s): not seeding afterwards", msg);
+  }
+  free(f->tbuf);
+  f->tbuf = NULL;
+}
+
+static int torrent_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len) {
+  fetch *f = arg;
+  uint8_t *nb;
+  (void)offset;
+  nb = realloc(f->tbuf, f->tlen + len);
+  if (nb == NULL) return 1;
+  f->tbuf = nb;
+  memcpy(f->tbuf + f->tlen, buf, len);
+  f->tlen += len;
+  return 0;
+}
+
+static void switch_to_https(fetch *f, const char *reason) {
+  char msg[SW_MSG_MAX];
+  if (f->phase != PH_SWARM || f->switched) return;
+  f->switched = 1;
+  if (f->o.no_fallback) {
+    fetch_fail(f, SW_ERR_DOWNLOAD, "download failed on every source: swarm: %s (HTTPS fallback disabled)", reason);
+    return;
+  }
+  f->t_switch = now_ms(f);
+  fetch_event(f, "fallback", "switching to HTTPS after %.1f s: %s", (double)(f->t_switch - f->t_start) / 1000.0,
+              reason);
+  f->phase = PH_HTTPS;
+  if (f->t && f->have_metadata && f->last.bytes_done > 0 &&
+      sw_swarm_layout(f->t, &f->piece_len, &f->num_pieces, msg, sizeof msg) == SW_OK) {
+    /* Keep what the swarm delivered; fetch only the missing pieces. */
+    size_t nbytes = ((size_t)f->num_pieces + 7) / 8;
+    f->have = calloc(1, nbytes);
+    f->piece_buf = malloc((size_t)f->piece_len);
+    if (f->have == NULL || f->piece_buf == NULL || sw_swarm_have_pieces(f->t, f->have, nbytes, msg, sizeof msg) != SW_OK) {
+      fetch_fail(f, SW_ERR_INTERNAL, "cannot plan the HTTPS fill: %s", msg);
+      return;
+    }
+    f->hmode = HM_PIECES;
+    fetch_event(f, "https-pieces", "keeping %" PRIu64 " bytes from the swarm; fetching the missing pieces over HTTPS",
+                f->last.bytes_done);
+  } else {
+    struct stat st;
+    /* Nothing usable from the swarm: the whole file (or the rest of an earlier
+     * HTTPS download) into .part. The swarm's partial file is not mixed in. */
+    if (f->t) {
+      if (f->have_metadata && sw_swarm_write_torrent(f->t, f->paths.torrent, NULL, 0) == SW_OK) f->torrent_file_ok = 1;
+      sw_swarm_remove(f->t);
+      f->t = NULL;
+    }
+    f->part_fd = open(f->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (f->part_fd < 0 || fstat(f->part_fd, &st) != 0) {
+      fetch_fail(f, SW_ERR_IO, "%s: %s", f->part_path, strerror(errno));
+      return;
+    }
+    f->part_done = (uint64_t)st.st_size;
+    if (f->part_done > f->r.m->size) {
+      if (ftruncate(f->part_fd, 0) != 0) {
+        fetch_fail(f, SW_ERR_IO, "%s: %s", f->part_path, strerror(errno));
+        return;
+      }
+      f->part_done = 0;
+    }
+    if (f->part_done) fetch_event(f, "https-resume", "resuming the HTTPS download at byte %" PRIu64, f->part_done);
+    f->hmode = HM_FILE;
+    if (!f->torrent_file_ok && f->r.m->torrent_url[0] && !f->o.no_swarm) {
+      sw_http_get g;
+      memset(&g, 0, sizeof g);
+      g.url = f->r.m->torrent_url;
+      g.max_bytes = SW_TORRENT_FILE_MAX;
+      g.on_data = torrent_data;
+      g.on_done = torrent_data_done;
+      g.arg = f;
+      if (sw_http_start(f->http, &g, &f->treq, msg, sizeof msg) != SW_OK)
+        fetch_event(f, "warning", "could not get the torrent file: %s", msg);
+    }
+  }
+  https_next(f);
+}
+
+/* ---- swarm callbacks -------------------------------------------------------------- */
 
 static void on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swarm_status *st) {
   fetch *f = arg;
   (void)t_arg;
   if (t == NULL || t != f->t) return;
   f->last = *st;
-  f->swarm_bytes = st->total_payload_download > f->swarm_bytes ? st->total_payload_download : f->swarm_bytes;
+  if (st->total_payload_download > f->swarm_bytes && f->phase == PH_SWARM) f->swarm_bytes = st->total_payload_download;
   if (st->num_peers > 0) f->peers_ever = 1;
   if (st->bytes_done != f->last_done) {
     f->last_done = st->bytes_done;
     f->t_progress = now_ms(f);
   }
-  if (f->phase == PH_SWARM || f->phase == PH_SEED) show_progress(f, st);
+  if (f->phase == PH_SWARM || f->phase == PH_SEED) show_progress(f);
 }
 
 static void on_metadata(void *arg, sw_swarm_torrent *t, void *t_arg) {
@@ -278,9 +725,18 @@ static void on_metadata(void *arg, sw_swarm_torrent *t, void *t_arg) {
   f->have_metadata = 1;
   f->t_progress = now_ms(f);
   /* Keep the torrent beside the file, so that `swarmup seed` can serve it. */
-  if (sw_swarm_write_torrent(t, f->paths.torrent, msg, sizeof msg) != SW_OK)
-    fetch_event(f, "warning", "warning: could not keep the torrent file: %s", msg);
+  if (sw_swarm_write_torrent(t, f->paths.torrent, msg, sizeof msg) == SW_OK) f->torrent_file_ok = 1;
+  else fetch_event(f, "warning", "warning: could not keep the torrent file: %s", msg);
   fetch_event(f, "metadata", "metadata received: %s, %" PRIu64 " bytes", f->r.m->file, f->r.m->size);
+}
+
+/* Every peer of the magnet and every tracker failed, and nobody is connected:
+ * the swarm's ports are blocked (or it is dead); don't wait for the timeout. */
+static void check_all_failed(fetch *f) {
+  if (f->phase != PH_SWARM || f->peers_now > 0) return;
+  if (f->n_peers + f->n_trackers == 0) return;
+  if (f->peers_failed == f->n_peers && f->trackers_failed == f->n_trackers)
+    switch_to_https(f, "every peer and tracker of the magnet failed");
 }
 
 static void on_peer(void *arg, sw_swarm_torrent *t, void *t_arg, int connected, const char *endpoint,
@@ -288,8 +744,22 @@ static void on_peer(void *arg, sw_swarm_torrent *t, void *t_arg, int connected, 
   fetch *f = arg;
   (void)t;
   (void)t_arg;
-  (void)reason;
-  if (connected) f->peers_ever = 1;
+  if (connected) {
+    f->peers_ever = 1;
+    f->peers_now++;
+  } else if (f->peers_now > 0) {
+    f->peers_now--;
+  }
+  for (size_t i = 0; i < f->n_peers; i++)
+    if (strcmp(f->r.m->magnet.peers[i], endpoint) == 0) {
+      if (connected && f->peer_failed[i]) {
+        f->peer_failed[i] = 0;
+        f->peers_failed--;
+      } else if (!connected && !f->peer_failed[i]) {
+        f->peer_failed[i] = 1;
+        f->peers_failed++;
+      }
+    }
   if (f->o.json) {
     sw_json j;
     sw_json_begin(&j, stdout);
@@ -298,22 +768,65 @@ static void on_peer(void *arg, sw_swarm_torrent *t, void *t_arg, int connected, 
     if (!connected && reason) sw_json_str(&j, "reason", reason);
     sw_json_end(&j);
   }
+  if (!connected) check_all_failed(f);
+}
+
+static void on_tracker(void *arg, sw_swarm_torrent *t, void *t_arg, int ok, const char *url, const char *msg) {
+  fetch *f = arg;
+  (void)t;
+  (void)t_arg;
+  for (size_t i = 0; i < f->n_trackers; i++)
+    if (strcmp(f->r.m->magnet.tr[i], url) == 0) {
+      if (ok && f->tracker_failed[i]) {
+        f->tracker_failed[i] = 0;
+        f->trackers_failed--;
+      } else if (!ok && !f->tracker_failed[i]) {
+        f->tracker_failed[i] = 1;
+        f->trackers_failed++;
+      }
+    }
+  if (!ok) {
+    if (f->o.json) {
+      sw_json j;
+      sw_json_begin(&j, stdout);
+      sw_json_str(&j, "event", "tracker-error");
+      sw_json_str(&j, "tracker", url);
+      sw_json_str(&j, "reason", msg);
+      sw_json_end(&j);
+    }
+    check_all_failed(f);
+  }
+}
+
+static void on_piece_failed(void *arg, sw_swarm_torrent *t, void *t_arg, int piece) {
+  fetch *f = arg;
+  (void)t;
+  (void)t_arg;
+  /* A piece the HTTPS origin delivered failed the signed torrent's hashes:
+   * the origin serves something else than the signed release. */
+  if (f->phase == PH_HTTPS && f->hmode == HM_PIECES && piece >= f->req_first - 64 && f->have && bit(f->have, piece)) {
+    char src[512];
+    sources_text(f, src, sizeof src);
+    fetch_fail(f, SW_ERR_PAYLOAD, "payload rejected: piece %d from HTTPS %.300s failed the torrent's hashes (%s); "
+               "nothing was installed", piece, f->r.m->fallback[f->url_idx], src);
+  }
 }
 
 static void on_finished(void *arg, sw_swarm_torrent *t, void *t_arg) {
   fetch *f = arg;
   (void)t_arg;
   if (t != f->t) return;
-  if (sw_swarm_get_status(t, &f->last, NULL, 0) == SW_OK) {
-    if (f->last.total_payload_download > f->swarm_bytes) f->swarm_bytes = f->last.total_payload_download;
-  }
+  if (sw_swarm_get_status(t, &f->last, NULL, 0) == SW_OK && f->phase == PH_SWARM &&
+      f->last.total_payload_download > f->swarm_bytes)
+    f->swarm_bytes = f->last.total_payload_download;
   start_gate(f);
 }
 
 static void on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, const char *msg) {
   fetch *f = arg;
+  char reason[SW_MSG_MAX];
   (void)t_arg;
-  if (t == NULL && err == SW_ERR_SWARM && f->phase != PH_CLOSING) {
+  if (t == NULL) {
     fetch_event(f, "warning", "swarm: %s", msg);
     return;
   }
@@ -322,30 +835,38 @@ static void on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, co
     fetch_shutdown(f);
     return;
   }
-  if (err == SW_ERR_TORRENT_MISMATCH)
-    fetch_fail(f, SW_ERR_DOWNLOAD, "download failed on every source: swarm: %s (manifest/torrent mismatch)", msg);
-  else fetch_fail(f, SW_ERR_DOWNLOAD, "download failed on every source: swarm: %s", msg);
+  if (f->phase != PH_SWARM) return;
+  snprintf(reason, sizeof reason, "%s%s", msg, err == SW_ERR_TORRENT_MISMATCH ? " (manifest/torrent mismatch)" : "");
+  if (err == SW_ERR_TORRENT_MISMATCH) {
+    /* The swarm's torrent is not the signed release: drop it entirely. */
+    sw_swarm_remove(f->t);
+    f->t = NULL;
+    f->have_metadata = 0;
+    f->last.bytes_done = 0;
+  }
+  switch_to_https(f, reason);
 }
 
-static void handle_closed(uv_handle_t *h) {
-  fetch *f = h->data;
-  f->handles_open--;
-}
+/* ---- lifecycle ---------------------------------------------------------------------- */
 
-static void on_swarm_closed(void *arg) {
-  fetch *f = arg;
-  f->handles_open--;
-}
+static void handle_closed(uv_handle_t *h) { (void)h; }
+static void on_swarm_closed(void *arg) { (void)arg; }
 
 static void fetch_shutdown(fetch *f) {
   if (f->phase == PH_CLOSING) return;
   f->phase = PH_CLOSING;
   if (f->tty && !f->o.json) fputs("\r\033[K", stderr);
-  if (!uv_is_closing((uv_handle_t *)&f->tick)) uv_close((uv_handle_t *)&f->tick, handle_closed);
-  if (!uv_is_closing((uv_handle_t *)&f->sig_int)) uv_close((uv_handle_t *)&f->sig_int, handle_closed);
-  if (!uv_is_closing((uv_handle_t *)&f->sig_term)) uv_close((uv_handle_t *)&f->sig_term, handle_closed);
+  uv_close((uv_handle_t *)&f->tick, handle_closed);
+  uv_close((uv_handle_t *)&f->retry, handle_closed);
+  uv_close((uv_handle_t *)&f->sig_int, handle_closed);
+  uv_close((uv_handle_t *)&f->sig_term, handle_closed);
+  if (f->exec_running) uv_process_kill(&f->proc, SIGTERM);
+  if (f->http) {
+    sw_http_free(f->http); /* cancels transfers; their on_done sees PH_CLOSING */
+    f->http = NULL;
+  }
   if (f->swarm) {
-    sw_swarm_free(f->swarm); /* saves resume data (bounded), then on_swarm_closed */
+    sw_swarm_free(f->swarm); /* saves resume data (bounded) */
     f->swarm = NULL;
     f->t = NULL;
   }
@@ -368,15 +889,20 @@ static void on_tick(uv_timer_t *h) {
   uint64_t now = now_ms(f);
   if (f->phase == PH_SWARM) {
     if ((!f->have_metadata || !f->peers_ever) && now - f->t_start >= f->o.swarm_timeout * 1000) {
-      fetch_fail(f, SW_ERR_DOWNLOAD, "download failed on every source: swarm: %s within %" PRIu64 " s",
-                 !f->have_metadata ? "no metadata" : "no peer", f->o.swarm_timeout);
+      char why[128];
+      snprintf(why, sizeof why, "%s within %" PRIu64 " s", !f->have_metadata ? "no metadata" : "no peer",
+               f->o.swarm_timeout);
+      switch_to_https(f, why);
       return;
     }
     if (f->have_metadata && now - f->t_progress >= f->o.stall_timeout * 1000) {
-      fetch_fail(f, SW_ERR_DOWNLOAD, "download failed on every source: swarm: no progress for %" PRIu64 " s",
-                 f->o.stall_timeout);
+      char why[128];
+      snprintf(why, sizeof why, "no progress for %" PRIu64 " s", f->o.stall_timeout);
+      switch_to_https(f, why);
       return;
     }
+  } else if (f->phase == PH_HTTPS) {
+    show_progress(f);
   } else if (f->phase == PH_SEED) {
     uint64_t up = f->last.total_payload_upload - f->seed_up_base;
     if (now - f->t_seed >= f->o.seed_time * 1000) {
@@ -389,78 +915,59 @@ static void on_tick(uv_timer_t *h) {
   }
 }
 
-/* ---- setup ------------------------------------------------------------------ */
-
 static void fetch_help(void) {
   printf("usage: swarmup fetch --manifest SRC --trusted-key FILE --product NAME --out DIR [options]\n\n"
          "Verify the manifest (as `swarmup check`), download the release from the swarm\n"
-         "into the state dir, check size, SHA-256 and signature (the payload gate), put\n"
-         "the file into DIR atomically, then keep seeding the verified copy until the\n"
-         "seed time or ratio is reached, or SIGINT/SIGTERM. DIR never holds a partial or\n"
-         "unverified file. An interrupted download resumes on the next run.\n\n"
+         "into the state dir, falling back to HTTPS (the manifest's Fallback URLs) when\n"
+         "the swarm times out, stalls or is blocked and keeping what the swarm delivered;\n"
+         "check size, SHA-256 and signature (the payload gate), put the file into DIR\n"
+         "atomically, run --exec, then keep seeding the verified copy until the seed time\n"
+         "or ratio is reached, or SIGINT/SIGTERM. DIR never holds a partial or unverified\n"
+         "file. An interrupted download resumes on the next run.\n\n"
          "options:\n");
   sw_opts_print_help(SW_CMD_FETCH, stdout);
-  printf("\nexit status: 0 installed (or already installed), 2 usage or configuration,\n"
+  printf("\nexit status: 0 installed (or already up to date), 2 usage or configuration,\n"
          "3 manifest rejected, 4 download failed on every source, 5 payload rejected,\n"
-         "1 other failure (including an interrupted download).\n");
+         "1 other failure (an interrupted download, a failed --exec command).\n");
 }
 
-int sw_cmd_fetch(int argc, char **argv) {
-  fetch *f = calloc(1, sizeof *f);
+static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, char *msg, size_t msglen, int *done) {
   sw_fresh fresh = SW_FRESH_REJECTED;
-  char msg[SW_MSG_MAX] = "", statedir[2048];
-  sw_swarm_settings ss;
-  sw_swarm_callbacks cb;
-  sw_swarm_download dl;
-  sw_err err = SW_OK;
-  int rc = 1, loop_ok = 0;
-
-  if (f == NULL) return sw_report_error(0, "fetch", SW_ERR_NOMEM, "out of memory");
-  f->tty = isatty(2);
-  err = sw_opts_parse(SW_CMD_FETCH, argc, argv, &f->o, msg, sizeof msg);
-  if (err) goto fail;
+  sw_err err;
+  *done = 0;
+  err = sw_opts_parse(SW_CMD_FETCH, argc, argv, &f->o, msg, msglen);
+  if (err) return err;
   if (f->o.help) {
     fetch_help();
-    rc = 0;
-    goto out;
+    *done = 1;
+    return SW_OK;
   }
-  if (f->o.n_args) {
-    err = sw_fail(SW_ERR_USAGE, msg, sizeof msg, "unexpected argument \"%.60s\"", f->o.args[0]);
-    goto fail;
-  }
-  err = sw__cmd_check_names(&f->o, msg, sizeof msg);
-  if (err) goto fail;
-  if (f->o.out == NULL) {
-    err = sw_fail(SW_ERR_USAGE, msg, sizeof msg, "--out is required");
-    goto fail;
-  }
-  err = sw_swarm_opts_to_settings(&f->o, &ss, msg, sizeof msg);
-  if (err) goto fail;
+  if (f->o.n_args) return sw_fail(SW_ERR_USAGE, msg, msglen, "unexpected argument \"%.60s\"", f->o.args[0]);
+  err = sw__cmd_check_names(&f->o, msg, msglen);
+  if (err) return err;
+  if (f->o.out == NULL) return sw_fail(SW_ERR_USAGE, msg, msglen, "--out is required");
+  if (f->o.no_swarm && f->o.no_fallback)
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "--no-swarm and --no-fallback leave no source");
   if (f->o.state_dir == NULL) {
-    if (sw_state_default_dir(statedir, sizeof statedir) != SW_OK) {
-      err = sw_fail(SW_ERR_CONFIG, msg, sizeof msg, "no state dir: set --state-dir or HOME");
-      goto fail;
-    }
+    if (sw_state_default_dir(statedir, 2048) != SW_OK)
+      return sw_fail(SW_ERR_CONFIG, msg, msglen, "no state dir: set --state-dir or HOME");
     f->o.state_dir = statedir;
   }
-
   /* 1. the manifest: authentic, well-formed, for us, fresh */
-  err = sw_release_open_keys(&f->o, &f->pgp, msg, sizeof msg);
-  if (err) goto fail;
-  err = sw_release_load(&f->o, f->pgp, &f->r, msg, sizeof msg);
-  if (err) goto fail;
-  err = sw_state_open(&f->st, f->o.state_dir, msg, sizeof msg);
-  if (err) goto fail;
-  err = sw_release_check_fresh(&f->o, f->st, &f->r, &fresh, &f->rec, msg, sizeof msg);
-  if (err) goto fail;
+  err = sw_release_open_keys(&f->o, &f->pgp, msg, msglen);
+  if (err) return err;
+  err = sw_release_load(&f->o, f->pgp, &f->r, msg, msglen);
+  if (err) return err;
+  err = sw_state_open(&f->st, f->o.state_dir, msg, msglen);
+  if (err) return err;
+  err = sw_release_check_fresh(&f->o, f->st, &f->r, &fresh, &f->rec, msg, msglen);
+  if (err) return err;
   if (fresh == SW_FRESH_NEWER) {
-    err = sw_release_record(f->st, &f->r, &f->rec, msg, sizeof msg);
-    if (err) goto fail;
+    err = sw_release_record(f->st, &f->r, &f->rec, msg, msglen);
+    if (err) return err;
   }
-  if ((size_t)snprintf(f->out_path, sizeof f->out_path, "%s/%s", f->o.out, f->r.m->file) >= sizeof f->out_path) {
-    err = sw_fail(SW_ERR_USAGE, msg, sizeof msg, "--out path too long");
-    goto fail;
-  }
+  if ((size_t)snprintf(f->out_path, sizeof f->out_path, "%s/%s", f->o.out, f->r.m->file) >= sizeof f->out_path)
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "--out path too long");
   if (f->rec.installed_sequence == f->r.m->sequence) {
     /* Installed before: up to date if --out still holds exactly that release. */
     sw_gate_verdict *v = calloc(1, sizeof *v);
@@ -479,39 +986,81 @@ int sw_cmd_fetch(int argc, char **argv) {
         printf("up to date: %s is %s %s (sequence %" PRIu64 ")\n", f->out_path, f->r.m->product, f->r.m->version,
                f->r.m->sequence);
       }
-      rc = 0;
-      goto out;
+      *done = 1;
+      return SW_OK;
     }
   }
-  if (!f->o.json && f->o.no_progress == 0)
+  if (!f->o.json && !f->o.no_progress)
     fprintf(stderr, "manifest ok: %s %s (sequence %" PRIu64 "), %s, %" PRIu64 " bytes\n", f->r.m->product,
             f->r.m->version, f->r.m->sequence, f->r.m->file, f->r.m->size);
-  err = sw_store_paths_for(f->o.state_dir, f->r.m, &f->paths, msg, sizeof msg);
-  if (err) goto fail;
-  err = sw_store_prepare(&f->paths, msg, sizeof msg);
-  if (err) goto fail;
+  err = sw_store_paths_for(f->o.state_dir, f->r.m, &f->paths, msg, msglen);
+  if (err) return err;
+  snprintf(f->part_path, sizeof f->part_path, "%s.part", f->paths.file);
+  return sw_store_prepare(&f->paths, msg, msglen);
+}
 
+int sw_cmd_fetch(int argc, char **argv) {
+  fetch *f = calloc(1, sizeof *f);
+  char msg[SW_MSG_MAX] = "", statedir[2048];
+  sw_swarm_settings ss;
+  sw_swarm_callbacks cb;
+  sw_swarm_download dl;
+  sw_http_opts ho;
+  sw_err err = SW_OK;
+  int rc = 1, loop_ok = 0, done = 0;
+
+  if (f == NULL) return sw_report_error(0, "fetch", SW_ERR_NOMEM, "out of memory");
+  f->tty = isatty(2);
+  f->part_fd = -1;
+  err = fetch_prepare(f, argc, argv, statedir, msg, sizeof msg, &done);
+  if (err) goto fail;
+  if (done) {
+    rc = 0;
+    goto out;
+  }
+  if (!f->o.no_swarm) {
+    err = sw_swarm_opts_to_settings(&f->o, &ss, msg, sizeof msg);
+    if (err) goto fail;
+  }
   f->gv = calloc(1, sizeof *f->gv);
   if (f->gv == NULL) {
     err = sw_fail(SW_ERR_NOMEM, msg, sizeof msg, "out of memory");
     goto fail;
   }
 
-  /* 2. the loop: signals, a 1 s tick for timeouts, the swarm */
+  /* 2. the loop: signals, a 1 s tick for timeouts, the HTTPS client, the swarm */
   if (uv_loop_init(&f->loop) != 0) {
     err = sw_fail(SW_ERR_INTERNAL, msg, sizeof msg, "uv_loop_init failed");
     goto fail;
   }
   loop_ok = 1;
   uv_timer_init(&f->loop, &f->tick);
+  uv_timer_init(&f->loop, &f->retry);
   uv_signal_init(&f->loop, &f->sig_int);
   uv_signal_init(&f->loop, &f->sig_term);
-  f->tick.data = f->sig_int.data = f->sig_term.data = f;
-  f->handles_open = 3;
+  f->tick.data = f->retry.data = f->sig_int.data = f->sig_term.data = f;
   uv_signal_start(&f->sig_int, on_signal, SIGINT);
   uv_signal_start(&f->sig_term, on_signal, SIGTERM);
   uv_timer_start(&f->tick, on_tick, 1000, 1000);
   f->t_start = f->t_progress = now_ms(f);
+  f->phase = PH_SWARM;
+
+  if (!f->o.no_fallback) {
+    memset(&ho, 0, sizeof ho);
+    ho.ca_file = f->o.ca_file;
+    ho.low_speed_bytes = (long)f->o.low_speed_limit;
+    ho.low_speed_time_s = (long)f->o.low_speed_time;
+    err = sw_http_new(&f->http, &f->loop, &ho, msg, sizeof msg);
+    if (err) {
+      fetch_fail(f, err, "HTTPS client: %s", msg);
+      goto run;
+    }
+  }
+  if (f->o.no_swarm) {
+    /* No session at all: not a single BitTorrent socket is opened. */
+    switch_to_https(f, "--no-swarm");
+    goto run;
+  }
 
   memset(&cb, 0, sizeof cb);
   cb.arg = f;
@@ -520,13 +1069,15 @@ int sw_cmd_fetch(int argc, char **argv) {
   cb.on_peer = on_peer;
   cb.on_finished = on_finished;
   cb.on_error = on_error;
+  cb.on_piece_failed = on_piece_failed;
+  cb.on_tracker = on_tracker;
   cb.on_closed = on_swarm_closed;
   err = sw_swarm_new(&f->loop, &ss, &cb, &f->swarm, msg, sizeof msg);
   if (err) {
-    fetch_fail(f, err, "swarm: %s", msg);
+    fetch_event(f, "warning", "swarm: %s", msg);
+    switch_to_https(f, "the swarm session could not start");
     goto run;
   }
-  f->handles_open++; /* the swarm, until on_closed */
   memset(&dl, 0, sizeof dl);
   dl.btmh = f->r.m->magnet.btmh;
   dl.btih = f->r.m->magnet.has_btih ? f->r.m->magnet.btih : NULL;
@@ -534,17 +1085,19 @@ int sw_cmd_fetch(int argc, char **argv) {
   dl.expected_size = f->r.m->size;
   {
     const char *tr[SW_MAGNET_TR_MAX], *pe[SW_MAGNET_PEERS_MAX];
-    for (size_t i = 0; i < f->r.m->magnet.n_tr; i++) tr[i] = f->r.m->magnet.tr[i];
-    for (size_t i = 0; i < f->r.m->magnet.n_peers; i++) pe[i] = f->r.m->magnet.peers[i];
+    f->n_trackers = f->r.m->magnet.n_tr;
+    f->n_peers = f->r.m->magnet.n_peers;
+    for (size_t i = 0; i < f->n_trackers; i++) tr[i] = f->r.m->magnet.tr[i];
+    for (size_t i = 0; i < f->n_peers; i++) pe[i] = f->r.m->magnet.peers[i];
     dl.trackers = tr;
-    dl.n_trackers = f->r.m->magnet.n_tr;
+    dl.n_trackers = f->n_trackers;
     dl.peers = pe;
-    dl.n_peers = f->r.m->magnet.n_peers;
+    dl.n_peers = f->n_peers;
     dl.save_dir = f->paths.dir;
     dl.resume_path = f->paths.resume;
     err = sw_swarm_add_download(f->swarm, &dl, &f->t, msg, sizeof msg);
   }
-  if (err) fetch_fail(f, SW_ERR_DOWNLOAD, "download failed on every source: swarm: %s", msg);
+  if (err) switch_to_https(f, msg);
 
 run:
   uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -553,17 +1106,27 @@ run:
     snprintf(msg, sizeof msg, "%s", f->msg);
     goto fail;
   }
+  if (f->exec_status) {
+    err = SW_ERR_INTERNAL;
+    snprintf(msg, sizeof msg, "installed %.200s, but %.250s", f->out_path, f->exec_msg);
+    goto fail;
+  }
   rc = 0;
   goto out;
 fail:
   rc = sw_report_error(f->o.json, "fetch", err, msg);
 out:
   if (loop_ok) {
+    if (f->phase != PH_CLOSING) fetch_shutdown(f);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&f->loop) != 0) fprintf(stderr, "swarmup fetch: warning: loop handles left open\n");
   }
+  if (f->part_fd >= 0) close(f->part_fd);
   sw_install_abort(&f->inst);
   free(f->gv);
+  free(f->have);
+  free(f->piece_buf);
+  free(f->tbuf);
   sw_state_close(f->st);
   sw_release_free(&f->r);
   sw_pgp_free(f->pgp);

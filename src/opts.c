@@ -38,6 +38,11 @@ static const struct sw_opt_def sw__opts[] = {
     {"json", SW_OPT_BOOL, OFF(json), 0, ALL, NULL, "print JSON (one object per line) instead of text", 0},
     {"out", SW_OPT_STR, OFF(out), 0, SW_CMD_FETCH, "DIR", "install the verified file into DIR (created if missing)", 0},
     {"no-fallback", SW_OPT_BOOL, OFF(no_fallback), 0, SW_CMD_FETCH, NULL, "swarm only: never download over HTTPS", 0},
+    {"no-swarm", SW_OPT_BOOL, OFF(no_swarm), 0, SW_CMD_FETCH, NULL, "HTTPS only: never open a BitTorrent socket", 0},
+    {"exec", SW_OPT_STR, OFF(exec), 0, SW_CMD_FETCH, "CMD", "after installing, run CMD with the installed file's path as its argument (via /bin/sh)", 0},
+    {"low-speed-limit", SW_OPT_U64, OFF(low_speed_limit), 0, SW_CMD_FETCH, "BYTES", "HTTPS: abort a transfer slower than BYTES/s for --low-speed-time, then try the next URL (default: 10240)", 1ull << 40},
+    {"low-speed-time", SW_OPT_U64, OFF(low_speed_time), 0, SW_CMD_FETCH, "SEC", "see --low-speed-limit (default: 20)", 3600},
+    {"https-retries", SW_OPT_U64, OFF(https_retries), 0, SW_CMD_FETCH, "N", "HTTPS: tries per Fallback URL for transient errors, with backoff (default: 2)", 10},
     {"seed-time", SW_OPT_U64, OFF(seed_time), 0, SW_CMD_FETCH, "SEC", "after installing, seed for SEC seconds (default: 600; 0: don't seed)", 31536000},
     {"seed-ratio", SW_OPT_RATIO, OFF(seed_ratio), 0, SW_CMD_FETCH, "R", "... or until R copies were uploaded (default: 2.0; 0: no ratio limit)", 0},
     {"upload-limit", SW_OPT_U64, OFF(upload_limit), 0, SW_CMD_FETCH | SW_CMD_SEED, "KIB/S", "upload rate limit (default: 0, unlimited)", 4194304},
@@ -239,6 +244,9 @@ sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *m
   o->stall_timeout = 20;
   o->encryption = "enabled";
   o->poll = 300;
+  o->low_speed_limit = 10240;
+  o->low_speed_time = 20;
+  o->https_retries = 2;
   o->keep = 3;
   o->args = calloc((size_t)argc + 1, sizeof *o->args);
   if (o->args == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");

@@ -41,6 +41,11 @@ typedef struct sw_opts {
   /* fetch and seed */
   const char *out;
   int no_fallback;
+  int no_swarm;
+  const char *exec;            /* run after install: CMD "$installed_path" */
+  uint64_t low_speed_limit;    /* HTTPS: bytes/s ... */
+  uint64_t low_speed_time;     /* ... for this long aborts (s) */
+  uint64_t https_retries;      /* per Fallback URL, for transient errors */
   uint64_t seed_time;
   double seed_ratio;
   uint64_t upload_limit;       /* KiB/s, 0: unlimited */

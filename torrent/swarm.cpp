@@ -394,7 +394,7 @@ lt::settings_pack make_pack(const sw_swarm_settings &c) {
             static_cast<int>(static_cast<std::uint32_t>(
                 lt::alert_category::error | lt::alert_category::status | lt::alert_category::storage |
                 lt::alert_category::connect | lt::alert_category::peer | lt::alert_category::piece_progress |
-                lt::alert_category::file_progress)));
+                lt::alert_category::file_progress | lt::alert_category::tracker)));
   return p;
 }
 
@@ -544,6 +544,14 @@ void dispatch(sw_swarm *s, lt::alert *a) {
   } else if (auto *pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
     if (!quiet && t->meta_ok && s->cb.on_piece)
       s->cb.on_piece(s->cb.arg, t, t->arg, static_cast<int>(static_cast<std::int32_t>(pf->piece_index)));
+  } else if (auto *hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
+    if (!quiet && t->meta_ok && s->cb.on_piece_failed)
+      s->cb.on_piece_failed(s->cb.arg, t, t->arg, static_cast<int>(static_cast<std::int32_t>(hf->piece_index)));
+  } else if (auto *tre = lt::alert_cast<lt::tracker_error_alert>(a)) {
+    if (!quiet && s->cb.on_tracker)
+      s->cb.on_tracker(s->cb.arg, t, t->arg, 0, tre->tracker_url(), tre->error.message().c_str());
+  } else if (auto *trr = lt::alert_cast<lt::tracker_reply_alert>(a)) {
+    if (!quiet && s->cb.on_tracker) s->cb.on_tracker(s->cb.arg, t, t->arg, 1, trr->tracker_url(), "");
   } else if (lt::alert_cast<lt::torrent_finished_alert>(a)) {
     // A magnet is "finished" only after its metadata passed check_metadata.
     if (t->meta_ok && !t->is_seed && !t->finished_reported) {
@@ -968,6 +976,49 @@ extern "C" sw_err sw_swarm_write_torrent(sw_swarm_torrent *t, const char *path, 
     if (ec || check.info_hashes() != ti->info_hashes())
       return sw_fail(SW_ERR_SWARM, msg, msglen, "write_torrent: regenerated torrent has other info-hashes");
     return write_atomic(path, buf, msg, msglen);
+  })
+}
+
+extern "C" sw_err sw_swarm_layout(sw_swarm_torrent *t, int *piece_len, int *num_pieces, char *msg, size_t msglen) {
+  SW_SWARM_TRY("layout", {
+    if (t == nullptr || piece_len == nullptr || num_pieces == nullptr)
+      return sw_fail(SW_ERR_USAGE, msg, msglen, "layout: NULL argument");
+    if (t->failed || !t->meta_ok) return sw_fail(SW_ERR_SWARM, msg, msglen, "layout: no checked metadata");
+    std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file();
+    if (!ti) return sw_fail(SW_ERR_SWARM, msg, msglen, "layout: no metadata");
+    *piece_len = ti->piece_length();
+    *num_pieces = ti->num_pieces();
+    return SW_OK;
+  })
+}
+
+extern "C" sw_err sw_swarm_have_pieces(sw_swarm_torrent *t, uint8_t *bits, size_t nbytes, char *msg, size_t msglen) {
+  SW_SWARM_TRY("have_pieces", {
+    if (t == nullptr || bits == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "have_pieces: NULL argument");
+    if (t->failed || !t->meta_ok) return sw_fail(SW_ERR_SWARM, msg, msglen, "have_pieces: no checked metadata");
+    std::memset(bits, 0, nbytes);
+    lt::torrent_status st = t->h.status(lt::torrent_handle::query_pieces);
+    int n = st.pieces.size();
+    if (static_cast<size_t>(n + 7) / 8 > nbytes) return sw_fail(SW_ERR_USAGE, msg, msglen, "have_pieces: buffer too small");
+    for (int i = 0; i < n; i++)
+      if (st.pieces.get_bit(lt::piece_index_t(i))) bits[i / 8] |= static_cast<uint8_t>(1u << (i % 8));
+    return SW_OK;
+  })
+}
+
+extern "C" sw_err sw_swarm_add_piece(sw_swarm_torrent *t, int piece, const uint8_t *data, size_t len, char *msg,
+                                     size_t msglen) {
+  SW_SWARM_TRY("add_piece", {
+    if (t == nullptr || data == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "add_piece: NULL argument");
+    if (t->failed || !t->meta_ok) return sw_fail(SW_ERR_SWARM, msg, msglen, "add_piece: no checked metadata");
+    std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file();
+    if (!ti || piece < 0 || piece >= ti->num_pieces() ||
+        static_cast<size_t>(ti->piece_size(lt::piece_index_t(piece))) != len)
+      return sw_fail(SW_ERR_USAGE, msg, msglen, "add_piece: piece %d of %zu bytes does not fit the torrent", piece, len);
+    // libtorrent copies the data, hashes it against the v1 and v2 piece hashes and
+    // writes it only if it matches (hash_failed_alert otherwise).
+    t->h.add_piece(lt::piece_index_t(piece), reinterpret_cast<const char *>(data));
+    return SW_OK;
   })
 }
 

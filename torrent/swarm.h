@@ -148,6 +148,10 @@ typedef struct sw_swarm_callbacks {
    * FAILED), SW_ERR_IO (file error: FAILED), SW_ERR_SWARM (torrent error:
    * FAILED; with t == NULL: a session problem such as a listen failure). */
   void (*on_error)(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, const char *msg);
+  /* A piece failed its hash check (a bad peer, or bad bytes given to sw_swarm_add_piece). */
+  void (*on_piece_failed)(void *arg, sw_swarm_torrent *t, void *t_arg, int piece);
+  /* A tracker answered (ok = 1) or failed (ok = 0, msg says why). */
+  void (*on_tracker)(void *arg, sw_swarm_torrent *t, void *t_arg, int ok, const char *url, const char *msg);
   /* After sw_swarm_free(): everything is closed and freed. */
   void (*on_closed)(void *arg);
 } sw_swarm_callbacks;
@@ -208,6 +212,16 @@ sw_err sw_swarm_add_peer(sw_swarm_torrent *t, const char *peer, char *msg, size_
 sw_err sw_swarm_pause(sw_swarm_torrent *t, int paused, char *msg, size_t msglen);
 /* A fresh status (asks libtorrent synchronously; short). */
 sw_err sw_swarm_get_status(sw_swarm_torrent *t, sw_swarm_status *st, char *msg, size_t msglen);
+/* The piece layout of t (needs checked metadata). */
+sw_err sw_swarm_layout(sw_swarm_torrent *t, int *piece_len, int *num_pieces, char *msg, size_t msglen);
+/* Bit i of bits (LSB first in each byte) set if t has piece i, hash-checked.
+ * nbytes must be at least (num_pieces + 7) / 8. */
+sw_err sw_swarm_have_pieces(sw_swarm_torrent *t, uint8_t *bits, size_t nbytes, char *msg, size_t msglen);
+/* Hand libtorrent piece `piece` obtained elsewhere (our HTTPS fallback): it is
+ * checked against the torrent's v1 and v2 piece hashes like any peer's data and
+ * written only if it matches (else on_piece_failed). len must be the piece's size. */
+sw_err sw_swarm_add_piece(sw_swarm_torrent *t, int piece, const uint8_t *data, size_t len, char *msg, size_t msglen);
+
 /* Write t's metadata (a .torrent with the v2 piece layers, same info-hashes)
  * to path atomically, e.g. to seed it later with sw_swarm_add_seed. Needs the
  * metadata (after on_metadata). */

@@ -83,7 +83,7 @@ FPID=$!
 SW_CLEANUPS+=("kill -9 $FPID 2>/dev/null")
 half=0
 for _ in $(seq 1 600); do
-  b=$(grep -o '"event":"progress","bytes":[0-9]*' "$T/kill.log" | tail -1 | grep -o '[0-9]*$' || echo 0)
+  b=$(grep '"event":"progress"' "$T/kill.log" | tail -1 | grep -o '"bytes":[0-9]*' | grep -o '[0-9]*$' || echo 0)
   if [ "${b:-0}" -ge $((SIZE / 2)) ]; then half=$b; break; fi
   sleep 0.1
 done
