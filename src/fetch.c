@@ -71,6 +71,7 @@ typedef struct fetch {
   uint64_t t_start, t_progress, t_seed, t_switch;
   uint64_t last_done, seed_up_base, swarm_bytes, https_bytes;
   int have_metadata, peers_ever, peers_now, interrupted, switched;
+  uint64_t t_all_failed;       /* when every magnet peer and tracker was last seen failed (0: not now) */
   sw_swarm_status last;
   sw_err result;
   char msg[SW_MSG_MAX];
@@ -730,13 +731,29 @@ static void on_metadata(void *arg, sw_swarm_torrent *t, void *t_arg) {
   fetch_event(f, "metadata", "metadata received: %s, %" PRIu64 " bytes", f->r.m->file, f->r.m->size);
 }
 
-/* Every peer of the magnet and every tracker failed, and nobody is connected:
- * the swarm's ports are blocked (or it is dead); don't wait for the timeout. */
+/* Every peer of the magnet and every tracker failed, and nobody is connected.
+ * If no peer ever connected, the swarm's ports are blocked: switch at once.
+ * If peers did connect (the swarm died, or a peer did not have the torrent
+ * yet), give libtorrent a short grace to reconnect, checked from on_tick. */
+#define SW_ALL_FAILED_GRACE_MS 3000
+static int all_failed(fetch *f) {
+  return f->peers_now == 0 && f->n_peers + f->n_trackers > 0 && f->peers_failed == f->n_peers &&
+         f->trackers_failed == f->n_trackers;
+}
+
 static void check_all_failed(fetch *f) {
-  if (f->phase != PH_SWARM || f->peers_now > 0) return;
-  if (f->n_peers + f->n_trackers == 0) return;
-  if (f->peers_failed == f->n_peers && f->trackers_failed == f->n_trackers)
-    switch_to_https(f, "every peer and tracker of the magnet failed");
+  if (f->phase != PH_SWARM) return;
+  if (!all_failed(f)) {
+    f->t_all_failed = 0;
+    return;
+  }
+  if (!f->peers_ever && !f->have_metadata) {
+    switch_to_https(f, "every peer and tracker of the magnet failed (ports blocked?)");
+    return;
+  }
+  if (f->t_all_failed == 0) f->t_all_failed = now_ms(f);
+  else if (now_ms(f) - f->t_all_failed >= SW_ALL_FAILED_GRACE_MS)
+    switch_to_https(f, "every peer of the magnet disconnected and none came back");
 }
 
 static void on_peer(void *arg, sw_swarm_torrent *t, void *t_arg, int connected, const char *endpoint,
@@ -744,8 +761,9 @@ static void on_peer(void *arg, sw_swarm_torrent *t, void *t_arg, int connected, 
   fetch *f = arg;
   (void)t;
   (void)t_arg;
+  /* libtorrent reports an outgoing attempt as "connected" before the TCP
+   * handshake: peers_ever is set from the status (a peer really connected). */
   if (connected) {
-    f->peers_ever = 1;
     f->peers_now++;
   } else if (f->peers_now > 0) {
     f->peers_now--;
@@ -768,7 +786,7 @@ static void on_peer(void *arg, sw_swarm_torrent *t, void *t_arg, int connected, 
     if (!connected && reason) sw_json_str(&j, "reason", reason);
     sw_json_end(&j);
   }
-  if (!connected) check_all_failed(f);
+  check_all_failed(f);
 }
 
 static void on_tracker(void *arg, sw_swarm_torrent *t, void *t_arg, int ok, const char *url, const char *msg) {
@@ -888,6 +906,8 @@ static void on_tick(uv_timer_t *h) {
   fetch *f = h->data;
   uint64_t now = now_ms(f);
   if (f->phase == PH_SWARM) {
+    check_all_failed(f);
+    if (f->phase != PH_SWARM) return;
     if ((!f->have_metadata || !f->peers_ever) && now - f->t_start >= f->o.swarm_timeout * 1000) {
       char why[128];
       snprintf(why, sizeof why, "%s within %" PRIu64 " s", !f->have_metadata ? "no metadata" : "no peer",

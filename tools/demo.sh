@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# demo.sh - swarmup end to end on this machine, with a throwaway publisher key:
-#   publish a release (make + sign), check and verify it, then watch a rollback,
-#   an expired manifest, a tampered manifest and a tampered package be refused.
+# demo.sh - swarmup end to end on this machine (loopback only), with a throwaway
+# publisher key:
+#   1. trust: publish a release (make + sign), check and verify it, then watch a
+#      rollback, an expired manifest, a tampered manifest and package be refused;
+#   2. the full update: a release fetched from the swarm (a `swarmup seed`
+#      mirror); the same with the swarm's ports closed, fetched over HTTPS from
+#      a real nginx; a swarm dying half way, finished over HTTPS; a tampered
+#      HTTPS payload refused. Every server it starts is stopped at exit.
 # Usage: bash tools/demo.sh            (installs what is missing and builds first)
 #        SW_BUILD=DIR bash tools/demo.sh   (use an existing build)
 set -euo pipefail
@@ -15,7 +20,14 @@ PUBLISH=$SW_BUILD/tools/swarmup-publish
 W=$(mktemp -d /tmp/swdemo.XXXXXX)
 export GNUPGHOME=$W/offline-key
 mkdir -m 700 "$GNUPGHOME"
-cleanup() { gpgconf --homedir "$GNUPGHOME" --kill all >/dev/null 2>&1 || true; rm -rf "$W"; }
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$W/nginx/nginx.pid" ] && bash "$SRC/tests/lib/nginx.sh" stop "$W/nginx" >/dev/null 2>&1
+  gpgconf --homedir "$GNUPGHOME" --kill all >/dev/null 2>&1 || true
+  rm -rf "$W"
+}
 trap cleanup EXIT
 
 if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m'; else B="" N=""; fi
@@ -85,5 +97,70 @@ b=$(od -An -tu1 -j 1000 -N1 "$W/evil.tar.gz" | tr -d ' ')
 printf "\\$(printf %03o $((b ^ 1)))" | dd of="$W/evil.tar.gz" bs=1 seek=1000 conv=notrunc status=none
 refused 5 "$SWARMUP" verify --manifest "$W/pub/hello-stable.manifest" --trusted-key "$W/hello-release-key.asc" --product hello "$W/evil.tar.gz"
 
-step "Done: every forgery was refused, and the client state still says sequence 2"
+step "Part 1 done: every forgery was refused, and the client state still says sequence 2"
 grep -E '^(sequence|version) ' "$W/client-state/hello/stable/state"
+
+# ---- Part 2: the full update on loopback --------------------------------------------------
+freeport() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+waitfor() { local n=$(( $3 * 10 )); until grep -qE -- "$2" "$1" 2>/dev/null; do n=$((n-1)); [ $n -gt 0 ] || { echo "demo: timeout waiting for $2" >&2; exit 1; }; sleep 0.1; done; }
+NET=(--listen 127.0.0.1:0 --no-dht --no-lsd --no-utp)
+
+step "An HTTPS origin (a real nginx on 127.0.0.1 with a CA made now) and release 2.0"
+mkdir -p "$W/nginx/www"
+bash "$SRC/tests/lib/nginx.sh" start "$W/nginx" 0 >/dev/null
+ORIGIN=https://127.0.0.1:$(cat "$W/nginx/port")
+head -c $((32 * 1024 * 1024)) /dev/urandom >"$W/pub/hello-2.0.tar.gz"
+cp "$W/pub/hello-2.0.tar.gz" "$W/nginx/www/"
+SEEDPORT=$(freeport)
+run "$PUBLISH" make --file "$W/pub/hello-2.0.tar.gz" --product hello --version 2.0 --sequence 3 \
+  --fallback "$ORIGIN/hello-2.0.tar.gz" --peer "127.0.0.1:$SEEDPORT"
+cp "$W/pub/hello-2.0.tar.gz.torrent" "$W/nginx/www/"
+"$PUBLISH" sign --draft "$W/pub/hello-stable.manifest.draft" --file "$W/pub/hello-2.0.tar.gz" --key "$FPR" --yes >/dev/null 2>&1
+M=$W/pub/hello-stable.manifest
+echo "signed $M: the magnet names the mirror 127.0.0.1:$SEEDPORT, Fallback names $ORIGIN"
+
+step "A mirror: swarmup seed adopts the file (it must pass the gate) and seeds it"
+"$SWARMUP" seed --manifest "$M" --trusted-key "$W/hello-release-key.asc" --product hello --from "$W/pub/hello-2.0.tar.gz" \
+  --state-dir "$W/mirror" --listen "127.0.0.1:$SEEDPORT" --no-dht --no-lsd --no-utp >"$W/mirror.log" 2>&1 &
+MIRROR=$!
+PIDS+=("$MIRROR")
+waitfor "$W/mirror.log" "#3: seeding" 60
+sed 's/^/  mirror| /' "$W/mirror.log"
+
+F=(--manifest "$M" --trusted-key "$W/hello-release-key.asc" --product hello --ca-file "$W/nginx/ca.pem" "${NET[@]}" --seed-time 0)
+step "Client A fetches 2.0: from the swarm"
+run "$SWARMUP" fetch "${F[@]}" --state-dir "$W/clientA" --out "$W/installA"
+
+step "The swarm's ports are closed (mirror stopped): client B gets it over HTTPS at once"
+kill "$MIRROR"; wait "$MIRROR" 2>/dev/null || true
+run "$SWARMUP" fetch "${F[@]}" --state-dir "$W/clientB" --out "$W/installB"
+
+step "A seeder dies half way: client C keeps the swarm's pieces and finishes over HTTPS"
+/usr/bin/python3 "$SRC/tests/lib/lt_seed.py" seed --torrent "$W/pub/hello-2.0.tar.gz.torrent" --dir "$W/pub" \
+  --port "$SEEDPORT" --port-file "$W/slow.port" --upload-limit $((8 * 1024 * 1024)) >/dev/null 2>&1 &
+SLOW=$!
+PIDS+=("$SLOW")
+waitfor "$W/slow.port" '^[0-9]+$' 20
+"$SWARMUP" fetch "${F[@]}" --state-dir "$W/clientC" --out "$W/installC" --json >"$W/clientC.log" 2>&1 &
+CPID=$!
+PIDS+=("$CPID")
+n=300
+until grep '"event":"progress"' "$W/clientC.log" | tail -1 | grep -qE '"bytes":(1[6-9]|[2-9][0-9])[0-9]{6}'; do
+  n=$((n-1)); [ $n -gt 0 ] || break; sleep 0.1
+done
+echo "(killing the only seeder at $(grep '"event":"progress"' "$W/clientC.log" | tail -1 | grep -o '"bytes":[0-9]*' | cut -d: -f2) bytes)"
+kill "$SLOW"
+wait "$CPID"
+grep -E '"event":"(fallback|https-pieces|installed)"' "$W/clientC.log" | sed 's/^/  client C| /'
+
+step "Attack: the HTTPS origin serves a tampered file (and the swarm is closed)"
+b=$(od -An -tu1 -j 5000000 -N1 "$W/nginx/www/hello-2.0.tar.gz" | tr -d ' ')
+printf "\\$(printf %03o $((b ^ 1)))" | dd of="$W/nginx/www/hello-2.0.tar.gz" bs=1 seek=5000000 conv=notrunc status=none
+mkdir -p "$W/installD" && echo "1.1 still installed here" >"$W/installD/hello-2.0.tar.gz"
+refused 5 "$SWARMUP" fetch "${F[@]}" --state-dir "$W/clientD" --out "$W/installD"
+echo "--out still holds: $(cat "$W/installD/hello-2.0.tar.gz")"
+
+step "Done: A, B and C installed exactly the signed 2.0; D refused the tampered bytes"
+sha256sum "$W/pub/hello-2.0.tar.gz" "$W/installA/hello-2.0.tar.gz" "$W/installB/hello-2.0.tar.gz" "$W/installC/hello-2.0.tar.gz" | sed "s|$W|\$W|"
+for c in A B C; do cmp -s "$W/pub/hello-2.0.tar.gz" "$W/install$c/hello-2.0.tar.gz" || { echo "demo: client $c differs" >&2; exit 1; }; done
+echo "all verified"

@@ -4,6 +4,7 @@
   lt_seed.py seed --torrent T --dir D --port-file F [--upload-limit BPS]
       Seed D/<name> (checked first); write the listen port to F once listening;
       run until killed (SIGTERM/SIGKILL by PID).
+      --port P: listen on 127.0.0.1:P (default: a free port).
       --seed-mode: serve D/<name> without checking it first (a malicious peer
       seeding a corrupted copy uses this: libtorrent then sends what is on disk).
   lt_seed.py get --torrent T --dir D --peer 127.0.0.1:PORT [--timeout S]
@@ -22,9 +23,9 @@ import time
 import libtorrent as lt
 
 
-def make_session(upload_limit=0):
+def make_session(upload_limit=0, port=0):
     pack = {
-        "listen_interfaces": "127.0.0.1:0",
+        "listen_interfaces": "127.0.0.1:%d" % port,
         "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
@@ -66,10 +67,11 @@ def main():
     ap.add_argument("--upload-limit", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--seed-mode", action="store_true")
+    ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args()
 
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    ses = make_session(a.upload_limit)
+    ses = make_session(a.upload_limit, a.port)
     ti = lt.torrent_info(a.torrent)
     params = lt.add_torrent_params()
     params.ti = ti
