@@ -82,7 +82,7 @@ gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-s
 FPID=$!
 SW_CLEANUPS+=("kill -9 $FPID 2>/dev/null")
 half=0
-for _ in $(seq 1 600); do
+for _ in $(seq 1 1200); do
   b=$(grep '"event":"progress"' "$T/kill.log" | tail -1 | grep -o '"bytes":[0-9]*' | grep -o '[0-9]*$' || echo 0)
   if [ "${b:-0}" -ge $((SIZE / 2)) ]; then half=$b; break; fi
   sleep 0.1
