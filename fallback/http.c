@@ -607,6 +607,8 @@ sw_err sw_http_start(sw_http *h, const sw_http_get *g, sw_http_req **out, char *
   SETOPT(CURLOPT_ACCEPT_ENCODING, (char *)NULL);
   SETOPT(CURLOPT_HTTP_CONTENT_DECODING, 0L);
   SETOPT(CURLOPT_USERAGENT, SW_HTTP_USER_AGENT);
+  /* Large reads: fewer write callbacks and pwrite()s for a 512 MiB payload. */
+  SETOPT(CURLOPT_BUFFERSIZE, 512L * 1024L);
   SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
   SETOPT(CURLOPT_WRITEDATA, (void *)r);
   if (r->range_len > 0) {
