@@ -100,6 +100,15 @@ typedef struct fetch {
   sw_http_req *treq;
   uint8_t *tbuf;
   size_t tlen;
+  /* the streaming gate: the gate thread reads what is final while the download runs */
+  uv_mutex_t mu;
+  uv_cond_t cv;
+  uint64_t avail;              /* bytes from 0 that are final (under mu) */
+  int gate_cancel;             /* under mu */
+  int gating;                  /* a gate job is running */
+  int sync_ok;
+  uint8_t *done;               /* pieces verified by libtorrent (streaming) */
+  int prefix;                  /* leading pieces all in done */
   /* --exec */
   int exec_running, exec_status;
   char exec_msg[SW_MSG_MAX];
@@ -108,6 +117,8 @@ typedef struct fetch {
 static void fetch_shutdown(fetch *f);
 static void https_next(fetch *f);
 static void start_gate(fetch *f);
+static int bit(const uint8_t *b, int i) { return (b[i / 8] >> (i % 8)) & 1; }
+static void set_bit(uint8_t *b, int i) { b[i / 8] |= (uint8_t)(1u << (i % 8)); }
 
 static void fetch_event(fetch *f, const char *event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A line for people (stderr) or a JSON event (stdout). */
@@ -324,16 +335,63 @@ static void run_exec(fetch *f) {
 
 /* ---- gate and install ---------------------------------------------------------- */
 
+/* On the gate's thread: wait until the downloader has made bytes final past offset. */
+static int64_t gate_avail(void *arg, uint64_t offset) {
+  fetch *f = arg;
+  int64_t n;
+  uv_mutex_lock(&f->mu);
+  while (f->avail <= offset && !f->gate_cancel) uv_cond_wait(&f->cv, &f->mu);
+  n = f->gate_cancel ? -1 : (int64_t)(f->avail - offset);
+  uv_mutex_unlock(&f->mu);
+  return n;
+}
+
+/* On the loop thread: publish how many leading bytes are final. */
+static void set_avail(fetch *f, uint64_t bytes) {
+  if (!f->sync_ok) return;
+  uv_mutex_lock(&f->mu);
+  if (bytes > f->avail) {
+    f->avail = bytes;
+    uv_cond_signal(&f->cv);
+  }
+  uv_mutex_unlock(&f->mu);
+}
+
+static void cancel_gate(fetch *f) {
+  if (!f->sync_ok) return;
+  uv_mutex_lock(&f->mu);
+  f->gate_cancel = 1;
+  uv_cond_signal(&f->cv);
+  uv_mutex_unlock(&f->mu);
+}
+
 static void gate_work(uv_work_t *w) {
   fetch *f = w->data;
-  int fd = open(f->paths.file, O_RDONLY | O_CLOEXEC);
+  /* File mode reads the .part being written; it is renamed, not rewritten. */
+  const char *path = f->hmode == HM_FILE && f->part_fd >= 0 ? f->part_path : f->paths.file;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     f->gate_err = SW_ERR_IO;
-    snprintf(f->gv->reason, sizeof f->gv->reason, "%.300s: %s", f->paths.file, strerror(errno));
+    snprintf(f->gv->reason, sizeof f->gv->reason, "%.300s: %s", path, strerror(errno));
     return;
   }
-  f->gate_err = sw_gate_check_fd_copy(f->pgp, f->r.m, fd, f->inst.fd, (unsigned)f->o.threshold, f->gv);
+  f->gate_err = sw_gate_check_stream(f->pgp, f->r.m, fd, f->inst.fd, gate_avail, f, (unsigned)f->o.threshold, f->gv);
   close(fd);
+}
+
+/* File mode: the complete .part becomes the store's file (idempotent). */
+static sw_err finish_part(fetch *f) {
+  if (f->part_fd < 0) return SW_OK;
+  if (fsync(f->part_fd) != 0 || rename(f->part_path, f->paths.file) != 0) {
+    int e = errno;
+    close(f->part_fd);
+    f->part_fd = -1;
+    return sw_fail(SW_ERR_IO, f->msg, sizeof f->msg, "finishing %s: %s", f->part_path, strerror(e));
+  }
+  close(f->part_fd);
+  f->part_fd = -1;
+  sw_fs_sync_dir(f->paths.dir, NULL, 0);
+  return SW_OK;
 }
 
 static void gate_done(uv_work_t *w, int status) {
@@ -341,8 +399,17 @@ static void gate_done(uv_work_t *w, int status) {
   char msg[SW_MSG_MAX], src[512];
   sw_err err;
   (void)status;
+  f->gating = 0;
   if (f->phase == PH_CLOSING) { /* interrupted while the gate ran: drop the copy */
     sw_install_abort(&f->inst);
+    return;
+  }
+  /* The gate has read every byte: the download is over, whatever its phase. */
+  f->phase = PH_GATE;
+  if (f->req) sw_http_cancel(f->req);
+  if (f->hmode == HM_FILE && f->gv->accepted && finish_part(f) != SW_OK) {
+    sw_install_abort(&f->inst);
+    fetch_fail(f, SW_ERR_IO, "%s", f->msg);
     return;
   }
   sources_text(f, src, sizeof src);
@@ -404,12 +471,12 @@ static void gate_done(uv_work_t *w, int status) {
   run_exec(f);
 }
 
+/* Start the gate once: early (streaming, as soon as the file's first bytes are
+ * final) or at the end of the download. Either way it ends after the last byte. */
 static void start_gate(fetch *f) {
   char msg[SW_MSG_MAX];
   sw_err err;
-  if (f->phase != PH_SWARM && f->phase != PH_HTTPS) return;
-  f->phase = PH_GATE;
-  if (f->req) sw_http_cancel(f->req);
+  if (f->gating || (f->phase != PH_SWARM && f->phase != PH_HTTPS)) return;
   err = sw_install_begin(&f->inst, f->o.out, f->r.m->file, msg, sizeof msg);
   if (err) {
     fetch_fail(f, err, "cannot install into %s: %s", f->o.out, msg);
@@ -419,13 +486,42 @@ static void start_gate(fetch *f) {
   if (uv_queue_work(&f->loop, &f->work, gate_work, gate_done) != 0) {
     sw_install_abort(&f->inst);
     fetch_fail(f, SW_ERR_INTERNAL, "cannot start the payload gate");
+    return;
   }
+  f->gating = 1;
+}
+
+/* Pieces: recompute the verified prefix and hand it to the gate. */
+static void pieces_progress(fetch *f) {
+  uint64_t bytes;
+  if (f->done == NULL) return;
+  while (f->prefix < f->num_pieces && bit(f->done, f->prefix)) f->prefix++;
+  bytes = (uint64_t)f->prefix * (uint64_t)f->piece_len;
+  if (bytes > f->r.m->size) bytes = f->r.m->size;
+  set_avail(f, bytes);
+  if (f->prefix > 0) start_gate(f);
+}
+
+/* Learn the layout and what libtorrent already has (resume data, recheck). */
+static void pieces_refresh(fetch *f) {
+  size_t nbytes;
+  if (f->t == NULL || !f->have_metadata) return;
+  if (f->done == NULL) {
+    if (sw_swarm_layout(f->t, &f->piece_len, &f->num_pieces, NULL, 0) != SW_OK) return;
+    f->done = calloc(1, ((size_t)f->num_pieces + 7) / 8);
+    if (f->done == NULL) return;
+  }
+  nbytes = ((size_t)f->num_pieces + 7) / 8;
+  {
+    uint8_t *now = malloc(nbytes);
+    if (now && sw_swarm_have_pieces(f->t, now, nbytes, NULL, 0) == SW_OK)
+      for (size_t i = 0; i < nbytes; i++) f->done[i] |= now[i];
+    free(now);
+  }
+  pieces_progress(f);
 }
 
 /* ---- HTTPS fallback -------------------------------------------------------------- */
-
-static int bit(const uint8_t *b, int i) { return (b[i / 8] >> (i % 8)) & 1; }
-static void set_bit(uint8_t *b, int i) { b[i / 8] |= (uint8_t)(1u << (i % 8)); }
 
 static uint64_t piece_size(fetch *f, int i) {
   uint64_t start = (uint64_t)i * (uint64_t)f->piece_len;
@@ -479,6 +575,8 @@ static int file_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len)
   }
   f->part_done += len;
   f->https_bytes += len;
+  set_avail(f, f->part_done);
+  start_gate(f);
   return 0;
 }
 
@@ -501,15 +599,10 @@ static void file_done(void *arg, sw_err err, const char *msg, long status) {
     https_failed(f, err, msg);
     return;
   }
-  /* Complete: make it durable, then put it where the gate reads it. */
-  if (fsync(f->part_fd) != 0 || rename(f->part_path, f->paths.file) != 0) {
-    fetch_fail(f, SW_ERR_IO, "finishing %s: %s", f->part_path, strerror(errno));
-    return;
-  }
-  close(f->part_fd);
-  f->part_fd = -1;
-  sw_fs_sync_dir(f->paths.dir, NULL, 0);
-  start_gate(f);
+  /* Complete. The gate (started with the first bytes) ends by itself; if it
+   * is not running, this is a resumed .part that was already complete. */
+  set_avail(f, f->part_done);
+  if (!f->gating) start_gate(f);
 }
 
 static int pieces_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len) {
@@ -687,6 +780,7 @@ static void switch_to_https(fetch *f, const char *reason) {
       f->part_done = 0;
     }
     if (f->part_done) fetch_event(f, "https-resume", "resuming the HTTPS download at byte %" PRIu64, f->part_done);
+    set_avail(f, f->part_done);
     f->hmode = HM_FILE;
     if (!f->torrent_file_ok && f->r.m->torrent_url[0] && !f->o.no_swarm) {
       sw_http_get g;
@@ -716,7 +810,20 @@ static void on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swar
     f->last_done = st->bytes_done;
     f->t_progress = now_ms(f);
   }
+  if (f->phase == PH_SWARM || f->phase == PH_HTTPS) pieces_refresh(f);
   if (f->phase == PH_SWARM || f->phase == PH_SEED) show_progress(f);
+}
+
+static void on_piece(void *arg, sw_swarm_torrent *t, void *t_arg, int piece) {
+  fetch *f = arg;
+  (void)t_arg;
+  if (t != f->t || (f->phase != PH_SWARM && f->phase != PH_HTTPS)) return;
+  if (f->done == NULL) {
+    pieces_refresh(f);
+    return;
+  }
+  if (piece >= 0 && piece < f->num_pieces) set_bit(f->done, piece);
+  pieces_progress(f);
 }
 
 static void on_metadata(void *arg, sw_swarm_torrent *t, void *t_arg) {
@@ -729,6 +836,7 @@ static void on_metadata(void *arg, sw_swarm_torrent *t, void *t_arg) {
   if (sw_swarm_write_torrent(t, f->paths.torrent, msg, sizeof msg) == SW_OK) f->torrent_file_ok = 1;
   else fetch_event(f, "warning", "warning: could not keep the torrent file: %s", msg);
   fetch_event(f, "metadata", "metadata received: %s, %" PRIu64 " bytes", f->r.m->file, f->r.m->size);
+  pieces_refresh(f);
 }
 
 /* Every peer of the magnet and every tracker failed, and nobody is connected.
@@ -837,6 +945,8 @@ static void on_finished(void *arg, sw_swarm_torrent *t, void *t_arg) {
   if (sw_swarm_get_status(t, &f->last, NULL, 0) == SW_OK && f->phase == PH_SWARM &&
       f->last.total_payload_download > f->swarm_bytes)
     f->swarm_bytes = f->last.total_payload_download;
+  /* Every piece is verified and written: the whole file is final. */
+  set_avail(f, f->r.m->size);
   start_gate(f);
 }
 
@@ -879,6 +989,7 @@ static void fetch_shutdown(fetch *f) {
   uv_close((uv_handle_t *)&f->sig_int, handle_closed);
   uv_close((uv_handle_t *)&f->sig_term, handle_closed);
   if (f->exec_running) uv_process_kill(&f->proc, SIGTERM);
+  cancel_gate(f); /* a gate waiting for bytes gives up */
   if (f->http) {
     sw_http_free(f->http); /* cancels transfers; their on_done sees PH_CLOSING */
     f->http = NULL;
@@ -1048,6 +1159,17 @@ int sw_cmd_fetch(int argc, char **argv) {
     goto fail;
   }
 
+  if (uv_mutex_init(&f->mu) != 0) {
+    err = sw_fail(SW_ERR_INTERNAL, msg, sizeof msg, "cannot create the gate's lock");
+    goto fail;
+  }
+  if (uv_cond_init(&f->cv) != 0) {
+    uv_mutex_destroy(&f->mu);
+    err = sw_fail(SW_ERR_INTERNAL, msg, sizeof msg, "cannot create the gate's condition");
+    goto fail;
+  }
+  f->sync_ok = 1;
+
   /* 2. the loop: signals, a 1 s tick for timeouts, the HTTPS client, the swarm */
   if (uv_loop_init(&f->loop) != 0) {
     err = sw_fail(SW_ERR_INTERNAL, msg, sizeof msg, "uv_loop_init failed");
@@ -1090,6 +1212,7 @@ int sw_cmd_fetch(int argc, char **argv) {
   cb.on_finished = on_finished;
   cb.on_error = on_error;
   cb.on_piece_failed = on_piece_failed;
+  cb.on_piece = on_piece;
   cb.on_tracker = on_tracker;
   cb.on_closed = on_swarm_closed;
   err = sw_swarm_new(&f->loop, &ss, &cb, &f->swarm, msg, sizeof msg);
@@ -1115,6 +1238,7 @@ int sw_cmd_fetch(int argc, char **argv) {
     dl.n_peers = f->n_peers;
     dl.save_dir = f->paths.dir;
     dl.resume_path = f->paths.resume;
+    dl.sequential = 1; /* the gate follows the download's prefix */
     err = sw_swarm_add_download(f->swarm, &dl, &f->t, msg, sizeof msg);
   }
   if (err) switch_to_https(f, msg);
@@ -1145,7 +1269,12 @@ out:
   sw_install_abort(&f->inst);
   free(f->gv);
   free(f->have);
+  free(f->done);
   free(f->piece_buf);
+  if (f->sync_ok) {
+    uv_cond_destroy(&f->cv);
+    uv_mutex_destroy(&f->mu);
+  }
   free(f->tbuf);
   sw_state_close(f->st);
   sw_release_free(&f->r);

@@ -747,6 +747,8 @@ sw_err add_download(sw_swarm *s, const sw_swarm_download *d, sw_swarm_torrent **
   p.save_path = d->save_dir;
   set_flags_for_us(p);
   p.flags &= ~lt::torrent_flags::seed_mode;
+  // In order: lets the payload gate verify the file's prefix while it downloads.
+  if (d->sequential) p.flags |= lt::torrent_flags::sequential_download;
   for (size_t i = 0; i < d->n_trackers; i++) {
     if (d->trackers[i] == nullptr || !*d->trackers[i])
       return sw_fail(SW_ERR_USAGE, msg, msglen, "add_download: tracker %zu is empty", i);

@@ -179,6 +179,7 @@ typedef struct sw_swarm_download {
   const char *save_dir;         /* the partial area: libtorrent writes save_dir/expected_name */
   const char *resume_path;      /* NULL: none. Loaded if present (ignored if for another torrent),
                                  * saved atomically every resume_interval_s, when finished and at close */
+  int sequential;               /* 1: fetch pieces in order (the file's prefix grows steadily) */
   void *arg;                    /* t_arg for callbacks */
 } sw_swarm_download;
 

@@ -29,6 +29,8 @@ struct gate_reader {
   size_t have, used; /* buf[used..have) not yet given to gpgme */
   int err;           /* errno of a failed read, or -1 for a hash failure */
   int copy_fd;       /* >= 0: every byte read is also written here */
+  sw_gate_avail_fn avail; /* streaming: how much may be read now (NULL: all) */
+  void *avail_arg;
   int copy_err;      /* errno of a failed copy write */
 };
 
@@ -39,6 +41,16 @@ static ssize_t gate_fill(struct gate_reader *g) {
   size_t want = SW_GATE_CHUNK;
   if (g->offset >= g->limit) return 0;
   if (g->limit - g->offset < want) want = (size_t)(g->limit - g->offset);
+  if (g->avail != NULL && g->offset < g->limit - 1) {
+    /* Streaming: read only bytes the downloader has verified and written;
+     * avail blocks until there are some. The probe byte at Size is not asked for. */
+    int64_t n = g->avail(g->avail_arg, g->offset);
+    if (n <= 0) {
+      g->err = ECANCELED;
+      return -1;
+    }
+    if ((uint64_t)n < want) want = (size_t)n;
+  }
   do {
     r = pread(g->fd, g->buf, want, (off_t)g->offset);
   } while (r < 0 && errno == EINTR);
@@ -102,6 +114,11 @@ sw_err sw_gate_check_fd(sw_pgp *p, const sw_manifest *m, int fd, unsigned thresh
 
 sw_err sw_gate_check_fd_copy(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd, unsigned threshold,
                              sw_gate_verdict *v) {
+  return sw_gate_check_stream(p, m, fd, copy_fd, NULL, NULL, threshold, v);
+}
+
+sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd, sw_gate_avail_fn avail,
+                            void *avail_arg, unsigned threshold, sw_gate_verdict *v) {
   sw_err rc = SW_OK;
   struct stat st;
   struct gate_reader g;
@@ -119,8 +136,9 @@ sw_err sw_gate_check_fd_copy(sw_pgp *p, const sw_manifest *m, int fd, int copy_f
     sw_fail(SW_ERR_PAYLOAD, v->reason, sizeof v->reason, "payload is not a regular file");
     return SW_OK;
   }
-  if (st.st_size < 0 || (uint64_t)st.st_size != m->size) {
-    /* No crypto for a file of the wrong size. */
+  if (avail == NULL && (st.st_size < 0 || (uint64_t)st.st_size != m->size)) {
+    /* No crypto for a file of the wrong size. (A file still being written is
+     * checked by the count of bytes read instead.) */
     sw_fail(SW_ERR_PAYLOAD, v->reason, sizeof v->reason, "size %lld differs from the signed size %llu",
             (long long)st.st_size, (unsigned long long)m->size);
     return SW_OK;
@@ -134,6 +152,8 @@ sw_err sw_gate_check_fd_copy(sw_pgp *p, const sw_manifest *m, int fd, int copy_f
 #endif
   g.fd = fd;
   g.copy_fd = copy_fd;
+  g.avail = avail;
+  g.avail_arg = avail_arg;
   g.limit = m->size + 1;
   g.buf = malloc(SW_GATE_CHUNK);
   g.md = EVP_MD_CTX_new();

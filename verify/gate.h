@@ -32,6 +32,19 @@ sw_err sw_gate_check_fd(sw_pgp *p, const sw_manifest *m, int fd, unsigned thresh
 sw_err sw_gate_check_fd_copy(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd, unsigned threshold,
                              sw_gate_verdict *v);
 
+/* Streaming: called on the gate's thread before each read at offset
+ * (offset < Size): return how many bytes from offset on are final (verified
+ * and written by the downloader), waiting until there is at least one; return
+ * 0 or less to abort the check (SW_ERR_IO, "cancelled"). */
+typedef int64_t (*sw_gate_avail_fn)(void *arg, uint64_t offset);
+
+/* sw_gate_check_fd_copy on a file that is still being written: the gate reads
+ * only what avail says is final, so hashing, signature checking and the copy
+ * proceed while the download runs and end shortly after its last byte. The
+ * early size check is replaced by the count of bytes read. */
+sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd, sw_gate_avail_fn avail,
+                            void *avail_arg, unsigned threshold, sw_gate_verdict *v);
+
 /* Same for a path, opened O_RDONLY (the caller chose the path). */
 sw_err sw_gate_check_path(sw_pgp *p, const sw_manifest *m, const char *path, unsigned threshold,
                           sw_gate_verdict *v);
