@@ -603,6 +603,7 @@ static void file_done(void *arg, sw_err err, const char *msg, long status) {
    * is not running, this is a resumed .part that was already complete. */
   set_avail(f, f->part_done);
   if (!f->gating) start_gate(f);
+  if (f->gating) f->phase = PH_GATE; /* downloaded: the gate finishes the job */
 }
 
 static int pieces_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len) {
@@ -945,9 +946,15 @@ static void on_finished(void *arg, sw_swarm_torrent *t, void *t_arg) {
   if (sw_swarm_get_status(t, &f->last, NULL, 0) == SW_OK && f->phase == PH_SWARM &&
       f->last.total_payload_download > f->swarm_bytes)
     f->swarm_bytes = f->last.total_payload_download;
-  /* Every piece is verified and written: the whole file is final. */
+  /* Every piece is verified and written: the whole file is final, and the
+   * download is over (no more swarm timeouts or fallback) even if the gate,
+   * which started on the first bytes, still runs. */
   set_avail(f, f->r.m->size);
   start_gate(f);
+  if (f->gating && (f->phase == PH_SWARM || f->phase == PH_HTTPS)) {
+    f->phase = PH_GATE;
+    if (f->req) sw_http_cancel(f->req);
+  }
 }
 
 static void on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, const char *msg) {
