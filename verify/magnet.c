@@ -3,23 +3,12 @@
  * Only the handful of parameters swarmup uses are accepted; anything else is
  * an error rather than ignored, so a signed manifest means exactly one thing. */
 #include "magnet.h"
+#include "verify_int.h"
 
 #include <string.h>
 
 /* How much of an untrusted value an error message quotes. */
-#define MAG_QUOTE_MAX 40
-
-/* Copy at most MAG_QUOTE_MAX bytes of s into out, printable ASCII only, "..." if cut. */
-static void mag_quote(char out[MAG_QUOTE_MAX + 4], const uint8_t *s, size_t len) {
-  size_t n = len < MAG_QUOTE_MAX ? len : MAG_QUOTE_MAX;
-  size_t i;
-  for (i = 0; i < n; i++) out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ? (char)s[i] : '?';
-  if (len > n) {
-    memcpy(out + i, "...", 3);
-    i += 3;
-  }
-  out[i] = '\0';
-}
+#define MAG_QUOTE_MAX SW__QUOTE_MAX
 
 static int mag_hexval(uint8_t c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -158,7 +147,7 @@ static sw_err mag_param(const uint8_t *key, size_t kl, const uint8_t *val, size_
       out->has_btih = 1;
       return SW_OK;
     }
-    mag_quote(q, val, vl);
+    sw__quote(q, val, vl);
     return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
                    "unsupported xt \"%s\" (want urn:btmh:1220<sha256> or urn:btih:<sha1>)", q);
   }
@@ -176,7 +165,7 @@ static sw_err mag_param(const uint8_t *key, size_t kl, const uint8_t *val, size_
     rc = mag_pct_decode(val, vl, out->tr[out->n_tr], SW_URL_MAX, 0, "tr", msg, msglen);
     if (rc != SW_OK) return rc;
     if (!mag_tracker_ok(out->tr[out->n_tr])) {
-      mag_quote(q, (const uint8_t *)out->tr[out->n_tr], strlen(out->tr[out->n_tr]));
+      sw__quote(q, (const uint8_t *)out->tr[out->n_tr], strlen(out->tr[out->n_tr]));
       return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
                      "tracker \"%s\" is not an http, https or udp URL with a host", q);
     }
@@ -190,14 +179,14 @@ static sw_err mag_param(const uint8_t *key, size_t kl, const uint8_t *val, size_
     rc = mag_pct_decode(val, vl, out->peers[out->n_peers], SW_PEER_MAX, 0, "x.pe", msg, msglen);
     if (rc != SW_OK) return rc;
     if (!mag_peer_ok(out->peers[out->n_peers])) {
-      mag_quote(q, (const uint8_t *)out->peers[out->n_peers], strlen(out->peers[out->n_peers]));
+      sw__quote(q, (const uint8_t *)out->peers[out->n_peers], strlen(out->peers[out->n_peers]));
       return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
                      "x.pe \"%s\" is not host:port or [v6]:port with port 1..65535", q);
     }
     out->n_peers++;
     return SW_OK;
   }
-  mag_quote(q, key, kl);
+  sw__quote(q, key, kl);
   return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "unknown parameter \"%s\"", q);
 }
 

@@ -4,12 +4,13 @@
  * that were signed mean one thing to every reader. Every deviation is an
  * error with a one-line reason naming the line; nothing is normalised. */
 #include "manifest.h"
+#include "verify_int.h"
 
 #include <stdio.h>
 #include <string.h>
 
 /* How much of an untrusted value an error message quotes. */
-#define MF_QUOTE_MAX 40
+#define MF_QUOTE_MAX SW__QUOTE_MAX
 
 enum mf_field {
   MF_FORMAT,
@@ -40,10 +41,8 @@ static const struct {
     [MF_SIGNATURE] = {"Signature", 1}, [MF_TORRENT] = {"Torrent", 0},
 };
 
-/* Copy at most MF_QUOTE_MAX bytes of s into out, printable ASCII only, "..." if cut.
- * Untrusted text never reaches a terminal or log unfiltered. */
-static void mf_quote(char out[MF_QUOTE_MAX + 4], const uint8_t *s, size_t len) {
-  size_t n = len < MF_QUOTE_MAX ? len : MF_QUOTE_MAX;
+void sw__quote(char out[SW__QUOTE_MAX + 4], const uint8_t *s, size_t len) {
+  size_t n = len < SW__QUOTE_MAX ? len : SW__QUOTE_MAX;
   size_t i;
   for (i = 0; i < n; i++) out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ? (char)s[i] : '?';
   if (len > n) {
@@ -206,7 +205,7 @@ static sw_err mf_u64_field(const char *name, const uint8_t *v, size_t vl, unsign
                            char *msg, size_t msglen) {
   char q[MF_QUOTE_MAX + 4];
   int r = mf_parse_u64(v, vl, out);
-  mf_quote(q, v, vl);
+  sw__quote(q, v, vl);
   if (r == 1)
     return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "line %u: %s \"%s\" is not a decimal number", line,
                    name, q);
@@ -355,7 +354,7 @@ static sw_err mf_field(enum mf_field f, const uint8_t *v, size_t vl, unsigned li
   switch (f) {
   case MF_FORMAT:
     if (vl != 9 || memcmp(v, "swarmup/1", 9) != 0) {
-      mf_quote(q, v, vl);
+      sw__quote(q, v, vl);
       return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "line %u: unsupported Format \"%s\" (want swarmup/1)",
                      line, q);
     }
@@ -363,7 +362,7 @@ static sw_err mf_field(enum mf_field f, const uint8_t *v, size_t vl, unsigned li
   case MF_PRODUCT:
   case MF_CHANNEL:
     if (!sw_manifest_name_ok((const char *)v, vl)) {
-      mf_quote(q, v, vl);
+      sw__quote(q, v, vl);
       return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
                      "line %u: %s \"%s\" is not a valid name ([a-z0-9][a-z0-9._-]{0,63})", line, name, q);
     }
@@ -383,7 +382,7 @@ static sw_err mf_field(enum mf_field f, const uint8_t *v, size_t vl, unsigned li
   case MF_DATE:
   case MF_EXPIRES:
     if (sw_manifest_parse_time((const char *)v, vl, &t) != SW_OK) {
-      mf_quote(q, v, vl);
+      sw__quote(q, v, vl);
       return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
                      "line %u: %s \"%s\" is not a valid YYYY-MM-DDTHH:MM:SSZ UTC time", line, name, q);
     }
@@ -391,7 +390,7 @@ static sw_err mf_field(enum mf_field f, const uint8_t *v, size_t vl, unsigned li
     return SW_OK;
   case MF_FILE:
     if (!sw_manifest_file_ok((const char *)v, vl)) {
-      mf_quote(q, v, vl);
+      sw__quote(q, v, vl);
       return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
                      "line %u: File \"%s\" is not a plain file name ([A-Za-z0-9][A-Za-z0-9._+-]{0,254})", line,
                      q);
@@ -460,12 +459,12 @@ static sw_err mf_line(const uint8_t *l, size_t ll, unsigned line, sw_manifest *o
   if (ll == 0) return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "line %u: empty line", line);
   colon = memchr(l, ':', ll);
   if (colon == NULL) {
-    mf_quote(q, l, ll);
+    sw__quote(q, l, ll);
     return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "line %u: \"%s\" is not a \"Field: value\" line", line, q);
   }
   nl = (size_t)(colon - l);
   if (nl == 0) return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "line %u: empty field name", line);
-  mf_quote(q, l, nl);
+  sw__quote(q, l, nl);
   for (size_t i = 0; i < nl; i++) {
     uint8_t c = l[i];
     if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
