@@ -70,8 +70,10 @@ typedef struct fetch {
   enum fetch_phase phase;
   uint64_t t_start, t_progress, t_seed, t_switch;
   uint64_t last_done, seed_up_base, swarm_bytes, https_bytes;
-  int have_metadata, peers_ever, peers_now, interrupted, switched;
-  uint64_t t_all_failed;       /* when every magnet peer and tracker was last seen failed (0: not now) */
+  int have_metadata, peers_ever, peers_now, interrupted, switched, from_store;
+  uint64_t t_all_failed;
+  uint64_t rate_bytes, rate_ms;  /* for the progress line's own rate */
+  double rate;                   /* bytes/s, smoothed */       /* when every magnet peer and tracker was last seen failed (0: not now) */
   sw_swarm_status last;
   sw_err result;
   char msg[SW_MSG_MAX];
@@ -107,8 +109,11 @@ typedef struct fetch {
   int gate_cancel;             /* under mu */
   int gating;                  /* a gate job is running */
   int sync_ok;
-  uint8_t *done;               /* pieces verified by libtorrent (streaming) */
-  int prefix;                  /* leading pieces all in done */
+  uint8_t *done;               /* pieces verified by libtorrent (maybe still in its store buffer) */
+  uint8_t *snap;               /* done, as it was when the pending flush was asked for */
+  uint8_t *final;              /* pieces known to be in the file (flushed) */
+  int prefix;                  /* leading pieces all in final */
+  int flush_pending, reflush, finished;
   /* --exec */
   int exec_running, exec_status;
   char exec_msg[SW_MSG_MAX];
@@ -169,7 +174,15 @@ static uint64_t have_bytes(fetch *f) {
 }
 
 static void show_progress(fetch *f) {
-  uint64_t done = have_bytes(f), size = f->r.m->size;
+  uint64_t done = have_bytes(f), size = f->r.m->size, now = now_ms(f);
+  /* Our own rate from the bytes we have, whichever source (libtorrent's
+   * payload rate is a long average and knows nothing of HTTPS). */
+  if (f->rate_ms && now > f->rate_ms && done >= f->rate_bytes) {
+    double inst = (double)(done - f->rate_bytes) * 1000.0 / (double)(now - f->rate_ms);
+    f->rate = f->rate > 0 ? 0.5 * f->rate + 0.5 * inst : inst;
+  }
+  f->rate_bytes = done;
+  f->rate_ms = now;
   if (f->o.json) {
     sw_json j;
     sw_json_begin(&j, stdout);
@@ -179,7 +192,7 @@ static void show_progress(fetch *f) {
     sw_json_u64(&j, "size", size);
     sw_json_u64(&j, "swarm_bytes", f->swarm_bytes);
     sw_json_u64(&j, "https_bytes", f->https_bytes);
-    sw_json_i64(&j, "download_rate", f->last.download_rate);
+    sw_json_i64(&j, "download_rate", (int64_t)f->rate);
     sw_json_i64(&j, "upload_rate", f->last.upload_rate);
     sw_json_u64(&j, "uploaded", f->last.total_payload_upload);
     sw_json_i64(&j, "peers", f->last.num_peers);
@@ -199,15 +212,15 @@ static void show_progress(fetch *f) {
   int bar = (int)(frac * 24);
   fmt_bytes(done, a, sizeof a);
   fmt_bytes(size, b, sizeof b);
-  fmt_bytes((uint64_t)f->last.download_rate, rate, sizeof rate);
-  if (f->phase == PH_SWARM && f->last.download_rate > 0) {
-    uint64_t left = (size - done) / (uint64_t)f->last.download_rate;
+  fmt_bytes((uint64_t)f->rate, rate, sizeof rate);
+  if (f->rate >= 1) {
+    uint64_t left = (uint64_t)((double)(size - done) / f->rate);
     snprintf(eta, sizeof eta, "%" PRIu64 ":%02" PRIu64, left / 60, left % 60);
   }
   fputs("\r\033[K[", stderr);
   for (int i = 0; i < 24; i++) fputc(i < bar ? '#' : '.', stderr);
   if (f->phase == PH_HTTPS)
-    fprintf(stderr, "] %5.1f%% %s/%s over HTTPS", frac * 100, a, b);
+    fprintf(stderr, "] %5.1f%% %s/%s %s/s over HTTPS ETA %s", frac * 100, a, b, rate, eta);
   else
     fprintf(stderr, "] %5.1f%% %s/%s %s/s %d peers ETA %s", frac * 100, a, b, rate, f->last.num_peers, eta);
   fflush(stderr);
@@ -415,7 +428,10 @@ static void gate_done(uv_work_t *w, int status) {
   sources_text(f, src, sizeof src);
   if (f->gate_err != SW_OK) {
     sw_install_abort(&f->inst);
-    fetch_fail(f, f->gate_err, "could not check the payload: %s", f->gv->reason);
+    if (strncmp(f->gv->reason, "writing the copy", 16) == 0)
+      fetch_fail(f, f->gate_err, "cannot install into %s: %s", f->o.out, f->gv->reason);
+    else
+      fetch_fail(f, f->gate_err, "could not check the payload: %s", f->gv->reason);
     return;
   }
   if (!f->gv->accepted) {
@@ -430,17 +446,22 @@ static void gate_done(uv_work_t *w, int status) {
                f->gv->reason);
     return;
   }
+  /* The store copy passed: record that first, so that a crash from here on
+   * reinstalls from the store instead of downloading again. */
+  err = sw_store_mark_verified(&f->paths, f->r.m, msg, sizeof msg);
+  if (err) {
+    sw_install_abort(&f->inst);
+    fetch_fail(f, err, "recording the verified release failed: %s", msg);
+    return;
+  }
   err = sw_install_commit(&f->inst, msg, sizeof msg);
   if (err) {
     fetch_fail(f, err, "install into %s failed: %s", f->o.out, msg);
     return;
   }
-  err = sw_store_mark_verified(&f->paths, f->r.m, msg, sizeof msg);
-  if (err == SW_OK) {
-    f->rec.installed_sequence = f->r.m->sequence;
-    snprintf(f->rec.installed_version, sizeof f->rec.installed_version, "%s", f->r.m->version);
-    err = sw_state_save(f->st, f->r.m->product, f->r.m->channel, &f->rec, msg, sizeof msg);
-  }
+  f->rec.installed_sequence = f->r.m->sequence;
+  snprintf(f->rec.installed_version, sizeof f->rec.installed_version, "%s", f->r.m->version);
+  err = sw_state_save(f->st, f->r.m->product, f->r.m->channel, &f->rec, msg, sizeof msg);
   if (err) {
     fetch_fail(f, err, "installed %s, but recording it failed: %s", f->out_path, msg);
     return;
@@ -491,15 +512,53 @@ static void start_gate(fetch *f) {
   f->gating = 1;
 }
 
-/* Pieces: recompute the verified prefix and hand it to the gate. */
+/* Pieces: recompute the prefix of pieces that are in the file and hand it to the gate. */
 static void pieces_progress(fetch *f) {
   uint64_t bytes;
-  if (f->done == NULL) return;
-  while (f->prefix < f->num_pieces && bit(f->done, f->prefix)) f->prefix++;
+  if (f->final == NULL) return;
+  while (f->prefix < f->num_pieces && bit(f->final, f->prefix)) f->prefix++;
   bytes = (uint64_t)f->prefix * (uint64_t)f->piece_len;
   if (bytes > f->r.m->size) bytes = f->r.m->size;
   set_avail(f, bytes);
   if (f->prefix > 0) start_gate(f);
+}
+
+/* A finished piece may still be in libtorrent's store buffer: before the gate
+ * may read it, ask for a flush; what was finished when we asked is in the
+ * file when on_flushed comes. One flush at a time; another follows if more
+ * pieces finished meanwhile. */
+static void request_flush(fetch *f) {
+  size_t nbytes;
+  if (f->t == NULL || f->done == NULL) return;
+  if (f->flush_pending) {
+    f->reflush = 1;
+    return;
+  }
+  nbytes = ((size_t)f->num_pieces + 7) / 8;
+  if (!f->finished && memcmp(f->done, f->final, nbytes) == 0) return;
+  memcpy(f->snap, f->done, nbytes);
+  if (sw_swarm_flush(f->t, NULL, 0) == SW_OK) f->flush_pending = 1;
+}
+
+static void downloaded(fetch *f);
+
+static void on_flushed(void *arg, sw_swarm_torrent *t, void *t_arg) {
+  fetch *f = arg;
+  size_t nbytes;
+  (void)t_arg;
+  if (t != f->t || f->final == NULL || !f->flush_pending) return;
+  f->flush_pending = 0;
+  nbytes = ((size_t)f->num_pieces + 7) / 8;
+  for (size_t i = 0; i < nbytes; i++) f->final[i] |= f->snap[i];
+  pieces_progress(f);
+  if (f->finished && f->prefix >= f->num_pieces) {
+    downloaded(f);
+    return;
+  }
+  if (f->reflush || f->finished) {
+    f->reflush = 0;
+    request_flush(f);
+  }
 }
 
 /* Learn the layout and what libtorrent already has (resume data, recheck). */
@@ -508,8 +567,17 @@ static void pieces_refresh(fetch *f) {
   if (f->t == NULL || !f->have_metadata) return;
   if (f->done == NULL) {
     if (sw_swarm_layout(f->t, &f->piece_len, &f->num_pieces, NULL, 0) != SW_OK) return;
-    f->done = calloc(1, ((size_t)f->num_pieces + 7) / 8);
-    if (f->done == NULL) return;
+    nbytes = ((size_t)f->num_pieces + 7) / 8;
+    f->done = calloc(1, nbytes);
+    f->snap = calloc(1, nbytes);
+    f->final = calloc(1, nbytes);
+    if (f->done == NULL || f->snap == NULL || f->final == NULL) {
+      free(f->done);
+      free(f->snap);
+      free(f->final);
+      f->done = f->snap = f->final = NULL;
+      return;
+    }
   }
   nbytes = ((size_t)f->num_pieces + 7) / 8;
   {
@@ -518,7 +586,7 @@ static void pieces_refresh(fetch *f) {
       for (size_t i = 0; i < nbytes; i++) f->done[i] |= now[i];
     free(now);
   }
-  pieces_progress(f);
+  request_flush(f);
 }
 
 /* ---- HTTPS fallback -------------------------------------------------------------- */
@@ -824,7 +892,7 @@ static void on_piece(void *arg, sw_swarm_torrent *t, void *t_arg, int piece) {
     return;
   }
   if (piece >= 0 && piece < f->num_pieces) set_bit(f->done, piece);
-  pieces_progress(f);
+  request_flush(f);
 }
 
 static void on_metadata(void *arg, sw_swarm_torrent *t, void *t_arg) {
@@ -833,9 +901,10 @@ static void on_metadata(void *arg, sw_swarm_torrent *t, void *t_arg) {
   (void)t_arg;
   f->have_metadata = 1;
   f->t_progress = now_ms(f);
-  /* Keep the torrent beside the file, so that `swarmup seed` can serve it. */
+  /* Keep the torrent beside the file, so that `swarmup seed` can serve it.
+   * From a magnet the v2 piece layers come later: if not yet, retry when
+   * the download is complete. */
   if (sw_swarm_write_torrent(t, f->paths.torrent, msg, sizeof msg) == SW_OK) f->torrent_file_ok = 1;
-  else fetch_event(f, "warning", "warning: could not keep the torrent file: %s", msg);
   fetch_event(f, "metadata", "metadata received: %s, %" PRIu64 " bytes", f->r.m->file, f->r.m->size);
   pieces_refresh(f);
 }
@@ -851,7 +920,8 @@ static int all_failed(fetch *f) {
 }
 
 static void check_all_failed(fetch *f) {
-  if (f->phase != PH_SWARM) return;
+  /* Swarm only: peers may come back; only the timeouts end the wait. */
+  if (f->phase != PH_SWARM || f->o.no_fallback) return;
   if (!all_failed(f)) {
     f->t_all_failed = 0;
     return;
@@ -939,6 +1009,22 @@ static void on_piece_failed(void *arg, sw_swarm_torrent *t, void *t_arg, int pie
   }
 }
 
+/* The whole file is in: publish it to the gate and end the download phase. */
+static void downloaded(fetch *f) {
+  char msg[SW_MSG_MAX];
+  if (!f->torrent_file_ok && f->t) {
+    if (sw_swarm_write_torrent(f->t, f->paths.torrent, msg, sizeof msg) == SW_OK) f->torrent_file_ok = 1;
+    else fetch_event(f, "warning", "warning: could not keep the torrent file: %s", msg);
+  }
+  set_avail(f, f->r.m->size);
+  start_gate(f);
+  /* No more swarm timeouts or fallback, even while the gate still reads. */
+  if (f->gating && (f->phase == PH_SWARM || f->phase == PH_HTTPS)) {
+    f->phase = PH_GATE;
+    if (f->req) sw_http_cancel(f->req);
+  }
+}
+
 static void on_finished(void *arg, sw_swarm_torrent *t, void *t_arg) {
   fetch *f = arg;
   (void)t_arg;
@@ -946,15 +1032,16 @@ static void on_finished(void *arg, sw_swarm_torrent *t, void *t_arg) {
   if (sw_swarm_get_status(t, &f->last, NULL, 0) == SW_OK && f->phase == PH_SWARM &&
       f->last.total_payload_download > f->swarm_bytes)
     f->swarm_bytes = f->last.total_payload_download;
-  /* Every piece is verified and written: the whole file is final, and the
-   * download is over (no more swarm timeouts or fallback) even if the gate,
-   * which started on the first bytes, still runs. */
-  set_avail(f, f->r.m->size);
-  start_gate(f);
-  if (f->gating && (f->phase == PH_SWARM || f->phase == PH_HTTPS)) {
-    f->phase = PH_GATE;
-    if (f->req) sw_http_cancel(f->req);
+  /* Every piece is hash-checked, but maybe not yet written out: flush first,
+   * the gate reads the file only after on_flushed. */
+  if (f->done == NULL) pieces_refresh(f);
+  if (f->done == NULL) {
+    fetch_fail(f, SW_ERR_INTERNAL, "finished without a piece layout");
+    return;
   }
+  memset(f->done, 0xff, ((size_t)f->num_pieces + 7) / 8);
+  f->finished = 1;
+  request_flush(f);
 }
 
 static void on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, const char *msg) {
@@ -968,6 +1055,11 @@ static void on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, co
   if (f->phase == PH_SEED) {
     fetch_event(f, "warning", "seeding stopped: %s", msg);
     fetch_shutdown(f);
+    return;
+  }
+  if (err == SW_ERR_IO) {
+    /* Our disk, not the swarm: HTTPS would hit the same full or broken disk. */
+    fetch_fail(f, SW_ERR_IO, "writing the download into %s failed: %s", f->paths.dir, msg);
     return;
   }
   if (f->phase != PH_SWARM) return;
@@ -1205,9 +1297,22 @@ int sw_cmd_fetch(int argc, char **argv) {
       goto run;
     }
   }
+  if (sw_store_is_verified(&f->paths, f->r.m) && access(f->paths.file, R_OK) == 0) {
+    /* An earlier run downloaded and verified it but stopped before installing:
+     * install from the store (the gate checks it again on the way). */
+    f->from_store = 1;
+    f->torrent_file_ok = access(f->paths.torrent, R_OK) == 0;
+    fetch_event(f, "from-store", "the release was downloaded and verified before: installing it from the store");
+  }
   if (f->o.no_swarm) {
     /* No session at all: not a single BitTorrent socket is opened. */
-    switch_to_https(f, "--no-swarm");
+    if (f->from_store) {
+      set_avail(f, f->r.m->size);
+      start_gate(f);
+      f->phase = PH_GATE;
+    } else {
+      switch_to_https(f, "--no-swarm");
+    }
     goto run;
   }
 
@@ -1220,12 +1325,26 @@ int sw_cmd_fetch(int argc, char **argv) {
   cb.on_error = on_error;
   cb.on_piece_failed = on_piece_failed;
   cb.on_piece = on_piece;
+  cb.on_flushed = on_flushed;
   cb.on_tracker = on_tracker;
   cb.on_closed = on_swarm_closed;
   err = sw_swarm_new(&f->loop, &ss, &cb, &f->swarm, msg, sizeof msg);
   if (err) {
     fetch_event(f, "warning", "swarm: %s", msg);
-    switch_to_https(f, "the swarm session could not start");
+    if (f->from_store) {
+      set_avail(f, f->r.m->size);
+      start_gate(f);
+      f->phase = PH_GATE;
+    } else {
+      switch_to_https(f, "the swarm session could not start");
+    }
+    goto run;
+  }
+  if (f->from_store) {
+    /* The session only serves the seeding afterwards. */
+    set_avail(f, f->r.m->size);
+    start_gate(f);
+    f->phase = PH_GATE;
     goto run;
   }
   memset(&dl, 0, sizeof dl);
@@ -1277,6 +1396,8 @@ out:
   free(f->gv);
   free(f->have);
   free(f->done);
+  free(f->snap);
+  free(f->final);
   free(f->piece_buf);
   if (f->sync_ok) {
     uv_cond_destroy(&f->cv);

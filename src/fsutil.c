@@ -1,5 +1,6 @@
 #include "fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -73,26 +74,45 @@ sw_err sw_fs_sync_dir(const char *path, char *msg, size_t msglen) {
   return SW_OK;
 }
 
+/* Remove ".NAME.tmp.*" left by writers that crashed before their rename.
+ * Callers write a given name only while holding the state lock, so a temp
+ * file of that name that is not ours belongs to a dead run. */
+static void sw__remove_stale_temps(const char *dir, const char *name) {
+  char prefix[300];
+  size_t plen;
+  DIR *d;
+  struct dirent *e;
+  plen = (size_t)snprintf(prefix, sizeof prefix, ".%s.tmp.", name);
+  if (plen >= sizeof prefix) return;
+  d = opendir(dir);
+  if (d == NULL) return;
+  while ((e = readdir(d)) != NULL)
+    if (strncmp(e->d_name, prefix, plen) == 0) unlinkat(dirfd(d), e->d_name, 0);
+  closedir(d);
+}
+
+/* The test hook: SWARMUP_FAULT=before-rename (any file) or before-rename:NAME. */
+static int sw__fault_before_rename(const char *name) {
+  const char *f = getenv("SWARMUP_FAULT");
+  if (f == NULL || strncmp(f, "before-rename", 13) != 0) return 0;
+  if (f[13] == 0) return 1;
+  return f[13] == ':' && strcmp(f + 14, name) == 0;
+}
+
 sw_err sw_fs_write_atomic(const char *dir, const char *name, const uint8_t *buf, size_t len,
                           unsigned mode, char *msg, size_t msglen) {
   sw_err err = SW_ERR_IO;
   char tmp[4096], dst[4096];
   int fd = -1, made_tmp = 0;
   size_t off = 0;
-  const char *fault = getenv("SWARMUP_FAULT");
 
   if ((size_t)snprintf(dst, sizeof dst, "%s/%s", dir, name) >= sizeof dst ||
       (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid()) >= sizeof tmp) {
     err = sw_fail(SW_ERR_IO, msg, msglen, "path too long in %s", dir);
     goto out;
   }
+  sw__remove_stale_temps(dir, name);
   fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
-  if (fd < 0 && errno == EEXIST) {
-    /* A temp file of a crashed run with our pid: it was never renamed, so it
-     * holds nothing anybody relies on. */
-    unlink(tmp);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
-  }
   if (fd < 0) {
     err = sw_fail(SW_ERR_IO, msg, msglen, "create %s: %s", tmp, strerror(errno));
     goto out;
@@ -117,7 +137,7 @@ sw_err sw_fs_write_atomic(const char *dir, const char *name, const uint8_t *buf,
     goto out;
   }
   fd = -1;
-  if (fault && strcmp(fault, "before-rename") == 0) raise(SIGKILL);
+  if (sw__fault_before_rename(name)) raise(SIGKILL);
   if (rename(tmp, dst) != 0) {
     err = sw_fail(SW_ERR_IO, msg, msglen, "rename %s: %s", dst, strerror(errno));
     goto out;

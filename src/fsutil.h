@@ -16,8 +16,10 @@ sw_err sw_fs_read_file(const char *path, size_t max, sw_err too_big_err, uint8_t
 
 /* Write buf to dir/name atomically: a temp file in dir (O_EXCL, mode), write,
  * fsync, rename over name, fsync dir. Readers see the old or the new content,
- * never a mix. The test hook SWARMUP_FAULT=before-rename makes the process
- * kill itself (SIGKILL) after the temp file is synced and before the rename. */
+ * never a mix. Temp files of crashed writers of the same name are removed
+ * first (callers hold the state lock). The test hook
+ * SWARMUP_FAULT=before-rename[:NAME] makes the process kill itself (SIGKILL)
+ * after the temp file of NAME (or of any file) is synced, before the rename. */
 sw_err sw_fs_write_atomic(const char *dir, const char *name, const uint8_t *buf, size_t len,
                           unsigned mode, char *msg, size_t msglen);
 

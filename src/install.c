@@ -35,6 +35,8 @@ sw_err sw_install_begin(sw_install *in, const char *dir, const char *name, char 
     return sw_fail(SW_ERR_INTERNAL, msg, msglen, "bad install target");
   snprintf(in->dir, sizeof in->dir, "%s", dir);
   snprintf(in->name, sizeof in->name, "%s", name);
+  /* Remember whether we make --out: an install that does not happen leaves no empty dir behind. */
+  in->created_dir = access(dir, F_OK) != 0;
   err = sw_fs_mkdirs(dir, 0755, msg, msglen);
   if (err) return err;
   in->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -80,6 +82,7 @@ sw_err sw_install_commit(sw_install *in, char *msg, size_t msglen) {
     goto out;
   }
   in->named = 0;
+  in->created_dir = 0; /* it holds the installed file now */
   if (fsync(in->dir_fd) != 0) {
     err = sw_fail(SW_ERR_IO, msg, msglen, "fsync %s: %s", in->dir, strerror(errno));
     goto out;
@@ -94,6 +97,8 @@ void sw_install_abort(sw_install *in) {
   if (in->fd >= 0) close(in->fd);
   if (in->named && in->dir_fd >= 0) unlinkat(in->dir_fd, in->tmp, 0);
   if (in->dir_fd >= 0) close(in->dir_fd);
+  if (in->created_dir) rmdir(in->dir); /* only if still empty */
   in->fd = in->dir_fd = -1;
   in->named = 0;
+  in->created_dir = 0;
 }

@@ -18,6 +18,7 @@ typedef struct sw_install {
   int fd;              /* write the new content here */
   int dir_fd;
   int named;           /* 1: fallback temp file with a name */
+  int created_dir;     /* 1: we made dir (removed again if the install is dropped) */
   char dir[2048];
   char name[256];      /* the destination's plain basename */
   char tmp[320];       /* the temporary name, when named */

@@ -1,4 +1,5 @@
 /* swarmup - BitTorrent-first software updates, verified against an offline key. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,10 @@ static void sw__usage(FILE *f) {
 
 int main(int argc, char **argv) {
   const char *cmd = argc > 1 ? argv[1] : NULL;
+  /* A file-size limit (ulimit -f) must be a clear EFBIG error, not a silent death. */
+  signal(SIGXFSZ, SIG_IGN);
+  /* A peer or server closing a socket must not kill us; the write returns EPIPE. */
+  signal(SIGPIPE, SIG_IGN);
   if (cmd == NULL) {
     sw__usage(stderr);
     return 2;

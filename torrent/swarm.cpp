@@ -544,6 +544,8 @@ void dispatch(sw_swarm *s, lt::alert *a) {
   } else if (auto *pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
     if (!quiet && t->meta_ok && s->cb.on_piece)
       s->cb.on_piece(s->cb.arg, t, t->arg, static_cast<int>(static_cast<std::int32_t>(pf->piece_index)));
+  } else if (lt::alert_cast<lt::cache_flushed_alert>(a)) {
+    if (!quiet && s->cb.on_flushed) s->cb.on_flushed(s->cb.arg, t, t->arg);
   } else if (auto *hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
     if (!quiet && t->meta_ok && s->cb.on_piece_failed)
       s->cb.on_piece_failed(s->cb.arg, t, t->arg, static_cast<int>(static_cast<std::int32_t>(hf->piece_index)));
@@ -978,6 +980,15 @@ extern "C" sw_err sw_swarm_write_torrent(sw_swarm_torrent *t, const char *path, 
     if (ec || check.info_hashes() != ti->info_hashes())
       return sw_fail(SW_ERR_SWARM, msg, msglen, "write_torrent: regenerated torrent has other info-hashes");
     return write_atomic(path, buf, msg, msglen);
+  })
+}
+
+extern "C" sw_err sw_swarm_flush(sw_swarm_torrent *t, char *msg, size_t msglen) {
+  SW_SWARM_TRY("flush", {
+    if (t == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "flush: NULL torrent");
+    if (t->failed || !t->h.is_valid()) return sw_fail(SW_ERR_SWARM, msg, msglen, "flush: torrent has failed");
+    t->h.flush_cache();
+    return SW_OK;
   })
 }
 

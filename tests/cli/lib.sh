@@ -97,12 +97,12 @@ expect() {
   shift 4
   out=$("$@" 2>&1) || rc=$?
   if [ "$rc" -ne "$code" ]; then
-    echo "FAIL $name: exit $rc, expected $code"; printf '   | %s\n' "$out" | head -5
+    echo "FAIL $name: exit $rc, expected $code"; printf '%s\n' "$out" | sed 's/^/   | /' | tail -6
     FAIL=$((FAIL + 1))
     return 0
   fi
   if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then
-    echo "FAIL $name: output lacks /$pat/"; printf '   | %s\n' "$out" | head -5
+    echo "FAIL $name: output lacks /$pat/"; printf '%s\n' "$out" | sed 's/^/   | /' | tail -6
     FAIL=$((FAIL + 1))
     return 0
   fi

@@ -7,6 +7,9 @@
       --port P: listen on 127.0.0.1:P (default: a free port).
       --seed-mode: serve D/<name> without checking it first (a malicious peer
       seeding a corrupted copy uses this: libtorrent then sends what is on disk).
+      --stats-file S: write {"seeding", "payload_upload", "upload"} as JSON to S every
+      second and once more on SIGTERM (bytes sent since the start: payload only, and
+      payload plus protocol overhead), for benchmarks that count a seeder's egress.
   lt_seed.py get --torrent T --dir D --peer 127.0.0.1:PORT [--timeout S]
       Download into D from the given peer; exit 0 when complete,
       exit 1 on timeout or error.
@@ -68,9 +71,28 @@ def main():
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--seed-mode", action="store_true")
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--stats-file")
     a = ap.parse_args()
 
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    h = None
+
+    def write_stats():
+        if not a.stats_file or h is None:
+            return
+        st = h.status()
+        tmp = a.stats_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write('{"seeding": %s, "payload_upload": %d, "upload": %d}\n' % (
+                "true" if st.is_seeding else "false", st.total_payload_upload, st.total_upload))
+        os.rename(tmp, a.stats_file)
+
+    def on_term(*_):
+        try:
+            write_stats()
+        finally:
+            os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
     ses = make_session(a.upload_limit, a.port)
     ti = lt.torrent_info(a.torrent)
     params = lt.add_torrent_params()
@@ -91,6 +113,7 @@ def main():
             os.rename(tmp, a.port_file)
         while True:
             time.sleep(1)
+            write_stats()
             for al in ses.pop_alerts():
                 if isinstance(al, (lt.torrent_error_alert, lt.file_error_alert)):
                     print("lt_seed: %s" % al.message(), file=sys.stderr)

@@ -1,0 +1,114 @@
+/* fuzz_config.c - libFuzzer target for the --config parser
+ * (sw_opts_parse_config, src/opts.h), for every command kind.
+ *
+ * Each run starts from a fresh sw_opts holding the defaults sw_opts_parse
+ * applies, and frees it with sw_opts_free, so leaks of the string store show
+ * up in LeakSanitizer. An accepted config for fetch/seed is also turned into
+ * swarm settings, as the commands do (that parses --listen). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opts.h"
+#include "sw_err.h"
+#include "sw_limits.h"
+#include "swarm.h"
+#include "swopts.h"
+
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
+
+/* A broken promise is a finding: name it, then abort (libFuzzer keeps the input). */
+#define CHECK(c)                                                                         \
+  do {                                                                                   \
+    if (!(c)) {                                                                          \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);              \
+      abort();                                                                           \
+    }                                                                                    \
+  } while (0)
+
+static void check_msg(const char *msg, size_t cap) {
+  size_t n = strnlen(msg, cap);
+  CHECK(n > 0 && n < cap);
+  CHECK(strchr(msg, '\n') == NULL);
+}
+
+/* The defaults of sw_opts_parse (the config parser itself assumes an
+ * initialised struct). */
+static void opts_defaults(sw_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->threshold = 1;
+  o->max_clock_skew = 3600;
+  o->channel = "stable";
+  o->seed_time = 600;
+  o->seed_ratio = 2.0;
+  o->swarm_timeout = 15;
+  o->stall_timeout = 20;
+  o->encryption = "enabled";
+  o->poll = 300;
+  o->low_speed_limit = 10240;
+  o->low_speed_time = 20;
+  o->https_retries = 2;
+  o->keep = 3;
+}
+
+static void check_opt_str(const char *s) { CHECK(s == NULL || s[0] != 0); }
+
+static void one(enum sw_cmd cmd, const uint8_t *data, size_t size) {
+  sw_opts o;
+  sw_swarm_settings set;
+  char msg[SW_MSG_MAX];
+  sw_err err;
+
+  opts_defaults(&o);
+  msg[0] = 0;
+  err = sw_opts_parse_config(cmd, "fuzz.conf", data, size, &o, msg, sizeof msg);
+  if (err != SW_OK) {
+    CHECK(err == SW_ERR_CONFIG || err == SW_ERR_NOMEM);
+    check_msg(msg, sizeof msg);
+    CHECK(strstr(msg, "fuzz.conf") != NULL || err == SW_ERR_NOMEM);
+    goto out;
+  }
+  CHECK(size <= SW_CONFIG_MAX);
+  CHECK(o.n_trusted_key <= SW_LIST_MAX);
+  for (size_t i = 0; i < o.n_trusted_key; i++) CHECK(o.trusted_key[i] != NULL && o.trusted_key[i][0] != 0);
+  check_opt_str(o.manifest);
+  check_opt_str(o.manifest_sig);
+  check_opt_str(o.product);
+  check_opt_str(o.channel);
+  check_opt_str(o.state_dir);
+  check_opt_str(o.out);
+  check_opt_str(o.listen);
+  check_opt_str(o.encryption);
+  CHECK(o.config == NULL); /* a config file cannot name another */
+  CHECK(o.threshold <= SW_THRESHOLD_MAX);
+  CHECK(o.seed_ratio >= 0 && o.seed_ratio <= 1000);
+  CHECK(o.upload_limit <= 4194304 && o.download_limit <= 4194304);
+  if (cmd == SW_CMD_FETCH || cmd == SW_CMD_SEED) {
+    err = sw_swarm_opts_to_settings(&o, &set, msg, sizeof msg);
+    if (err != SW_OK) {
+      CHECK(err == SW_ERR_USAGE);
+      check_msg(msg, sizeof msg);
+    } else {
+      /* The configured KiB/s limit reaches libtorrent as bytes/s, not wrapped. */
+      CHECK(set.upload_rate_limit >= 0 && (uint64_t)set.upload_rate_limit == o.upload_limit * 1024);
+      CHECK(set.download_rate_limit >= 0 && (uint64_t)set.download_rate_limit == o.download_limit * 1024);
+      CHECK(set.listen_interfaces != NULL && set.listen_interfaces[0] != 0);
+    }
+  }
+  /* A next layer ([section] of swarmup seed) may set the same keys again. */
+  sw_opts_new_config_layer(&o);
+  (void)sw_opts_parse_config(cmd, "fuzz.conf", data, size, &o, msg, sizeof msg);
+out:
+  sw_opts_free(&o);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  one(SW_CMD_CHECK, data, size);
+  one(SW_CMD_VERIFY, data, size);
+  one(SW_CMD_FETCH, data, size);
+  one(SW_CMD_SEED, data, size);
+  return 0;
+}

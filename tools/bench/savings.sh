@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# savings.sh [BUILD_DIR] [OUT.md] - how much the publisher sends when N clients install a
+# release through the swarm (with the HTTPS origin as fallback) versus everyone over HTTPS.
+# A benchmark, not a test. Writes OUT.md (default docs/bench-savings.md; "" only prints) and a
+# plot beside it (OUT.md with .png for .md), made with matplotlib (apt-get install
+# python3-matplotlib; /usr/bin/python3).
+#
+#   bash tools/bench/savings.sh               # BUILD_DIR defaults to build-bench (Release)
+#
+# The setting (all on 127.0.0.1, TCP only, every process stopped by PID at exit):
+# - a random release (SW_SAVINGS_MIB MiB, default 128) in the document root of a real nginx
+#   (TLS, the test CA of tests/lib/nginx.sh): the publisher's HTTPS origin, the manifest's
+#   Fallback. Its bytes are counted from nginx's access log ($body_bytes_sent of the file);
+# - a local opentracker (tests/lib/tracker.sh) whitelisting the release's v1 and v2 hashes;
+# - the publisher's seed: tests/lib/lt_seed.py (plain python libtorrent) seeding the file from
+#   the origin's directory on a fixed port, with --stats-file: its upload (payload and
+#   payload + protocol) is read before and after each scenario;
+# - the torrent and magnet from `swarmup-publish make --tracker URL --peer 127.0.0.1:SEEDPORT`
+#   (so the magnet carries tr= and x.pe=, as a publisher would ship it), a signed manifest;
+# - scenarios, for N in SW_SAVINGS_NS (default "10 25"), each in turn:
+#     swarm  N x `swarmup fetch --seed-time SW_SAVINGS_SEED_TIME (default 20)` (default seed
+#            ratio 2.0), each with its own --state-dir and --out,
+#     https  the same N clients with `--no-swarm` (everyone from the origin),
+#   started in waves as real installs would be: SW_SAVINGS_WAVE (default 5) clients every
+#   SW_SAVINGS_GAP (default 4) seconds. SW_SAVINGS_SEED_LIMIT=BYTES/s caps the publisher seed's
+#   upload (default 0: unlimited; on loopback it is then as fast as any peer). Each client runs under tools/bench/memwatch.py (wall,
+#   CPU incl. gpg, peak anon, timestamped --json events); its time to install is the time
+#   from its spawn to its `installed` event. Every installed file's SHA-256 is checked.
+# Publisher egress = the seed's upload + the origin's body bytes, divided by the release size.
+# Environment: the SW_SAVINGS_* above, SW_BENCH_KEEP=DIR (keep the per-client results),
+# SW_BENCH_SUMMARY=FILE (headline figures as JSON, for tools/bench/run).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=$(cd "${1:-$repo/build-bench}" && pwd)
+out_md=${2-$repo/docs/bench-savings.md}
+mib=${SW_SAVINGS_MIB:-128}
+NS=${SW_SAVINGS_NS:-10 25}
+WAVE=${SW_SAVINGS_WAVE:-5}
+GAP=${SW_SAVINGS_GAP:-4}
+SEED_TIME=${SW_SAVINGS_SEED_TIME:-20}
+SEED_LIMIT=${SW_SAVINGS_SEED_LIMIT:-0} # the publisher seed's upload limit, bytes/s (0: none)
+PY=/usr/bin/python3
+SWARMUP=$build/swarmup
+PUBLISH=$build/tools/swarmup-publish
+MW=("$PY" "$here/memwatch.py")
+CLIENT_TIMEOUT=240 # seconds, per client (download + seeding)
+
+for x in "$SWARMUP" "$PUBLISH"; do
+  [ -x "$x" ] || { echo "savings.sh: $x not found; build $build first (Release)" >&2; exit 2; }
+done
+for x in nginx opentracker; do
+  command -v "$x" >/dev/null || { echo "savings.sh: $x not installed" >&2; exit 2; }
+done
+"$PY" -c 'import matplotlib' 2>/dev/null ||
+  { echo "savings.sh: no matplotlib for $PY (apt-get install -y python3-matplotlib)" >&2; exit 2; }
+
+T=$(mktemp -d /tmp/swsv.XXXXXX)
+PIDS=()
+cleanup() {
+  local p i
+  for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]+"${PIDS[@]}"}"; do
+    for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  if [ -f "$T/nginx/nginx.pid" ]; then sw_nginx_stop "$T/nginx" >/dev/null 2>&1 || true; fi
+  if [ -f "$T/tracker/tracker.pid" ]; then sw_tracker_stop "$T/tracker" >/dev/null 2>&1 || true; fi
+  if [ -f "$T/keys/keys.env" ]; then
+    # shellcheck disable=SC1091
+    (. "$T/keys/keys.env"; gpgconf --homedir "$GNUPGHOME" --kill all >/dev/null 2>&1 || true; rm -rf "$GNUPGHOME")
+  fi
+  if [ -n "${SW_BENCH_KEEP:-}" ] && [ -d "$T/res" ]; then
+    rm -rf "$SW_BENCH_KEEP"
+    cp -r "$T/res" "$SW_BENCH_KEEP"
+  fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# shellcheck disable=SC1091
+. "$repo/tests/lib/nginx.sh"
+# shellcheck disable=SC1091
+. "$repo/tests/lib/tracker.sh"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { echo "savings.sh: $*" >&2; exit 1; }
+free_port() {
+  "$PY" -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+sha_of() { openssl dgst -sha256 -r "$1" | cut -d' ' -f1; }
+now() { date +%s.%N; }
+json_field() { # FILE KEY -> the integer value
+  "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+# ---- origin, keys, tracker, torrent, publisher seed, manifest ----------------------------
+NAME=hello-1.0.tar.gz
+N=$T/nginx
+SIZE=$((mib * 1024 * 1024))
+mkdir -p "$N/www" "$T/res" "$T/rel" "$T/tracker"
+SW_NGINX_OWNER=$$ sw_nginx_start "$N" 0 >/dev/null || die "nginx did not start"
+PIDS+=("$(cat "$N/nginx.pid")")
+URL=https://127.0.0.1:$(cat "$N/port")/$NAME
+CA=$N/ca.pem
+PKG=$N/www/$NAME
+log "making a $mib MiB release, keys, tracker and the publisher's seed in $T"
+head -c "$SIZE" /dev/urandom >"$PKG"
+SHA=$(sha_of "$PKG")
+bash "$repo/tests/lib/mkkeys.sh" "$T/keys" >/dev/null
+# shellcheck disable=SC1091
+. "$T/keys/keys.env"
+export GNUPGHOME
+gpg --homedir "$GNUPGHOME" --batch --yes --quiet -u "$A_FPR!" --detach-sign -o "$T/pkg.sig" "$PKG"
+PKGSIG=$(base64 -w0 "$T/pkg.sig")
+# The info-hashes first (the tracker must whitelist them before it runs); the torrent is
+# reproducible and trackers/peers are not in the info dict, so the second make keeps them.
+"$PUBLISH" make --file "$PKG" --product hello --version 1.0 --sequence 1 --fallback "$URL" \
+  --out-dir "$T/rel" --no-torrent-url >"$T/make0.out"
+MAG0=$(sed -n 's/^magnet: *//p' "$T/make0.out")
+V2=$(sed -n 's/.*xt=urn:btmh:1220\([0-9a-f]\{40\}\).*/\1/p' <<<"$MAG0")
+V1=$(sed -n 's/.*xt=urn:btih:\([0-9a-f]\{40\}\).*/\1/p' <<<"$MAG0")
+[ -n "$V1" ] && [ -n "$V2" ] || die "no v1/v2 hash in the magnet: $MAG0"
+SW_TRACKER_OWNER=$$ sw_tracker_start "$T/tracker" "$V2" "$V1" >/dev/null || die "opentracker did not start"
+PIDS+=("$(cat "$T/tracker/tracker.pid")")
+ANNOUNCE=$(cat "$T/tracker/announce")
+SEED_PORT=$(free_port)
+"$PUBLISH" make --file "$PKG" --product hello --version 1.0 --sequence 1 --fallback "$URL" \
+  --tracker "$ANNOUNCE" --peer "127.0.0.1:$SEED_PORT" --out-dir "$T/rel" --no-torrent-url >"$T/make.out"
+MAG=$(sed -n 's/^magnet: *//p' "$T/make.out")
+TORRENT=$T/rel/$NAME.torrent
+[ -s "$TORRENT" ] || die "swarmup-publish make wrote no torrent"
+case $MAG in *"xt=urn:btih:$V1"*"tr="*"x.pe="*) ;; *) die "unexpected magnet: $MAG" ;; esac
+
+STATS=$T/seed.stats
+"$PY" "$repo/tests/lib/lt_seed.py" seed --torrent "$TORRENT" --dir "$N/www" --port "$SEED_PORT" \
+  --port-file "$T/seed.port" --stats-file "$STATS" --upload-limit "$SEED_LIMIT" >"$T/seed.log" 2>&1 &
+SEED_PID=$!
+PIDS+=("$SEED_PID")
+for _ in $(seq 1 600); do # its check of the file done and seeding (60 s at most)
+  grep -q '"seeding": true' "$STATS" 2>/dev/null && break
+  kill -0 "$SEED_PID" 2>/dev/null || { cat "$T/seed.log" >&2; die "the publisher's seed died"; }
+  sleep 0.1
+done
+grep -q '"seeding": true' "$STATS" 2>/dev/null || die "the publisher's seed is not seeding after 60 s"
+
+{
+  echo "Format: swarmup/1"
+  echo "Product: hello"
+  echo "Channel: stable"
+  echo "Version: 1.0"
+  echo "Sequence: 1"
+  echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "Expires: $(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)"
+  echo "File: $NAME"
+  echo "Size: $SIZE"
+  echo "SHA256: $SHA"
+  echo "Magnet: $MAG"
+  echo "Fallback: $URL"
+  echo "Signature: $PKGSIG"
+} >"$T/m"
+gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign -o "$T/m.sig" "$T/m"
+
+# Peers the tracker lists now ("complete"/"incomplete"), for the log: stale peers of an
+# earlier scenario would show here.
+tracker_counts() {
+  local q
+  q=$(sw_tracker__urlhash "$V1")
+  curl -s --max-time 2 "$ANNOUNCE?info_hash=$q&peer_id=-SW0000-benchchk0000&port=1&uploaded=0&downloaded=0&left=0&compact=1&event=stopped" |
+    grep -ao 'complete\(i[0-9]*e\|d\)\|incompletei[0-9]*e' | tr '\n' ' ' || true
+}
+# Wait (bounded) until the seed's stats file has been rewritten after this moment.
+fresh_stats() {
+  local t0
+  t0=$(stat -c %i "$STATS" 2>/dev/null || echo 0)
+  for _ in $(seq 1 30); do
+    sleep 0.1
+    [ "$(stat -c %i "$STATS" 2>/dev/null || echo 0)" != "$t0" ] && return 0
+  done
+  die "the publisher's seed stopped writing its stats"
+}
+
+# ---- one scenario --------------------------------------------------------------------------
+# scenario MODE N: MODE swarm or https. Results in $T/res/MODE-N/: c$i.json (memwatch),
+# c$i.lines (timestamped events), c$i.start (spawn offset s), scen.json (publisher counts).
+scenario() {
+  local mode=$1 n=$2 i d rs nfail lines0 up0 pup0 up1 pup1 t0 deadline alive got tstart
+  local R=$T/res/$mode-$n CP=()
+  mkdir -p "$R"
+  log "scenario $mode N=$n: tracker lists: $(tracker_counts); load $(cut -d' ' -f1-3 /proc/loadavg)"
+  fresh_stats
+  up0=$(json_field "$STATS" upload)
+  pup0=$(json_field "$STATS" payload_upload)
+  lines0=$(wc -l <"$N/access.log")
+  tstart=$(now)
+  for i in $(seq 1 "$n"); do
+    d=$T/c/$i
+    rm -rf "$d"
+    mkdir -p "$d/out" "$d/state"
+    local cmd=("$SWARMUP" fetch --manifest "$T/m" --trusted-key "$T/keys/trusted.asc" --product hello
+      --state-dir "$d/state" --out "$d/out" --ca-file "$CA" --json --no-progress)
+    if [ "$mode" = swarm ]; then
+      cmd+=(--listen 127.0.0.1:0 --no-dht --no-lsd --no-utp --seed-time "$SEED_TIME")
+    else
+      cmd+=(--no-swarm --seed-time 0)
+    fi
+    awk -v a="$tstart" -v b="$(now)" 'BEGIN { printf "%.3f\n", b - a }' >"$R/c$i.start"
+    timeout -k 5 "$CLIENT_TIMEOUT" "${MW[@]}" --result "$R/c$i.json" --lines "$R/c$i.lines" -- "${cmd[@]}" \
+      2>"$R/c$i.err" &
+    CP+=("$!")
+    PIDS+=("$!")
+    if [ $((i % WAVE)) -eq 0 ] && [ "$i" -lt "$n" ]; then sleep "$GAP"; fi
+  done
+  deadline=$((SECONDS + CLIENT_TIMEOUT + 20))
+  while :; do
+    alive=0
+    for i in "${CP[@]}"; do kill -0 "$i" 2>/dev/null && alive=$((alive + 1)); done
+    [ "$alive" -eq 0 ] && break
+    [ "$SECONDS" -lt "$deadline" ] || die "$mode N=$n: $alive clients still running after ${CLIENT_TIMEOUT}s"
+    sleep 0.2
+  done
+  t0=$(now)
+  for i in "${CP[@]}"; do wait "$i" || true; done
+  sleep 0.3 # the last access-log lines
+  fresh_stats
+  up1=$(json_field "$STATS" upload)
+  pup1=$(json_field "$STATS" payload_upload)
+  tail -n +"$((lines0 + 1))" "$N/access.log" >"$R/access.log"
+  # A client that exited 0 installed exactly the release; one that failed installed nothing
+  # (it is counted and reported as failed, with its error: a benchmark reports, it does not
+  # hide failures).
+  nfail=0
+  for i in $(seq 1 "$n"); do
+    rs=$(json_field "$R/c$i.json" rc 2>/dev/null || echo killed)
+    if [ "$rs" = 0 ]; then
+      got=$(sha_of "$T/c/$i/out/$NAME")
+      [ "$got" = "$SHA" ] || die "$mode N=$n: client $i installed a file with SHA-256 $got, not $SHA"
+    else
+      nfail=$((nfail + 1))
+      echo "$rs" >"$R/c$i.failed"
+      [ ! -e "$T/c/$i/out/$NAME" ] || die "$mode N=$n: client $i failed ($rs) but left $NAME in --out"
+      log "$mode N=$n: client $i FAILED (exit $rs): $(grep -o '"event":"error".*' "$R/c$i.lines" | cut -c1-300)"
+    fi
+  done
+  rm -rf "$T/c"
+  awk -v a="$tstart" -v b="$t0" -v up="$((up1 - up0))" -v pup="$((pup1 - pup0))" -v mode="$mode" -v n="$n" \
+    -v l="$(cut -d' ' -f1-3 /proc/loadavg)" \
+    'BEGIN { printf "{\"mode\": \"%s\", \"n\": %d, \"seed_upload\": %d, \"seed_payload_upload\": %d, \"elapsed\": %.2f, \"load\": \"%s\"}\n", mode, n, up, pup, b - a, l }' \
+    >"$R/scen.json"
+  log "scenario $mode N=$n: done in $(awk -v a="$tstart" -v b="$t0" 'BEGIN { printf "%.1f", b - a }') s; seed sent $(((up1 - up0) >> 20)) MiB, origin $(awk '{ s += $3 } END { printf "%d", s / 1048576 }' "$R/access.log") MiB; $((n - nfail)) installed (SHA-256 ok), $nfail failed"
+}
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+T_START=$SECONDS
+for n in $NS; do
+  scenario swarm "$n"
+  scenario https "$n"
+done
+kill -TERM "$SEED_PID" 2>/dev/null || true
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+log "all scenarios done in $((SECONDS - T_START)) s"
+
+# ---- report + plot -----------------------------------------------------------------------
+export SW_B_DATE SW_B_CPU SW_B_NPROC SW_B_VERS SW_B_MIB="$mib" SW_B_NS="$NS" SW_B_WAVE="$WAVE" SW_B_GAP="$GAP"
+export SW_B_SEED_TIME="$SEED_TIME" SW_B_ELAPSED=$((SECONDS - T_START)) SW_B_LOAD="$LOAD0 before, $LOAD1 after"
+export SW_B_SUMMARY=${SW_BENCH_SUMMARY:-} SW_B_NAME=$NAME
+SW_B_DATE=$(date -u +%Y-%m-%d)
+SW_B_CPU=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+SW_B_NPROC=$(nproc)
+SW_B_VERS="$("$SWARMUP" --version | head -1); libtorrent $("$PY" -c 'import libtorrent as lt; print(lt.__version__)'); $(nginx -v 2>&1 | sed 's/^nginx version: //'); opentracker (Debian); $(uname -sr)"
+png=""
+if [ -n "$out_md" ]; then png=${out_md%.md}.png; else png=$T/savings.png; fi
+report=$("$PY" "$here/savings_report.py" "$T/res" "$png")
+
+notes=""
+if [ -n "$out_md" ] && [ -f "$out_md" ] && grep -q '^<!-- notes -->$' "$out_md"; then
+  notes=$(sed -n '/^<!-- notes -->$/,$p' "$out_md")
+fi
+doc=$(
+  echo "# Origin savings benchmark"
+  echo
+  echo "Produced by \`tools/bench/savings.sh\` on $SW_B_DATE ($SW_B_ELAPSED s for the scenarios; load average $SW_B_LOAD)."
+  echo "Machine: $SW_B_CPU, $SW_B_NPROC cores. $SW_B_VERS."
+  echo
+  echo "What a publisher sends when N machines install one ${SW_B_MIB} MiB release. On 127.0.0.1"
+  echo "(TCP only): the publisher's HTTPS origin (a real nginx, TLS, test CA; the manifest's"
+  echo "\`Fallback\`), the publisher's seed (tests/lib/lt_seed.py, plain python libtorrent,"
+  if [ "$SEED_LIMIT" = 0 ]; then echo "unlimited upload), a local opentracker, and a magnet from \`swarmup-publish make --tracker"
+  else echo "upload limited to $((SEED_LIMIT / 1048576)) MiB/s), a local opentracker, and a magnet from \`swarmup-publish make --tracker"; fi
+  echo "URL --peer SEED\` (tr= and x.pe=). N \`swarmup fetch\` clients, each with its own"
+  echo "--state-dir and --out, are started in waves of $SW_B_WAVE every $SW_B_GAP s; in the swarm"
+  echo "scenario each seeds for \`--seed-time $SW_B_SEED_TIME\` s after installing (default"
+  echo "\`--seed-ratio 2\`); in the HTTPS-only scenario the same clients run with \`--no-swarm\`."
+  echo "**Publisher egress** = the seed's upload (libtorrent's \`total_upload\`: payload and"
+  echo "protocol) + the origin's \`\$body_bytes_sent\` for the file (TLS framing not counted),"
+  echo "divided by the release size. **Time to install** = from a client's spawn to its"
+  echo "\`installed\` event (manifest check, download, payload gate, atomic install); p95 is the"
+  echo "nearest-rank 95th percentile. Every installed file's SHA-256 was checked."
+  echo
+  echo "![publisher egress and install times]($(basename "$png"))"
+  echo
+  echo "$report"
+  echo
+  if [ -n "$notes" ]; then echo "$notes"; else echo "<!-- notes -->"; fi
+)
+echo "$doc"
+if [ -n "$out_md" ]; then
+  printf '%s\n' "$doc" >"$out_md"
+  log "written to $out_md and $png"
+fi
