@@ -10,7 +10,7 @@ shift || true
 PKGS=(build-essential cmake pkg-config git
       libgpgme-dev libcurl4-openssl-dev libuv1-dev libtorrent-rasterbar-dev libssl-dev
       gnupg openssl ca-certificates
-      nginx python3 python3-libtorrent opentracker qbittorrent-nox strace iproute2)
+      nginx python3 python3-libtorrent opentracker qbittorrent-nox strace iproute2 valgrind)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
