@@ -46,6 +46,7 @@
 
 #define SW_FILL_SPAN_MAX (16u << 20)     /* bytes per Range request in pieces mode */
 #define SW_TORRENT_FILE_MAX (16u << 20)  /* a .torrent fetched from the Torrent URL */
+#define SW_PIECE_RING 16                 /* pieces read ahead for the streaming gate */
 
 enum fetch_phase { PH_SWARM, PH_HTTPS, PH_GATE, PH_SEED, PH_CLOSING };
 enum https_mode { HM_NONE, HM_FILE, HM_PIECES };
@@ -70,7 +71,7 @@ typedef struct fetch {
   enum fetch_phase phase;
   uint64_t t_start, t_progress, t_seed, t_switch;
   uint64_t last_done, seed_up_base, swarm_bytes, https_bytes;
-  int have_metadata, peers_ever, peers_now, interrupted, switched, from_store;
+  int have_metadata, peers_ever, peers_now, interrupted, switched, from_store, resets;
   uint64_t t_all_failed;
   uint64_t rate_bytes, rate_ms;  /* for the progress line's own rate */
   double rate;                   /* bytes/s, smoothed */       /* when every magnet peer and tracker was last seen failed (0: not now) */
@@ -109,11 +110,13 @@ typedef struct fetch {
   int gate_cancel;             /* under mu */
   int gating;                  /* a gate job is running */
   int sync_ok;
-  uint8_t *done;               /* pieces verified by libtorrent (maybe still in its store buffer) */
-  uint8_t *snap;               /* done, as it was when the pending flush was asked for */
-  uint8_t *final;              /* pieces known to be in the file (flushed) */
-  int prefix;                  /* leading pieces all in final */
-  int flush_pending, reflush, finished;
+  uint8_t *done;               /* pieces verified by libtorrent */
+  int gate_pieces;             /* the gate reads pieces handed over by libtorrent (not the file) */
+  struct { int piece; uint8_t *data; size_t len; } ring[SW_PIECE_RING]; /* under mu */
+  int consumed;                /* pieces the gate has used up (under mu) */
+  int next_req;                /* next piece to ask libtorrent for (loop thread) */
+  uv_async_t pump;             /* the gate used up a piece: ask for more */
+  int pump_ok;
   /* --exec */
   int exec_running, exec_status;
   char exec_msg[SW_MSG_MAX];
@@ -378,8 +381,37 @@ static void cancel_gate(fetch *f) {
   uv_mutex_unlock(&f->mu);
 }
 
+/* On the gate's thread: bytes at offset from the pieces libtorrent handed over. */
+static int64_t gate_read_at(void *arg, uint64_t offset, uint8_t *buf, size_t len) {
+  fetch *f = arg;
+  int piece = (int)(offset / (uint64_t)f->piece_len), used_up = 0;
+  size_t in = (size_t)(offset - (uint64_t)piece * (uint64_t)f->piece_len), n = 0;
+  int slot = piece % SW_PIECE_RING;
+  uv_mutex_lock(&f->mu);
+  while (!f->gate_cancel && !(f->ring[slot].data != NULL && f->ring[slot].piece == piece))
+    uv_cond_wait(&f->cv, &f->mu);
+  if (!f->gate_cancel && in < f->ring[slot].len) {
+    n = f->ring[slot].len - in < len ? f->ring[slot].len - in : len;
+    memcpy(buf, f->ring[slot].data + in, n);
+    if (in + n == f->ring[slot].len) {
+      free(f->ring[slot].data);
+      f->ring[slot].data = NULL;
+      f->consumed = piece + 1;
+      used_up = 1;
+    }
+  }
+  uv_mutex_unlock(&f->mu);
+  if (used_up) uv_async_send(&f->pump);
+  return n ? (int64_t)n : -1;
+}
+
 static void gate_work(uv_work_t *w) {
   fetch *f = w->data;
+  if (f->gate_pieces) {
+    f->gate_err = sw_gate_check_stream(f->pgp, f->r.m, -1, f->inst.fd, NULL, gate_read_at, f,
+                                       (unsigned)f->o.threshold, f->gv);
+    return;
+  }
   /* File mode reads the .part being written; it is renamed, not rewritten. */
   const char *path = f->hmode == HM_FILE && f->part_fd >= 0 ? f->part_path : f->paths.file;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -388,7 +420,8 @@ static void gate_work(uv_work_t *w) {
     snprintf(f->gv->reason, sizeof f->gv->reason, "%.300s: %s", path, strerror(errno));
     return;
   }
-  f->gate_err = sw_gate_check_stream(f->pgp, f->r.m, fd, f->inst.fd, gate_avail, f, (unsigned)f->o.threshold, f->gv);
+  f->gate_err = sw_gate_check_stream(f->pgp, f->r.m, fd, f->inst.fd, gate_avail, NULL, f, (unsigned)f->o.threshold,
+                                     f->gv);
   close(fd);
 }
 
@@ -512,53 +545,75 @@ static void start_gate(fetch *f) {
   f->gating = 1;
 }
 
-/* Pieces: recompute the prefix of pieces that are in the file and hand it to the gate. */
-static void pieces_progress(fetch *f) {
-  uint64_t bytes;
-  if (f->final == NULL) return;
-  while (f->prefix < f->num_pieces && bit(f->final, f->prefix)) f->prefix++;
-  bytes = (uint64_t)f->prefix * (uint64_t)f->piece_len;
-  if (bytes > f->r.m->size) bytes = f->r.m->size;
-  set_avail(f, bytes);
-  if (f->prefix > 0) start_gate(f);
-}
-
-/* A finished piece may still be in libtorrent's store buffer: before the gate
- * may read it, ask for a flush; what was finished when we asked is in the
- * file when on_flushed comes. One flush at a time; another follows if more
- * pieces finished meanwhile. */
-static void request_flush(fetch *f) {
-  size_t nbytes;
+/* Ask libtorrent for the next finished pieces the gate will need (at most
+ * SW_PIECE_RING ahead of what it used up); start the gate on the first one. */
+static void pump_pieces(fetch *f) {
+  int consumed;
   if (f->t == NULL || f->done == NULL) return;
-  if (f->flush_pending) {
-    f->reflush = 1;
-    return;
+  if (!f->gating && bit(f->done, 0) && (f->phase == PH_SWARM || f->phase == PH_HTTPS)) {
+    f->gate_pieces = 1;
+    start_gate(f);
   }
-  nbytes = ((size_t)f->num_pieces + 7) / 8;
-  if (!f->finished && memcmp(f->done, f->final, nbytes) == 0) return;
-  memcpy(f->snap, f->done, nbytes);
-  if (sw_swarm_flush(f->t, NULL, 0) == SW_OK) f->flush_pending = 1;
+  if (!f->gating || !f->gate_pieces) return;
+  uv_mutex_lock(&f->mu);
+  consumed = f->consumed;
+  uv_mutex_unlock(&f->mu);
+  while (f->next_req < f->num_pieces && f->next_req < consumed + SW_PIECE_RING && bit(f->done, f->next_req)) {
+    if (sw_swarm_read_piece(f->t, f->next_req, NULL, 0) != SW_OK) break;
+    f->next_req++;
+  }
 }
 
-static void downloaded(fetch *f);
+static void on_pump(uv_async_t *h) { pump_pieces(h->data); }
 
-static void on_flushed(void *arg, sw_swarm_torrent *t, void *t_arg) {
+static void on_piece_data(void *arg, sw_swarm_torrent *t, void *t_arg, int piece, const uint8_t *data, size_t len,
+                          const char *err) {
   fetch *f = arg;
-  size_t nbytes;
+  uint8_t *copy;
+  int slot;
   (void)t_arg;
-  if (t != f->t || f->final == NULL || !f->flush_pending) return;
-  f->flush_pending = 0;
-  nbytes = ((size_t)f->num_pieces + 7) / 8;
-  for (size_t i = 0; i < nbytes; i++) f->final[i] |= f->snap[i];
-  pieces_progress(f);
-  if (f->finished && f->prefix >= f->num_pieces) {
-    downloaded(f);
+  if (t != f->t || !f->gating || !f->gate_pieces || piece < 0 || piece >= f->num_pieces) return;
+  if (data == NULL) {
+    if (f->resets > 0) {
+      /* Asked for before libtorrent started over: ask again once it is back. */
+      f->done[piece / 8] &= (uint8_t)~(1u << (piece % 8));
+      if (piece < f->next_req) f->next_req = piece;
+      return;
+    }
+    fetch_fail(f, SW_ERR_IO, "reading piece %d back from the download failed: %s", piece, err ? err : "?");
     return;
   }
-  if (f->reflush || f->finished) {
-    f->reflush = 0;
-    request_flush(f);
+  copy = malloc(len ? len : 1);
+  if (copy == NULL) {
+    fetch_fail(f, SW_ERR_NOMEM, "out of memory");
+    return;
   }
+  memcpy(copy, data, len);
+  slot = piece % SW_PIECE_RING;
+  uv_mutex_lock(&f->mu);
+  free(f->ring[slot].data);
+  f->ring[slot].piece = piece;
+  f->ring[slot].data = copy;
+  f->ring[slot].len = len;
+  uv_cond_signal(&f->cv);
+  uv_mutex_unlock(&f->mu);
+}
+
+static void on_reset(void *arg, sw_swarm_torrent *t, void *t_arg, const char *why) {
+  fetch *f = arg;
+  int consumed;
+  (void)t_arg;
+  if (t != f->t) return;
+  f->resets++;
+  fetch_event(f, "warning", "swarm: %s; libtorrent starts the download over (the gate keeps what it checked)", why);
+  if (f->done == NULL) return;
+  /* What the gate has used up stays used; everything after it must come again. */
+  uv_mutex_lock(&f->mu);
+  consumed = f->consumed;
+  uv_mutex_unlock(&f->mu);
+  for (int i = consumed; i < f->num_pieces; i++) f->done[i / 8] &= (uint8_t)~(1u << (i % 8));
+  if (f->next_req > consumed) f->next_req = consumed;
+  f->t_progress = now_ms(f);
 }
 
 /* Learn the layout and what libtorrent already has (resume data, recheck). */
@@ -567,17 +622,8 @@ static void pieces_refresh(fetch *f) {
   if (f->t == NULL || !f->have_metadata) return;
   if (f->done == NULL) {
     if (sw_swarm_layout(f->t, &f->piece_len, &f->num_pieces, NULL, 0) != SW_OK) return;
-    nbytes = ((size_t)f->num_pieces + 7) / 8;
-    f->done = calloc(1, nbytes);
-    f->snap = calloc(1, nbytes);
-    f->final = calloc(1, nbytes);
-    if (f->done == NULL || f->snap == NULL || f->final == NULL) {
-      free(f->done);
-      free(f->snap);
-      free(f->final);
-      f->done = f->snap = f->final = NULL;
-      return;
-    }
+    f->done = calloc(1, ((size_t)f->num_pieces + 7) / 8);
+    if (f->done == NULL) return;
   }
   nbytes = ((size_t)f->num_pieces + 7) / 8;
   {
@@ -586,7 +632,7 @@ static void pieces_refresh(fetch *f) {
       for (size_t i = 0; i < nbytes; i++) f->done[i] |= now[i];
     free(now);
   }
-  request_flush(f);
+  pump_pieces(f);
 }
 
 /* ---- HTTPS fallback -------------------------------------------------------------- */
@@ -813,7 +859,7 @@ static void switch_to_https(fetch *f, const char *reason) {
   fetch_event(f, "fallback", "switching to HTTPS after %.1f s: %s", (double)(f->t_switch - f->t_start) / 1000.0,
               reason);
   f->phase = PH_HTTPS;
-  if (f->t && f->have_metadata && f->last.bytes_done > 0 &&
+  if (f->t && f->have_metadata && (f->last.bytes_done > 0 || f->gating) &&
       sw_swarm_layout(f->t, &f->piece_len, &f->num_pieces, msg, sizeof msg) == SW_OK) {
     /* Keep what the swarm delivered; fetch only the missing pieces. */
     size_t nbytes = ((size_t)f->num_pieces + 7) / 8;
@@ -892,7 +938,7 @@ static void on_piece(void *arg, sw_swarm_torrent *t, void *t_arg, int piece) {
     return;
   }
   if (piece >= 0 && piece < f->num_pieces) set_bit(f->done, piece);
-  request_flush(f);
+  pump_pieces(f);
 }
 
 static void on_metadata(void *arg, sw_swarm_torrent *t, void *t_arg) {
@@ -1016,8 +1062,11 @@ static void downloaded(fetch *f) {
     if (sw_swarm_write_torrent(f->t, f->paths.torrent, msg, sizeof msg) == SW_OK) f->torrent_file_ok = 1;
     else fetch_event(f, "warning", "warning: could not keep the torrent file: %s", msg);
   }
-  set_avail(f, f->r.m->size);
-  start_gate(f);
+  if (!f->gating) {
+    f->gate_pieces = 1;
+    start_gate(f);
+    pump_pieces(f);
+  }
   /* No more swarm timeouts or fallback, even while the gate still reads. */
   if (f->gating && (f->phase == PH_SWARM || f->phase == PH_HTTPS)) {
     f->phase = PH_GATE;
@@ -1032,16 +1081,16 @@ static void on_finished(void *arg, sw_swarm_torrent *t, void *t_arg) {
   if (sw_swarm_get_status(t, &f->last, NULL, 0) == SW_OK && f->phase == PH_SWARM &&
       f->last.total_payload_download > f->swarm_bytes)
     f->swarm_bytes = f->last.total_payload_download;
-  /* Every piece is hash-checked, but maybe not yet written out: flush first,
-   * the gate reads the file only after on_flushed. */
+  /* Every piece is hash-checked (maybe not yet written out: the gate gets
+   * the pieces from libtorrent, not from the file). */
   if (f->done == NULL) pieces_refresh(f);
   if (f->done == NULL) {
     fetch_fail(f, SW_ERR_INTERNAL, "finished without a piece layout");
     return;
   }
   memset(f->done, 0xff, ((size_t)f->num_pieces + 7) / 8);
-  f->finished = 1;
-  request_flush(f);
+  pump_pieces(f);
+  downloaded(f);
 }
 
 static void on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, const char *msg) {
@@ -1087,6 +1136,7 @@ static void fetch_shutdown(fetch *f) {
   uv_close((uv_handle_t *)&f->retry, handle_closed);
   uv_close((uv_handle_t *)&f->sig_int, handle_closed);
   uv_close((uv_handle_t *)&f->sig_term, handle_closed);
+  if (f->pump_ok) uv_close((uv_handle_t *)&f->pump, handle_closed);
   if (f->exec_running) uv_process_kill(&f->proc, SIGTERM);
   cancel_gate(f); /* a gate waiting for bytes gives up */
   if (f->http) {
@@ -1277,6 +1327,9 @@ int sw_cmd_fetch(int argc, char **argv) {
   loop_ok = 1;
   uv_timer_init(&f->loop, &f->tick);
   uv_timer_init(&f->loop, &f->retry);
+  uv_async_init(&f->loop, &f->pump, on_pump);
+  f->pump.data = f;
+  f->pump_ok = 1;
   uv_signal_init(&f->loop, &f->sig_int);
   uv_signal_init(&f->loop, &f->sig_term);
   f->tick.data = f->retry.data = f->sig_int.data = f->sig_term.data = f;
@@ -1325,7 +1378,8 @@ int sw_cmd_fetch(int argc, char **argv) {
   cb.on_error = on_error;
   cb.on_piece_failed = on_piece_failed;
   cb.on_piece = on_piece;
-  cb.on_flushed = on_flushed;
+  cb.on_piece_data = on_piece_data;
+  cb.on_reset = on_reset;
   cb.on_tracker = on_tracker;
   cb.on_closed = on_swarm_closed;
   err = sw_swarm_new(&f->loop, &ss, &cb, &f->swarm, msg, sizeof msg);
@@ -1396,8 +1450,7 @@ out:
   free(f->gv);
   free(f->have);
   free(f->done);
-  free(f->snap);
-  free(f->final);
+  for (int i = 0; i < SW_PIECE_RING; i++) free(f->ring[i].data);
   free(f->piece_buf);
   if (f->sync_ok) {
     uv_cond_destroy(&f->cv);

@@ -32,6 +32,7 @@ extern "C" {
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/error_code.hpp>
 #include <libtorrent/file_storage.hpp>
+#include <libtorrent/ip_filter.hpp>
 #include <libtorrent/posix_disk_io.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session.hpp>
@@ -305,6 +306,10 @@ struct sw_swarm_torrent {
   bool meta_ok = false;    // metadata present and checked against expected name/size
   bool failed = false;
   bool finished_reported = false;
+  int restarts = 0;          // recoveries from libtorrent's spurious inconsistent-hashes error
+  bool restart_pending = false;  // removed after that error; added again when the removal is done
+  lt::info_hash_t ih;            // to recognise our torrent_removed_alert
+  lt::add_torrent_params atp;    // how it was added, to add it again
   bool save_pending = false;
   bool meta_notify = false;  // metadata came from resume data: announce it from the loop
   std::string expected_name;
@@ -526,6 +531,27 @@ void dispatch(sw_swarm *s, lt::alert *a) {
     }
     return;
   }
+  if (auto *tr = lt::alert_cast<lt::torrent_removed_alert>(a)) {
+    // The second half of a restart: the old torrent is gone, add it again.
+    // libtorrent checks what is on disk and goes on from there, like after a
+    // restart of the program (which is what cures its inconsistent-hashes state).
+    for (sw_swarm_torrent *t : s->torrents) {
+      if (!t->restart_pending || t->failed || !(t->ih == tr->info_hashes)) continue;
+      t->restart_pending = false;
+      lt::error_code ec;
+      lt::add_torrent_params p = t->atp;
+      t->h = s->ses->add_torrent(std::move(p), ec);
+      if (ec) {
+        fail_torrent(t, SW_ERR_SWARM, "restarting the torrent failed: " + ec.message());
+      } else {
+        t->meta_ok = false;
+        t->finished_reported = false;
+        if (t->atp.ti) check_metadata(t);
+      }
+      break;
+    }
+    return;
+  }
   auto *ta = dynamic_cast<lt::torrent_alert *>(a);
   if (ta == nullptr) return;
   sw_swarm_torrent *t = find_torrent(s, ta->handle);
@@ -544,8 +570,16 @@ void dispatch(sw_swarm *s, lt::alert *a) {
   } else if (auto *pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
     if (!quiet && t->meta_ok && s->cb.on_piece)
       s->cb.on_piece(s->cb.arg, t, t->arg, static_cast<int>(static_cast<std::int32_t>(pf->piece_index)));
-  } else if (lt::alert_cast<lt::cache_flushed_alert>(a)) {
-    if (!quiet && s->cb.on_flushed) s->cb.on_flushed(s->cb.arg, t, t->arg);
+  } else if (auto *rp = lt::alert_cast<lt::read_piece_alert>(a)) {
+    if (!quiet && s->cb.on_piece_data) {
+      int const piece = static_cast<int>(static_cast<std::int32_t>(rp->piece));
+      if (rp->error || !rp->buffer || rp->size < 0)
+        s->cb.on_piece_data(s->cb.arg, t, t->arg, piece, nullptr, 0,
+                            rp->error ? rp->error.message().c_str() : "no data");
+      else
+        s->cb.on_piece_data(s->cb.arg, t, t->arg, piece, reinterpret_cast<const uint8_t *>(rp->buffer.get()),
+                            static_cast<size_t>(rp->size), nullptr);
+    }
   } else if (auto *hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
     if (!quiet && t->meta_ok && s->cb.on_piece_failed)
       s->cb.on_piece_failed(s->cb.arg, t, t->arg, static_cast<int>(static_cast<std::int32_t>(hf->piece_index)));
@@ -565,6 +599,19 @@ void dispatch(sw_swarm *s, lt::alert *a) {
     fail_torrent(t, SW_ERR_IO,
                  std::string("file error (") + lt::operation_name(fe->op) + "): " + fe->error.message());
   } else if (auto *te = lt::alert_cast<lt::torrent_error_alert>(a)) {
+    // libtorrent 2.0.8 sometimes raises this for a hybrid torrent whose peers
+    // are all honest (arvidn/libtorrent#6394): it drops every piece and pauses.
+    // The data is re-checked piece by piece anyway, so start again, a few times.
+    if (te->error == lt::errors::torrent_inconsistent_hashes && t->restarts < 3 && !t->is_seed) {
+      // Remove it (files stay) and add it again when the removal is done.
+      t->restarts++;
+      t->finished_reported = false;
+      t->restart_pending = true;
+      t->meta_ok = false;
+      s->ses->remove_torrent(t->h);
+      if (!quiet && s->cb.on_reset) s->cb.on_reset(s->cb.arg, t, t->arg, te->error.message().c_str());
+      return;
+    }
     fail_torrent(t, SW_ERR_SWARM, "torrent error: " + te->error.message());
   }
 }
@@ -766,6 +813,12 @@ sw_err add_download(sw_swarm *s, const sw_swarm_download *d, sw_swarm_torrent **
   if (d->resume_path) t->resume_path = d->resume_path;
   t->meta_ok = resumed && p.ti != nullptr;
   t->last.size = d->expected_size;
+  t->ih = ih;
+  t->atp = p;
+  // Added again after a restart, it must learn what is on disk by checking it.
+  t->atp.have_pieces.clear();
+  t->atp.verified_pieces.clear();
+  t->atp.unfinished_pieces.clear();
 
   lt::error_code ec;
   t->h = s->ses->add_torrent(std::move(p), ec);
@@ -856,6 +909,16 @@ sw_err swarm_new(uv_loop_t *loop, const sw_swarm_settings *set, const sw_swarm_c
   lt::session_params params(make_pack(c));
   if (c.posix_disk_io) params.disk_io_constructor = lt::posix_disk_io_constructor;
   s->ses.reset(new lt::session(std::move(params)));
+  // libtorrent exempts local-network peers (127/8, 10/8, 192.168/16, ...) from
+  // rate limits. A user who sets a limit means it for every peer, LAN included.
+  if (c.upload_rate_limit > 0 || c.download_rate_limit > 0) {
+    lt::ip_filter f;
+    f.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"),
+               1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
+    f.add_rule(lt::make_address("::"), lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+               1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id));
+    s->ses->set_peer_class_filter(f);
+  }
 
   // Handles cannot fail to initialise on a valid loop; check anyway and, if so,
   // stop the session synchronously (the only blocking path, and an error path).
@@ -983,11 +1046,11 @@ extern "C" sw_err sw_swarm_write_torrent(sw_swarm_torrent *t, const char *path, 
   })
 }
 
-extern "C" sw_err sw_swarm_flush(sw_swarm_torrent *t, char *msg, size_t msglen) {
-  SW_SWARM_TRY("flush", {
-    if (t == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "flush: NULL torrent");
-    if (t->failed || !t->h.is_valid()) return sw_fail(SW_ERR_SWARM, msg, msglen, "flush: torrent has failed");
-    t->h.flush_cache();
+extern "C" sw_err sw_swarm_read_piece(sw_swarm_torrent *t, int piece, char *msg, size_t msglen) {
+  SW_SWARM_TRY("read_piece", {
+    if (t == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "read_piece: NULL torrent");
+    if (t->failed || !t->meta_ok) return sw_fail(SW_ERR_SWARM, msg, msglen, "read_piece: no checked metadata");
+    t->h.read_piece(lt::piece_index_t(piece));
     return SW_OK;
   })
 }

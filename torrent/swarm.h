@@ -148,8 +148,14 @@ typedef struct sw_swarm_callbacks {
    * FAILED), SW_ERR_IO (file error: FAILED), SW_ERR_SWARM (torrent error:
    * FAILED; with t == NULL: a session problem such as a listen failure). */
   void (*on_error)(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, const char *msg);
-  /* sw_swarm_flush() is done: every piece finished before the call is in the file. */
-  void (*on_flushed)(void *arg, sw_swarm_torrent *t, void *t_arg);
+  /* libtorrent dropped every piece of t and starts over (a recovery from its
+   * spurious "v1 and v2 hashes do not describe the same data"; at most 3 times,
+   * then on_error). Pieces finished before are no longer had. */
+  void (*on_reset)(void *arg, sw_swarm_torrent *t, void *t_arg, const char *why);
+  /* The data of a piece asked for with sw_swarm_read_piece (valid only during
+   * the call), or data NULL and err set. */
+  void (*on_piece_data)(void *arg, sw_swarm_torrent *t, void *t_arg, int piece, const uint8_t *data, size_t len,
+                        const char *err);
   /* A piece failed its hash check (a bad peer, or bad bytes given to sw_swarm_add_piece). */
   void (*on_piece_failed)(void *arg, sw_swarm_torrent *t, void *t_arg, int piece);
   /* A tracker answered (ok = 1) or failed (ok = 0, msg says why). */
@@ -215,12 +221,13 @@ sw_err sw_swarm_add_peer(sw_swarm_torrent *t, const char *peer, char *msg, size_
 sw_err sw_swarm_pause(sw_swarm_torrent *t, int paused, char *msg, size_t msglen);
 /* A fresh status (asks libtorrent synchronously; short). */
 sw_err sw_swarm_get_status(sw_swarm_torrent *t, sw_swarm_status *st, char *msg, size_t msglen);
-/* Ask libtorrent to write out what it holds in memory for t. A finished
- * (hash-checked) piece may still sit in libtorrent's store buffer, not yet in
- * the file: a reader of the file (the streaming gate) must wait for the
- * on_flushed that follows this call before it trusts the pieces finished
- * before the call. */
-sw_err sw_swarm_flush(sw_swarm_torrent *t, char *msg, size_t msglen);
+/* Read a finished piece through libtorrent (on_piece_data delivers it). A
+ * finished (hash-checked) piece may still sit in libtorrent's store buffer and
+ * not yet be in the file, so a reader that must see exactly the verified
+ * bytes while the download runs reads them this way, not from the file.
+ * (libtorrent 2.0.8's flush_cache, the other way, raced with its hash checks:
+ * "v1 and v2 hashes do not describe the same data".) */
+sw_err sw_swarm_read_piece(sw_swarm_torrent *t, int piece, char *msg, size_t msglen);
 
 /* The piece layout of t (needs checked metadata). */
 sw_err sw_swarm_layout(sw_swarm_torrent *t, int *piece_len, int *num_pieces, char *msg, size_t msglen);

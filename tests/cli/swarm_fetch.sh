@@ -50,6 +50,14 @@ ok out_dir_holds_only_the_release test "$(ls -A "$T/out1")" = hello-1.0.tar.gz
 expect second_fetch_is_up_to_date 0 '"event":"up-to-date"' -- \
   "$SWARMUP" fetch --manifest "$T/hello.manifest" --state-dir "$T/c1" --out "$T/out1" --seed-time 0 "${F[@]}"
 
+# --download-limit holds for local peers too (libtorrent exempts them by default).
+t0=$(date +%s.%N)
+expect download_limit_applies_on_loopback 0 '"event":"installed"' -- \
+  "$SWARMUP" fetch --manifest "$T/hello.manifest" --state-dir "$T/climit" --out "$T/olimit" --seed-time 0 \
+  --download-limit 16384 "${F[@]}"
+t1=$(date +%s.%N)
+ok limited_download_took_at_least_2_5_s awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a >= 2.5) }'
+
 # A malicious peer (x.pe in the magnet) serves a corrupted copy; honest seeds come from the tracker.
 mkdir -p "$T/bad"
 cp "$PKG" "$T/bad/hello-1.0.tar.gz"
