@@ -30,6 +30,7 @@ struct gate_reader {
   int err;           /* errno of a failed read, or -1 for a hash failure */
   int copy_fd;       /* >= 0: every byte read is also written here */
   sw_gate_avail_fn avail; /* streaming: how much may be read now (NULL: all) */
+  sw_gate_read_fn read_at; /* streaming from memory: replaces pread (NULL: pread) */
   void *avail_arg;
   int copy_err;      /* errno of a failed copy write */
 };
@@ -41,6 +42,17 @@ static ssize_t gate_fill(struct gate_reader *g) {
   size_t want = SW_GATE_CHUNK;
   if (g->offset >= g->limit) return 0;
   if (g->limit - g->offset < want) want = (size_t)(g->limit - g->offset);
+  if (g->read_at != NULL) {
+    /* The probe byte at Size: a stream has nothing more. */
+    if (g->offset >= g->limit - 1) return 0;
+    int64_t n = g->read_at(g->avail_arg, g->offset, g->buf, want);
+    if (n <= 0) {
+      g->err = ECANCELED;
+      return -1;
+    }
+    r = (ssize_t)n;
+    goto got;
+  }
   if (g->avail != NULL && g->offset < g->limit - 1) {
     /* Streaming: read only bytes the downloader has verified and written;
      * avail blocks until there are some. The probe byte at Size is not asked for. */
@@ -58,6 +70,7 @@ static ssize_t gate_fill(struct gate_reader *g) {
     g->err = errno;
     return -1;
   }
+got:
   if (r > 0 && EVP_DigestUpdate(g->md, g->buf, (size_t)r) != 1) {
     g->err = -1;
     return -1;
@@ -114,11 +127,11 @@ sw_err sw_gate_check_fd(sw_pgp *p, const sw_manifest *m, int fd, unsigned thresh
 
 sw_err sw_gate_check_fd_copy(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd, unsigned threshold,
                              sw_gate_verdict *v) {
-  return sw_gate_check_stream(p, m, fd, copy_fd, NULL, NULL, threshold, v);
+  return sw_gate_check_stream(p, m, fd, copy_fd, NULL, NULL, NULL, threshold, v);
 }
 
 sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd, sw_gate_avail_fn avail,
-                            void *avail_arg, unsigned threshold, sw_gate_verdict *v) {
+                            sw_gate_read_fn read_at, void *avail_arg, unsigned threshold, sw_gate_verdict *v) {
   sw_err rc = SW_OK;
   struct stat st;
   struct gate_reader g;
@@ -128,15 +141,15 @@ sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd
   if (v == NULL) return SW_ERR_USAGE;
   memset(v, 0, sizeof *v);
   memset(&g, 0, sizeof g);
-  if (p == NULL || m == NULL || fd < 0)
+  if (p == NULL || m == NULL || (fd < 0 && read_at == NULL))
     return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "sw_gate_check_fd: bad arguments");
-  if (fstat(fd, &st) != 0)
+  if (read_at == NULL && fstat(fd, &st) != 0)
     return sw_fail(SW_ERR_IO, v->reason, sizeof v->reason, "fstat: %s", strerror(errno));
-  if (!S_ISREG(st.st_mode)) {
+  if (read_at == NULL && !S_ISREG(st.st_mode)) {
     sw_fail(SW_ERR_PAYLOAD, v->reason, sizeof v->reason, "payload is not a regular file");
     return SW_OK;
   }
-  if (avail == NULL && (st.st_size < 0 || (uint64_t)st.st_size != m->size)) {
+  if (avail == NULL && read_at == NULL && (st.st_size < 0 || (uint64_t)st.st_size != m->size)) {
     /* No crypto for a file of the wrong size. (A file still being written is
      * checked by the count of bytes read instead.) */
     sw_fail(SW_ERR_PAYLOAD, v->reason, sizeof v->reason, "size %lld differs from the signed size %llu",
@@ -148,11 +161,12 @@ sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd
     return SW_OK;
   }
 #ifdef POSIX_FADV_SEQUENTIAL
-  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (fd >= 0) (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
   g.fd = fd;
   g.copy_fd = copy_fd;
   g.avail = avail;
+  g.read_at = read_at;
   g.avail_arg = avail_arg;
   g.limit = m->size + 1;
   g.buf = malloc(SW_GATE_CHUNK);

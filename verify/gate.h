@@ -38,12 +38,19 @@ sw_err sw_gate_check_fd_copy(sw_pgp *p, const sw_manifest *m, int fd, int copy_f
  * 0 or less to abort the check (SW_ERR_IO, "cancelled"). */
 typedef int64_t (*sw_gate_avail_fn)(void *arg, uint64_t offset);
 
-/* sw_gate_check_fd_copy on a file that is still being written: the gate reads
- * only what avail says is final, so hashing, signature checking and the copy
- * proceed while the download runs and end shortly after its last byte. The
- * early size check is replaced by the count of bytes read. */
+/* Streaming from memory: called on the gate's thread to get bytes at offset
+ * (offset < Size) into buf (at most len); waits until some are there; returns
+ * the count, or 0 or less to abort the check. Used when the downloader hands
+ * over verified pieces itself instead of the gate reading a file. */
+typedef int64_t (*sw_gate_read_fn)(void *arg, uint64_t offset, uint8_t *buf, size_t len);
+
+/* sw_gate_check_fd_copy on a release that is still downloading, so that
+ * hashing, signature checking and the copy proceed while the download runs and
+ * end shortly after its last byte. With read_at, bytes come from read_at (fd
+ * is not used and may be -1); otherwise from fd, only as far as avail says.
+ * The early size check is replaced by the count of bytes read. */
 sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd, sw_gate_avail_fn avail,
-                            void *avail_arg, unsigned threshold, sw_gate_verdict *v);
+                            sw_gate_read_fn read_at, void *arg, unsigned threshold, sw_gate_verdict *v);
 
 /* Same for a path, opened O_RDONLY (the caller chose the path). */
 sw_err sw_gate_check_path(sw_pgp *p, const sw_manifest *m, const char *path, unsigned threshold,
