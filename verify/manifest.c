@@ -180,8 +180,10 @@ void sw_manifest_format_time(int64_t t, char out[21]) {
     days--;
   }
   mf_civil_from_days(days, &y, &m, &d);
-  snprintf(out, 21, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, m, d, (int)(secs / 3600),
-           (int)(secs / 60 % 60), (int)(secs % 60));
+  /* Every field is in range here (y 0..9999, m 1..12, d 1..31, secs < 86400);
+   * the modulos only tell the compiler so, for its truncation warning. */
+  snprintf(out, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)y % 10000u, m % 100u, d % 100u,
+           (unsigned)(secs / 3600) % 100u, (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
 }
 
 /* Strict decimal uint64: digits only, no sign, no leading zero, no overflow.
