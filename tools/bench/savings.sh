@@ -24,7 +24,9 @@
 #   started in waves as real installs would be: SW_SAVINGS_WAVE (default 5) clients every
 #   SW_SAVINGS_GAP (default 4) seconds. SW_SAVINGS_SEED_LIMIT=BYTES/s caps the publisher seed's
 #   upload (default 0: unlimited; on loopback it is then as fast as any peer). Each client runs under tools/bench/memwatch.py (wall,
-#   CPU incl. gpg, peak anon, timestamped --json events); its time to install is the time
+#   CPU incl. gpg, peak anon, timestamped --json events); a client still running
+#   SW_SAVINGS_TIMEOUT (default 90) s after the last start gets SIGTERM and counts as failed;
+#   its time to install is the time
 #   from its spawn to its `installed` event. Every installed file's SHA-256 is checked.
 # Publisher egress = the seed's upload + the origin's body bytes, divided by the release size.
 # Environment: the SW_SAVINGS_* above, SW_BENCH_KEEP=DIR (keep the per-client results),
@@ -45,7 +47,7 @@ PY=/usr/bin/python3
 SWARMUP=$build/swarmup
 PUBLISH=$build/tools/swarmup-publish
 MW=("$PY" "$here/memwatch.py")
-CLIENT_TIMEOUT=240 # seconds, per client (download + seeding)
+CLIENT_TIMEOUT=${SW_SAVINGS_TIMEOUT:-90} # seconds, per client (download + seeding)
 
 for x in "$SWARMUP" "$PUBLISH"; do
   [ -x "$x" ] || { echo "savings.sh: $x not found; build $build first (Release)" >&2; exit 2; }
@@ -207,20 +209,32 @@ scenario() {
       cmd+=(--no-swarm --seed-time 0)
     fi
     awk -v a="$tstart" -v b="$(now)" 'BEGIN { printf "%.3f\n", b - a }' >"$R/c$i.start"
-    timeout -k 5 "$CLIENT_TIMEOUT" "${MW[@]}" --result "$R/c$i.json" --lines "$R/c$i.lines" -- "${cmd[@]}" \
-      2>"$R/c$i.err" &
+    "${MW[@]}" --result "$R/c$i.json" --lines "$R/c$i.lines" -- "${cmd[@]}" 2>"$R/c$i.err" &
     CP+=("$!")
     PIDS+=("$!")
     if [ $((i % WAVE)) -eq 0 ] && [ "$i" -lt "$n" ]; then sleep "$GAP"; fi
   done
-  deadline=$((SECONDS + CLIENT_TIMEOUT + 20))
+  # A client still running CLIENT_TIMEOUT s after the last start is hung: SIGTERM to the
+  # swarmup under its memwatch (by parent PID), so that memwatch records it and its events;
+  # SIGKILL to both 10 s later.
+  deadline=$((SECONDS + CLIENT_TIMEOUT))
+  local termed=0
   while :; do
     alive=0
     for i in "${CP[@]}"; do kill -0 "$i" 2>/dev/null && alive=$((alive + 1)); done
     [ "$alive" -eq 0 ] && break
-    [ "$SECONDS" -lt "$deadline" ] || die "$mode N=$n: $alive clients still running after ${CLIENT_TIMEOUT}s"
+    if [ "$SECONDS" -ge "$deadline" ] && [ "$termed" = 0 ]; then
+      log "$mode N=$n: $alive clients still running after ${CLIENT_TIMEOUT} s: SIGTERM"
+      for i in "${CP[@]}"; do kill -0 "$i" 2>/dev/null && pkill -TERM -P "$i" 2>/dev/null; done
+      termed=1
+    elif [ "$SECONDS" -ge $((deadline + 10)) ]; then
+      for i in "${CP[@]}"; do pkill -KILL -P "$i" 2>/dev/null; kill -KILL "$i" 2>/dev/null; done
+      sleep 0.5
+      break
+    fi
     sleep 0.2
   done
+  for i in $(seq 1 "$n"); do [ -s "$R/c$i.json" ] || echo '{"rc": "killed"}' >"$R/c$i.json"; done
   t0=$(now)
   for i in "${CP[@]}"; do wait "$i" || true; done
   sleep 0.3 # the last access-log lines
@@ -234,6 +248,7 @@ scenario() {
   nfail=0
   for i in $(seq 1 "$n"); do
     rs=$(json_field "$R/c$i.json" rc 2>/dev/null || echo killed)
+    [ "$rs" != 0 ] && ! grep -q '"event":"error"' "$R/c$i.lines" 2>/dev/null && [ "$termed" = 1 ] && rs="$rs (hung: SIGTERM after ${CLIENT_TIMEOUT} s)"
     if [ "$rs" = 0 ]; then
       got=$(sha_of "$T/c/$i/out/$NAME")
       [ "$got" = "$SHA" ] || die "$mode N=$n: client $i installed a file with SHA-256 $got, not $SHA"

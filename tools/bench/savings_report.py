@@ -48,6 +48,8 @@ def load_scen(d, name):
                 c = json.load(f)
         except (OSError, ValueError):  # killed by the timeout: memwatch wrote nothing
             c = {"rc": "killed", "wall": float("nan"), "cpu": 0.0, "peak_anon_kib": 0}
+        for k, v in (("wall", float("nan")), ("cpu", 0.0), ("peak_anon_kib", 0)):
+            c.setdefault(k, v)
         with open(base + ".start") as f:
             c["start"] = float(f.read())
         c["ev"] = {}
@@ -75,7 +77,8 @@ def load_scen(d, name):
         c["failed"] = os.path.exists(base + ".failed") or "installed" not in c["ev"]
         c["install"] = c["ev"].get("installed")
         if c["failed"]:
-            c["error"] = c.get("fallback", "") + (" -> " if c.get("fallback") else "") + c.get("error", "")
+            c["error"] = c.get("fallback", "") + (" -> " if c.get("fallback") else "") + (
+                c.get("error") or "no error event; exit %s (after %.0f s)" % (c.get("rc"), c["wall"]))
         clients.append(c)
     sc["clients"] = clients
     return sc
