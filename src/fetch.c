@@ -115,6 +115,8 @@ typedef struct fetch {
   struct { int piece; uint8_t *data; size_t len; } ring[SW_PIECE_RING]; /* under mu */
   int consumed;                /* pieces the gate has used up (under mu) */
   int next_req;                /* next piece to ask libtorrent for (loop thread) */
+  int deadline_next;           /* next piece to give a deadline (the gate's window) */
+  int gate_restart;            /* cancel the running gate and start it again (file mode) */
   uv_async_t pump;             /* the gate used up a piece: ask for more */
   int pump_ok;
   /* --exec */
@@ -450,6 +452,29 @@ static void gate_done(uv_work_t *w, int status) {
     sw_install_abort(&f->inst);
     return;
   }
+  if (f->gate_restart) {
+    /* Cancelled to start over on another source (the swarm's pieces -> .part). */
+    f->gate_restart = 0;
+    sw_install_abort(&f->inst);
+    uv_mutex_lock(&f->mu);
+    f->gate_cancel = 0;
+    f->avail = 0;
+    f->consumed = 0;
+    for (int i = 0; i < SW_PIECE_RING; i++) {
+      free(f->ring[i].data);
+      f->ring[i].data = NULL;
+    }
+    uv_mutex_unlock(&f->mu);
+    f->gate_pieces = 0;
+    f->next_req = f->deadline_next = 0;
+    if (f->hmode == HM_FILE) {
+      int complete = f->part_done == f->r.m->size && f->req == NULL;
+      set_avail(f, f->part_done);
+      if (f->part_done > 0) start_gate(f);
+      if (complete && f->gating) f->phase = PH_GATE;
+    }
+    return;
+  }
   /* The gate has read every byte: the download is over, whatever its phase. */
   f->phase = PH_GATE;
   if (f->req) sw_http_cancel(f->req);
@@ -547,9 +572,21 @@ static void start_gate(fetch *f) {
 
 /* Ask libtorrent for the next finished pieces the gate will need (at most
  * SW_PIECE_RING ahead of what it used up); start the gate on the first one. */
+#define SW_DEADLINE_WINDOW 24 /* pieces ahead of the gate that libtorrent fetches first */
+
 static void pump_pieces(fetch *f) {
   int consumed;
   if (f->t == NULL || f->done == NULL) return;
+  /* Rarest-first keeps the swarm healthy; deadlines on the pieces just ahead of
+   * the gate keep its prefix growing, so it ends soon after the last piece. */
+  uv_mutex_lock(&f->mu);
+  consumed = f->consumed;
+  uv_mutex_unlock(&f->mu);
+  if (f->deadline_next < consumed) f->deadline_next = consumed;
+  while (f->deadline_next < f->num_pieces && f->deadline_next < consumed + SW_DEADLINE_WINDOW) {
+    int i = f->deadline_next++;
+    if (!bit(f->done, i)) sw_swarm_piece_deadline(f->t, i, 200 + 40 * (i - consumed), NULL, 0);
+  }
   if (!f->gating && bit(f->done, 0) && (f->phase == PH_SWARM || f->phase == PH_HTTPS)) {
     f->gate_pieces = 1;
     start_gate(f);
@@ -613,6 +650,7 @@ static void on_reset(void *arg, sw_swarm_torrent *t, void *t_arg, const char *wh
   uv_mutex_unlock(&f->mu);
   for (int i = consumed; i < f->num_pieces; i++) f->done[i / 8] &= (uint8_t)~(1u << (i % 8));
   if (f->next_req > consumed) f->next_req = consumed;
+  f->deadline_next = consumed;
   f->t_progress = now_ms(f);
 }
 
@@ -875,7 +913,12 @@ static void switch_to_https(fetch *f, const char *reason) {
   } else {
     struct stat st;
     /* Nothing usable from the swarm: the whole file (or the rest of an earlier
-     * HTTPS download) into .part. The swarm's partial file is not mixed in. */
+     * HTTPS download) into .part. The swarm's partial file is not mixed in. A
+     * gate that was reading the swarm's pieces starts again on the .part. */
+    if (f->gating && f->gate_pieces) {
+      f->gate_restart = 1;
+      cancel_gate(f);
+    }
     if (f->t) {
       if (f->have_metadata && sw_swarm_write_torrent(f->t, f->paths.torrent, NULL, 0) == SW_OK) f->torrent_file_ok = 1;
       sw_swarm_remove(f->t);
@@ -1113,13 +1156,12 @@ static void on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, co
   }
   if (f->phase != PH_SWARM) return;
   snprintf(reason, sizeof reason, "%s%s", msg, err == SW_ERR_TORRENT_MISMATCH ? " (manifest/torrent mismatch)" : "");
-  if (err == SW_ERR_TORRENT_MISMATCH) {
-    /* The swarm's torrent is not the signed release: drop it entirely. */
-    sw_swarm_remove(f->t);
-    f->t = NULL;
-    f->have_metadata = 0;
-    f->last.bytes_done = 0;
-  }
+  /* The torrent is stopped (metadata for another file, or a libtorrent error
+   * it could not get over): drop it; HTTPS takes the whole file. */
+  sw_swarm_remove(f->t);
+  f->t = NULL;
+  f->have_metadata = 0;
+  f->last.bytes_done = 0;
   switch_to_https(f, reason);
 }
 
@@ -1418,7 +1460,7 @@ int sw_cmd_fetch(int argc, char **argv) {
     dl.n_peers = f->n_peers;
     dl.save_dir = f->paths.dir;
     dl.resume_path = f->paths.resume;
-    dl.sequential = 1; /* the gate follows the download's prefix */
+    dl.sequential = 0; /* rarest-first; the gate's next pieces get deadlines (pump_pieces) */
     err = sw_swarm_add_download(f->swarm, &dl, &f->t, msg, sizeof msg);
   }
   if (err) switch_to_https(f, msg);

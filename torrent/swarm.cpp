@@ -1046,6 +1046,15 @@ extern "C" sw_err sw_swarm_write_torrent(sw_swarm_torrent *t, const char *path, 
   })
 }
 
+extern "C" sw_err sw_swarm_piece_deadline(sw_swarm_torrent *t, int piece, int ms, char *msg, size_t msglen) {
+  SW_SWARM_TRY("piece_deadline", {
+    if (t == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "piece_deadline: NULL torrent");
+    if (t->failed || !t->meta_ok) return sw_fail(SW_ERR_SWARM, msg, msglen, "piece_deadline: no checked metadata");
+    t->h.set_piece_deadline(lt::piece_index_t(piece), ms);
+    return SW_OK;
+  })
+}
+
 extern "C" sw_err sw_swarm_read_piece(sw_swarm_torrent *t, int piece, char *msg, size_t msglen) {
   SW_SWARM_TRY("read_piece", {
     if (t == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "read_piece: NULL torrent");

@@ -221,6 +221,10 @@ sw_err sw_swarm_add_peer(sw_swarm_torrent *t, const char *peer, char *msg, size_
 sw_err sw_swarm_pause(sw_swarm_torrent *t, int paused, char *msg, size_t msglen);
 /* A fresh status (asks libtorrent synchronously; short). */
 sw_err sw_swarm_get_status(sw_swarm_torrent *t, sw_swarm_status *st, char *msg, size_t msglen);
+/* Ask for piece `piece` within ms milliseconds: libtorrent requests it first,
+ * from the fastest peers, while the rest of the torrent stays rarest-first. */
+sw_err sw_swarm_piece_deadline(sw_swarm_torrent *t, int piece, int ms, char *msg, size_t msglen);
+
 /* Read a finished piece through libtorrent (on_piece_data delivers it). A
  * finished (hash-checked) piece may still sit in libtorrent's store buffer and
  * not yet be in the file, so a reader that must see exactly the verified
