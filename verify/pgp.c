@@ -29,8 +29,14 @@
 
 #include "pgp.h"
 
+/* F_SETPIPE_SZ is Linux-only (fcntl.h hides it without _GNU_SOURCE). */
+#ifndef SW_F_SETPIPE_SZ
+#define SW_F_SETPIPE_SZ 1031
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <gpgme.h>
 #include <pthread.h>
@@ -862,11 +868,37 @@ struct stream_arg {
   sw_pgp_read_fn rd;
   void *arg;
   int failed;
+  int piped;
 };
+
+/* gpgme writes the signed data into a pipe to gpg; with the default 64 KiB
+ * pipe the two processes ping-pong on every 64 KiB. When gpgme first asks for
+ * data its pipe exists: enlarge our pipes' write ends to 1 MiB (best effort;
+ * harmless for the process's other pipes). Measured on 512 MiB: the gate went
+ * from 1.4x to 1.1x of gpgv alone (docs/bench-gate.md). */
+static void widen_pipes(void) {
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  if (d == NULL) return;
+  while ((e = readdir(d)) != NULL) {
+    int fd = atoi(e->d_name);
+    struct stat st;
+    if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d)) continue;
+    if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) continue;
+    if ((fcntl(fd, F_GETFL) & O_ACCMODE) != O_WRONLY) continue;
+    (void)fcntl(fd, SW_F_SETPIPE_SZ, 1 << 20);
+  }
+  closedir(d);
+}
 
 static ssize_t stream_read_cb(void *handle, void *buffer, size_t size) {
   struct stream_arg *sa = handle;
-  ssize_t r = sa->rd(sa->arg, buffer, size);
+  ssize_t r;
+  if (!sa->piped) {
+    sa->piped = 1;
+    widen_pipes();
+  }
+  r = sa->rd(sa->arg, buffer, size);
   if (r < 0) {
     sa->failed = 1;
     errno = EIO;
@@ -881,7 +913,7 @@ sw_err sw_pgp_verify_stream(sw_pgp *p, const uint8_t *sig, size_t sig_len, sw_pg
   gpgme_data_t d = NULL;
   gpgme_error_t e;
   struct gpgme_data_cbs cbs;
-  struct stream_arg sa = {rd, rd_arg, 0};
+  struct stream_arg sa = {rd, rd_arg, 0, 0};
   static const uint8_t empty[1] = {0};
   rc = verdict_init(p, sig ? sig : empty, threshold, v);
   if (rc != SW_OK) return rc;

@@ -122,13 +122,8 @@ report=$(
   verify/pgp.c sets.
 - Fixed costs per check: gpgme runs `gpg --version` before each operation and one `gpg
   --list-keys` to check the signing key, about 40 ms in all.
-- Closing the remaining gap would need gpg to read the payload without gpgme's copy loop (e.g.
-  gpgme's own I/O callbacks to enlarge the pipe with F_SETPIPE_SZ, or a gpgme that passes the
-  file to gpg by name); not done yet.
-NOTES
-)
-echo "$report"
-if [ -n "$out_md" ]; then
-  printf '%s\n' "$report" >"$out_md"
-  echo "written to $out_md" >&2
-fi
+- gpgme feeds gpg through a pipe: with Linux's default 64 KiB pipe the two processes took
+  turns on every 64 KiB. verify/pgp.c now enlarges the pipe to 1 MiB (F_SETPIPE_SZ on the
+  write end, when gpgme first asks for data), which took the gate from about 1.4x to about
+  1.1x of gpgv alone on this machine. The rest is gpg reading a pipe instead of a file and
+  gpgme's fixed costs.
