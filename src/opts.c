@@ -232,8 +232,7 @@ sw_err sw_opts_parse_config(enum sw_cmd cmd, const char *name, const uint8_t *bu
   return SW_OK;
 }
 
-sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *msg, size_t msglen) {
-  sw_err err = SW_OK;
+void sw_opts_defaults(sw_opts *o) {
   memset(o, 0, sizeof *o);
   o->threshold = 1;
   o->max_clock_skew = 3600;
@@ -248,6 +247,11 @@ sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *m
   o->low_speed_time = 20;
   o->https_retries = 2;
   o->keep = 3;
+}
+
+sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *msg, size_t msglen) {
+  sw_err err = SW_OK;
+  sw_opts_defaults(o);
   o->args = calloc((size_t)argc + 1, sizeof *o->args);
   if (o->args == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
 

@@ -78,6 +78,8 @@ sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *m
 sw_err sw_opts_parse_config(enum sw_cmd cmd, const char *name, const uint8_t *buf, size_t len,
                             sw_opts *o, char *msg, size_t msglen);
 void sw_opts_free(sw_opts *o);
+/* Fill *o with the defaults (what sw_opts_parse starts from). */
+void sw_opts_defaults(sw_opts *o);
 /* Forget which options a config layer set, so that a next layer (a [section])
  * may set them again. */
 void sw_opts_new_config_layer(sw_opts *o);

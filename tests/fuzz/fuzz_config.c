@@ -5,6 +5,7 @@
  * applies, and frees it with sw_opts_free, so leaks of the string store show
  * up in LeakSanitizer. An accepted config for fetch/seed is also turned into
  * swarm settings, as the commands do (that parses --listen). */
+#include "fuzz_common.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,43 +17,6 @@
 #include "swarm.h"
 #include "swopts.h"
 
-const char *__ubsan_default_options(void);
-const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
-
-/* A broken promise is a finding: name it, then abort (libFuzzer keeps the input). */
-#define CHECK(c)                                                                         \
-  do {                                                                                   \
-    if (!(c)) {                                                                          \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);              \
-      abort();                                                                           \
-    }                                                                                    \
-  } while (0)
-
-static void check_msg(const char *msg, size_t cap) {
-  size_t n = strnlen(msg, cap);
-  CHECK(n > 0 && n < cap);
-  CHECK(strchr(msg, '\n') == NULL);
-}
-
-/* The defaults of sw_opts_parse (the config parser itself assumes an
- * initialised struct). */
-static void opts_defaults(sw_opts *o) {
-  memset(o, 0, sizeof *o);
-  o->threshold = 1;
-  o->max_clock_skew = 3600;
-  o->channel = "stable";
-  o->seed_time = 600;
-  o->seed_ratio = 2.0;
-  o->swarm_timeout = 15;
-  o->stall_timeout = 20;
-  o->encryption = "enabled";
-  o->poll = 300;
-  o->low_speed_limit = 10240;
-  o->low_speed_time = 20;
-  o->https_retries = 2;
-  o->keep = 3;
-}
-
 static void check_opt_str(const char *s) { CHECK(s == NULL || s[0] != 0); }
 
 static void one(enum sw_cmd cmd, const uint8_t *data, size_t size) {
@@ -61,7 +25,7 @@ static void one(enum sw_cmd cmd, const uint8_t *data, size_t size) {
   char msg[SW_MSG_MAX];
   sw_err err;
 
-  opts_defaults(&o);
+  sw_opts_defaults(&o);
   msg[0] = 0;
   err = sw_opts_parse_config(cmd, "fuzz.conf", data, size, &o, msg, sizeof msg);
   if (err != SW_OK) {

@@ -1,6 +1,7 @@
 /* fuzz_magnet.c - libFuzzer target for sw_magnet_parse (verify/magnet.h).
  * Checks the accepted struct against the header's promises, and that parsing
  * is deterministic (a second parse gives the same bytes). */
+#include "fuzz_common.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,24 +10,6 @@
 #include "magnet.h"
 #include "sw_err.h"
 #include "sw_limits.h"
-
-const char *__ubsan_default_options(void);
-const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
-
-/* A broken promise is a finding: name it, then abort (libFuzzer keeps the input). */
-#define CHECK(c)                                                                         \
-  do {                                                                                   \
-    if (!(c)) {                                                                          \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);              \
-      abort();                                                                           \
-    }                                                                                    \
-  } while (0)
-
-static void check_msg(const char *msg, size_t cap) {
-  size_t n = strnlen(msg, cap);
-  CHECK(n > 0 && n < cap);
-  CHECK(strchr(msg, '\n') == NULL);
-}
 
 /* Decoded text: NUL-terminated inside its array, no control character. */
 static void check_text(const char *s, size_t cap, int may_be_empty) {

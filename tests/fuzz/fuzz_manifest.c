@@ -3,6 +3,7 @@
  * Besides memory errors (ASan) and undefined behaviour (UBSan), it checks what
  * the header promises about an accepted manifest, so that a parser that lets
  * a bad field through is a crash too. */
+#include "fuzz_common.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,23 +16,6 @@
 #include "sw_limits.h"
 
 /* UBSan reports are only reports unless told to stop: make them findings. */
-const char *__ubsan_default_options(void);
-const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
-
-/* A broken promise is a finding: name it, then abort (libFuzzer keeps the input). */
-#define CHECK(c)                                                                         \
-  do {                                                                                   \
-    if (!(c)) {                                                                          \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);              \
-      abort();                                                                           \
-    }                                                                                    \
-  } while (0)
-
-static void check_msg(const char *msg, size_t cap) {
-  size_t n = strnlen(msg, cap);
-  CHECK(n > 0 && n < cap);
-  CHECK(strchr(msg, '\n') == NULL);
-}
 
 static void check_str(const char *s, size_t cap) { CHECK(strnlen(s, cap) < cap); }
 

@@ -7,6 +7,7 @@
  * correct one (everything up to the last "checksum " line is the body). An
  * accepted record must encode back to exactly the bytes decoded: the decoder
  * is strict, so there is one spelling of each record. */
+#include "fuzz_common.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,25 +18,7 @@
 #include "sw_err.h"
 #include "sw_limits.h"
 
-const char *__ubsan_default_options(void);
-const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
-
-/* A broken promise is a finding: name it, then abort (libFuzzer keeps the input). */
-#define CHECK(c)                                                                         \
-  do {                                                                                   \
-    if (!(c)) {                                                                          \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);              \
-      abort();                                                                           \
-    }                                                                                    \
-  } while (0)
-
 static const char product[] = "p", channel[] = "stable";
-
-static void check_msg(const char *msg, size_t cap) {
-  size_t n = strnlen(msg, cap);
-  CHECK(n > 0 && n < cap);
-  CHECK(strchr(msg, '\n') == NULL);
-}
 
 static void check_version(const char *s, size_t cap) {
   size_t n = strnlen(s, cap);

@@ -8,6 +8,7 @@
  * made by swarmup-publish), so the fuzzer starts on the matching path. A
  * torrent whose v2 info-hash is the signed one must describe exactly the
  * signed file: the info dictionary is what that hash covers. */
+#include "fuzz_common.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,27 +18,9 @@
 #include "sw_limits.h"
 #include "swarm.h"
 
-const char *__ubsan_default_options(void);
-const char *__ubsan_default_options(void) { return "halt_on_error=1:print_stacktrace=1"; }
-
-/* A broken promise is a finding: name it, then abort (libFuzzer keeps the input). */
-#define CHECK(c)                                                                         \
-  do {                                                                                   \
-    if (!(c)) {                                                                          \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);              \
-      abort();                                                                           \
-    }                                                                                    \
-  } while (0)
-
 static const char manifest_file[] = "p.bin";
 static const uint64_t manifest_size = 100000;
 static const char manifest_btmh[] = "d276bb60f84c3120fb565e048698d9ddf9fee66d539387055194bd316f1cb043";
-
-static void check_msg(const char *msg, size_t cap) {
-  size_t n = strnlen(msg, cap);
-  CHECK(n > 0 && n < cap);
-  CHECK(strchr(msg, '\n') == NULL);
-}
 
 /* libtorrent is not instrumented, so coverage cannot tell the fuzzer that an
  * input got further into its decoder. Its verdict can: each distinct reason

@@ -127,3 +127,10 @@ report=$(
   write end, when gpgme first asks for data), which took the gate from about 1.4x to about
   1.1x of gpgv alone on this machine. The rest is gpg reading a pipe instead of a file and
   gpgme's fixed costs.
+NOTES
+)
+echo "$report"
+if [ -n "$out_md" ]; then
+  printf '%s\n' "$report" >"$out_md"
+  echo "written to $out_md" >&2
+fi
