@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -1318,7 +1319,29 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
   err = sw_store_paths_for(f->o.state_dir, f->r.m, &f->paths, msg, msglen);
   if (err) return err;
   snprintf(f->part_path, sizeof f->part_path, "%s.part", f->paths.file);
-  return sw_store_prepare(&f->paths, msg, msglen);
+  err = sw_store_prepare(&f->paths, msg, msglen);
+  if (err) return err;
+  {
+    /* The download goes into the store through memory-mapped files: a disk
+     * that fills up under a mapping is a crash in libtorrent (SIGBUS), not an
+     * error. So check the room first (what is already there counts). */
+    struct statvfs vfs;
+    struct stat st;
+    uint64_t have = 0, need, room;
+    if (stat(f->paths.file, &st) == 0) have = (uint64_t)st.st_blocks * 512u;
+    if (stat(f->part_path, &st) == 0 && (uint64_t)st.st_blocks * 512u > have) have = (uint64_t)st.st_blocks * 512u;
+    need = f->r.m->size > have ? f->r.m->size - have : 0;
+    /* HTTPS alone writes with pwrite: a full disk is a plain error there. */
+    if (!f->o.no_swarm && statvfs(f->paths.dir, &vfs) == 0) {
+      room = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
+      if (room < need)
+        return sw_fail(SW_ERR_IO, msg, msglen,
+                       "not enough room in %.300s for the download: %" PRIu64 " bytes needed, %" PRIu64
+                       " free (No space left on device)",
+                       f->paths.dir, need, room);
+    }
+  }
+  return SW_OK;
 }
 
 int sw_cmd_fetch(int argc, char **argv) {
