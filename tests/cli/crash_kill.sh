@@ -221,7 +221,9 @@ for k in manifest swarm https gate install state-write after-record missed; do
   printf '     %-13s %s\n' "$k" "${LANDED[$k]:-0}"
 done
 ok most_kills_landed_before_the_end test $(( ${LANDED[missed]:-0} + ${LANDED[after-record]:-0} )) -le 4
-ok kills_landed_in_download_and_gate test "${LANDED[gate]:-0}" -ge 1 -a $(( ${LANDED[swarm]:-0} + ${LANDED[https]:-0} )) -ge 3
+# The gate streams while the download runs, so a kill "in the gate" often lands
+# while bytes still arrive: count the download and the gate together.
+ok kills_landed_in_download_and_gate test $(( ${LANDED[swarm]:-0} + ${LANDED[https]:-0} + ${LANDED[gate]:-0} )) -ge 8
 echo "   reruns after a kill in the gate fetched again over HTTPS (bytes):${GATE_REFETCH:- none}"
 echo "   temp files (.NAME.tmp.PID) still in the state dirs after the reruns: $STALE"
 echo "   nginx served $(served) bytes in all"
