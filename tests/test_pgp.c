@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "pgp.h"
+#include "verify_int.h"
 
 #define SW_FIXTURE_PREFIX "/tmp/swtp"
 #include "pgp_fixture.h"
@@ -452,19 +453,116 @@ SW_TEST(verify_stream_accepts_good_and_rejects_changed_data) {
   uint8_t changed[sizeof DATA];
   struct byte_src src = {(const uint8_t *)DATA, sizeof DATA, 0};
   sw_pgp_verdict v;
-  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, byte_reader, &src, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, sizeof DATA, byte_reader, &src, 1, &v), SW_OK);
   if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
   SW_ASSERT_EQ_INT(src.pos, sizeof DATA);
   memcpy(changed, DATA, sizeof DATA);
   changed[sizeof DATA - 1] ^= 0x80;
   struct byte_src src2 = {changed, sizeof changed, 0};
-  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, byte_reader, &src2, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, sizeof changed, byte_reader, &src2, 1, &v), SW_OK);
   SW_ASSERT_EQ_INT(v.accepted, 0);
   SW_ASSERT_CONTAINS(v.reason, "bad signature");
   /* a read error is an error, never an accepted verdict */
-  sw_err rc = sw_pgp_verify_stream(p, sig, n, failing_reader, NULL, 1, &v);
+  sw_err rc = sw_pgp_verify_stream(p, sig, n, sizeof DATA, failing_reader, NULL, 1, &v);
   SW_ASSERT_NE_INT(rc, SW_OK);
   SW_ASSERT_EQ_INT(v.accepted, 0);
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(verify_stream_rejects_data_shorter_than_signed_size) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_detached(A, DATA, sizeof DATA, 0, &n);
+  struct byte_src src = {(const uint8_t *)DATA, sizeof DATA - 1, 0};
+  sw_pgp_verdict v;
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, sizeof DATA, byte_reader, &src, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "ended after");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(verify_stream_reads_only_the_declared_size) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_detached(A, DATA, sizeof DATA - 5, 0, &n);
+  struct byte_src src = {(const uint8_t *)DATA, sizeof DATA, 0};
+  sw_pgp_verdict v;
+  /* signed: the first size bytes; the reader has more, which are not asked for */
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, sizeof DATA - 5, byte_reader, &src, 1, &v), SW_OK);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  SW_ASSERT_EQ_INT(src.pos, sizeof DATA - 5);
+  /* declared one byte longer than what was signed: rejected */
+  struct byte_src src2 = {(const uint8_t *)DATA, sizeof DATA, 0};
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, sizeof DATA - 4, byte_reader, &src2, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  free(sig);
+  sw_pgp_free(p);
+}
+
+/* Data past the single-length limit is framed in partial-length chunks; the
+ * limits are lowered here so that a few KiB take that path. */
+SW_TEST(verify_stream_frames_long_data_in_partial_chunks) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n, len = 5000;
+  uint8_t *data = malloc(len);
+  SW_ASSERT(data != NULL);
+  for (size_t i = 0; i < len; i++) data[i] = (uint8_t)(i * 7 + 3);
+  uint8_t *sig = sign_detached(A, data, len, 0, &n);
+  sw_pgp__single_max = 100;
+  sw_pgp__partial_log = 9; /* 512-byte chunks, the smallest first chunk allowed */
+  sw_pgp_verdict v;
+  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, sig, n, data, len, 1, &v), SW_OK);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  /* exact multiples of the chunk size too */
+  uint8_t *sig2 = sign_detached(A, data, 1024 - 6, 0, &n);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, sig2, n, data, 1024 - 6, 1, &v), SW_OK);
+  if (!v.accepted) SW_FAILF("rejected at 2 chunks: %s", v.reason);
+  data[len - 1] ^= 1;
+  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, sig, n, data, len, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  free(sig);
+  free(sig2);
+  free(data);
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_signature_packet_without_issuer) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  /* v4, binary, EdDSA, SHA-256, no subpackets, left16, two empty MPIs */
+  static const uint8_t forged[] = {0xC2, 12, 4, 0, 22, 8, 0, 0, 0, 0, 0xAB, 0xCD, 0, 0};
+  sw_pgp_verdict v = check(p, forged, sizeof forged, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "no issuer");
+  /* a hashed area longer than the packet */
+  static const uint8_t broken[] = {0xC2, 8, 4, 0, 22, 8, 0, 200, 0, 0};
+  v = check(p, broken, sizeof broken, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "malformed signature packet");
+  sw_pgp_free(p);
+}
+
+SW_TEST(rejects_more_than_32_signature_packets) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_detached(A, DATA, sizeof DATA, 0, &n);
+  uint8_t *many = malloc(n * 33);
+  SW_ASSERT(many != NULL);
+  for (int i = 0; i < 33; i++) memcpy(many + (size_t)i * n, sig, n);
+  sw_pgp_verdict v = check(p, many, n * 33, DATA, sizeof DATA, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "more than 32");
+  /* 32 copies of one good signature: one distinct signer, accepted */
+  v = check(p, many, n * 32, DATA, sizeof DATA, 1);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  SW_ASSERT_EQ_INT(v.n_good, 1);
+  free(many);
   free(sig);
   sw_pgp_free(p);
 }

@@ -179,7 +179,7 @@ sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd
     rc = sw_fail(SW_ERR_INTERNAL, v->reason, sizeof v->reason, "SHA-256 init failed");
     goto out;
   }
-  rc = sw_pgp_verify_stream(p, m->signature, m->signature_len, gate_read, &g, threshold, &v->pgp);
+  rc = sw_pgp_verify_stream(p, m->signature, m->signature_len, m->size, gate_read, &g, threshold, &v->pgp);
   v->bytes = g.offset;
   if (g.copy_err != 0) {
     rc = sw_fail(SW_ERR_IO, v->reason, sizeof v->reason, "writing the copy failed: %s", strerror(g.copy_err));

@@ -55,9 +55,10 @@ typedef ssize_t (*sw_pgp_read_fn)(void *arg, uint8_t *buf, size_t len);
 sw_err sw_pgp_verify_mem(sw_pgp *p, const uint8_t *sig, size_t sig_len, const uint8_t *data,
                          size_t data_len, unsigned threshold, sw_pgp_verdict *v);
 
-/* Same, reading the signed data through rd (used by the payload gate to hash
- * and verify in one pass). */
-sw_err sw_pgp_verify_stream(sw_pgp *p, const uint8_t *sig, size_t sig_len, sw_pgp_read_fn rd,
+/* Same, reading the size bytes of signed data through rd (used by the payload
+ * gate to hash and verify in one pass). rd is asked for at most size bytes; if
+ * it ends sooner the verdict is a rejection. */
+sw_err sw_pgp_verify_stream(sw_pgp *p, const uint8_t *sig, size_t sig_len, uint64_t size, sw_pgp_read_fn rd,
                             void *rd_arg, unsigned threshold, sw_pgp_verdict *v);
 
 #endif

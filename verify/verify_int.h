@@ -13,4 +13,14 @@
  * reaches a terminal or a log unfiltered. */
 void sw__quote(char out[SW__QUOTE_MAX + 4], const uint8_t *s, size_t len);
 
+/* Literal-packet framing limits of pgp.c, lowered by tests only. */
+extern uint64_t sw_pgp__single_max;
+extern unsigned sw_pgp__partial_log;
+
+/* The bytes pgp.c sends gpg before the data: one one-pass packet per
+ * signature packet and the literal packet's header. Returns the number of
+ * signature packets, or 0 with the reason in why (tests/fuzz only). */
+unsigned sw_pgp__frame_head(const uint8_t *sig, size_t sig_len, uint64_t size, uint8_t *head, size_t cap,
+                            size_t *head_len, char *why, size_t whylen);
+
 #endif
