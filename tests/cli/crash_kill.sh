@@ -201,7 +201,7 @@ for _ in 1 2 3 4; do id=$((id + 1)); crash_run $id "$T/mhttps" file "hello/stabl
 #    byte (then the .part is renamed and the store marked verified): kill soon
 #    after the .part appears on a fast origin.
 PHASE=gate
-for _ in 1 2 3 4; do id=$((id + 1)); crash_run $id "$T/mfast" file "hello/stable/store/10/$NAME.part" $((150 + RANDOM % 400)) --no-swarm; done
+for _ in 1 2 3 4; do id=$((id + 1)); crash_run $id "$T/mfast" file "hello/stable/store/10/$NAME.part" $((30 + RANDOM % 300)) --no-swarm; done
 # 5. install: the new file got its name in --out; the marker and state are being written.
 PHASE=install
 for _ in 1 2; do id=$((id + 1)); crash_run $id "$T/mfast" newinode - $((RANDOM % 4)) --no-swarm; done
