@@ -72,6 +72,7 @@ def main():
     ap.add_argument("--seed-mode", action="store_true")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--stats-file")
+    ap.add_argument("--super-seed", action="store_true")
     a = ap.parse_args()
 
     h = None
@@ -102,6 +103,8 @@ def main():
     params.flags &= ~lt.torrent_flags.paused
     if a.seed_mode:
         params.flags |= lt.torrent_flags.seed_mode
+    if a.super_seed:
+        params.flags |= lt.torrent_flags.super_seeding
     h = ses.add_torrent(params)
     port = wait_listening(ses)
 

@@ -43,6 +43,7 @@ WAVE=${SW_SAVINGS_WAVE:-5}
 GAP=${SW_SAVINGS_GAP:-4}
 SEED_TIME=${SW_SAVINGS_SEED_TIME:-20}
 SEED_LIMIT=${SW_SAVINGS_SEED_LIMIT:-0} # the publisher seed's upload limit, bytes/s (0: none)
+SUPER_SEED=${SW_SAVINGS_SUPER_SEED:-} # non-empty: the publisher seed super-seeds
 PY=/usr/bin/python3
 SWARMUP=$build/swarmup
 PUBLISH=$build/tools/swarmup-publish
@@ -138,7 +139,8 @@ case $MAG in *"xt=urn:btih:$V1"*"tr="*"x.pe="*) ;; *) die "unexpected magnet: $M
 
 STATS=$T/seed.stats
 "$PY" "$repo/tests/lib/lt_seed.py" seed --torrent "$TORRENT" --dir "$N/www" --port "$SEED_PORT" \
-  --port-file "$T/seed.port" --stats-file "$STATS" --upload-limit "$SEED_LIMIT" >"$T/seed.log" 2>&1 &
+  --port-file "$T/seed.port" --stats-file "$STATS" --upload-limit "$SEED_LIMIT" \
+  ${SUPER_SEED:+--super-seed} >"$T/seed.log" 2>&1 &
 SEED_PID=$!
 PIDS+=("$SEED_PID")
 for _ in $(seq 1 600); do # its check of the file done and seeding (60 s at most)
