@@ -59,6 +59,7 @@ static const struct sw_opt_def sw__opts[] = {
     {"poll", SW_OPT_U64, OFF(poll), 0, SW_CMD_SEED, "SEC", "check every manifest again every SEC seconds (default: 300)", 604800},
     {"keep", SW_OPT_U64, OFF(keep), 0, SW_CMD_SEED, "N", "keep and seed the last N releases of each product (default: 3)", 1000},
     {"from", SW_OPT_STR, OFF(from), 0, SW_CMD_SEED, "FILE", "adopt this local copy of the release instead of downloading it (it must pass the gate)", 0},
+    {"super-seed", SW_OPT_BOOL, OFF(super_seed), 0, SW_CMD_SEED, NULL, "super-seed (BEP 16): offer each peer one piece at a time, so that peers pass pieces on; for a publisher's first seed: it sends about one copy, the first installs take longer", 0},
     {"no-progress", SW_OPT_BOOL, OFF(no_progress), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "no progress line, even on a terminal", 0},
 };
 #define SW_NOPTS (sizeof sw__opts / sizeof sw__opts[0])

@@ -60,6 +60,7 @@ typedef struct sw_opts {
   uint64_t poll;               /* s between manifest checks */
   uint64_t keep;               /* releases kept per product */
   const char *from;            /* adopt this local copy (must pass the gate) */
+  int super_seed;              /* BEP 16 super-seeding (a publisher's first seed) */
   /* positional arguments (files for verify) */
   char **args;
   int n_args;

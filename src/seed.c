@@ -53,6 +53,10 @@ typedef struct seed_rel {
   sw_err work_err;
   int adopted;             /* came from --from */
   int torrent_ok;          /* the regenerated torrent matched the signed btmh */
+  uint64_t uploaded;       /* payload bytes sent to peers since it was added (libtorrent's count) */
+  uint64_t reported;       /* the last count reported */
+  uint64_t t_reported;     /* when (loop ms) */
+  int peers;
   char msg[SW_MSG_MAX];
 } seed_rel;
 
@@ -111,6 +115,55 @@ static void seed_log(seeder *sd, const char *event, const seed_prod *p, uint64_t
   }
 }
 
+/* What a release has sent to peers: a JSON "upload" event (every
+ * SEED_UPLOAD_EVERY_MS while it changes, and a last one when it stops being
+ * seeded), or one text line when it stops. Operators and the benchmarks read
+ * a seed's egress from it. */
+#define SEED_UPLOAD_EVERY_MS 10000
+
+static void report_upload(seed_rel *r, int last) {
+  seeder *sd = r->p->sd;
+  if (sd->g.json) {
+    sw_json j;
+    sw_json_begin(&j, stdout);
+    sw_json_str(&j, "event", "upload");
+    sw_json_str(&j, "product", r->p->o.product);
+    sw_json_str(&j, "channel", r->p->o.channel);
+    sw_json_u64(&j, "sequence", r->seq);
+    sw_json_u64(&j, "uploaded", r->uploaded);
+    sw_json_u64(&j, "peers", (uint64_t)(r->peers > 0 ? r->peers : 0));
+    sw_json_u64(&j, "final", (uint64_t)last);
+    sw_json_end(&j);
+  } else if (last && r->uploaded > 0) {
+    printf("%s/%s #%" PRIu64 ": sent %.1f MiB to peers\n", r->p->o.product, r->p->o.channel, r->seq,
+           (double)r->uploaded / 1048576.0);
+    fflush(stdout);
+  }
+  r->reported = r->uploaded;
+  r->t_reported = uv_now(&sd->loop);
+}
+
+/* Called before a release's torrent is removed. */
+static void rel_final_upload(seed_rel *r) {
+  sw_swarm_status st;
+  if (r->t && sw_swarm_get_status(r->t, &st, NULL, 0) == SW_OK) {
+    r->uploaded = st.total_payload_upload;
+    r->peers = st.num_peers;
+  }
+  if (r->t && (r->uploaded > 0 || r->reported > 0)) report_upload(r, 1);
+}
+
+static void on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swarm_status *st) {
+  seed_rel *r = t_arg;
+  (void)arg;
+  if (r == NULL || r->t != t || r->state != REL_SEEDING) return;
+  r->uploaded = st->total_payload_upload;
+  r->peers = st->num_peers;
+  if (r->p->sd->g.json && r->uploaded != r->reported &&
+      uv_now(&r->p->sd->loop) - r->t_reported >= SEED_UPLOAD_EVERY_MS)
+    report_upload(r, 0);
+}
+
 static void rel_free(seed_rel *r) {
   if (r == NULL) return;
   free(r->m);
@@ -143,7 +196,10 @@ static void prod_remove_rel(seed_prod *p, seed_rel *r, int delete_files) {
     p->n_rel--;
     break;
   }
-  if (r->t) sw_swarm_remove(r->t);
+  if (r->t) {
+    rel_final_upload(r);
+    sw_swarm_remove(r->t);
+  }
   r->t = NULL;
   if (delete_files) sw_store_remove(&r->paths);
   rel_free(r);
@@ -173,6 +229,7 @@ static sw_err rel_add_seed(seed_rel *r, char *msg, size_t msglen) {
   sd.torrent_len = tlen;
   sd.save_dir = r->paths.dir;
   sd.resume_path = NULL;
+  sd.super_seed = r->p->o.super_seed;
   sd.arg = r;
   {
     static const char *tr[SW_MAGNET_TR_MAX];
@@ -495,6 +552,8 @@ static sw_err prod_new(seeder *sd, const char *label, const uint8_t *global, siz
   sw_opts_new_config_layer(&p->o);
   snprintf(where, sizeof where, "%s [%s]", sd->config_path ? sd->config_path : "", label);
   if (!err && section) err = sw_opts_parse_config(SW_CMD_SEED, where, section, section_len, &p->o, msg, msglen);
+  /* --super-seed on the command line applies to every product. */
+  if (sd->g.super_seed) p->o.super_seed = 1;
   if (!err && flags) {
     /* The product named by flags: take the manifest options from the flags. */
     p->o.manifest = flags->manifest;
@@ -605,6 +664,7 @@ static void products_drop(seeder *sd) {
     p->dead = 1;
     for (size_t k = 0; k < p->n_rel; k++)
       if (p->rel[k]->t) {
+        rel_final_upload(p->rel[k]);
         sw_swarm_remove(p->rel[k]->t);
         p->rel[k]->t = NULL;
       }
@@ -722,6 +782,7 @@ int sw_cmd_seed(int argc, char **argv) {
   cb.arg = sd;
   cb.on_finished = on_finished;
   cb.on_error = on_error;
+  cb.on_status = on_status;
   err = sw_swarm_new(&sd->loop, &ss, &cb, &sd->swarm, msg, sizeof msg);
   if (err) {
     sw_http_free(sd->http);

@@ -860,6 +860,7 @@ sw_err add_seed(sw_swarm *s, const sw_swarm_seed *sd, sw_swarm_torrent **out, ch
   set_flags_for_us(p);
   // The file passed our payload gate: no need to hash it all before serving.
   p.flags |= lt::torrent_flags::seed_mode;
+  if (sd->super_seed) p.flags |= lt::torrent_flags::super_seeding;
   // Announce to the magnet's trackers too (a rebuilt torrent carries none).
   for (size_t i = 0; i < sd->n_trackers; i++)
     if (sd->trackers && sd->trackers[i]) p.trackers.emplace_back(sd->trackers[i]);

@@ -206,6 +206,8 @@ typedef struct sw_swarm_seed {
   const char *resume_path;      /* NULL: none; only saved (seed mode needs nothing loaded) */
   const char *const *trackers;  /* more announce URLs (e.g. the magnet's), may be NULL */
   size_t n_trackers;
+  int super_seed;               /* 1: super-seeding (BEP 16): each peer is offered one piece at a
+                                 * time, the next only once that one was seen at another peer */
   void *arg;
 } sw_swarm_seed;
 

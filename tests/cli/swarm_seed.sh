@@ -102,4 +102,39 @@ ok rejected_bytes_not_kept test ! -e "$T/st2/hello/stable/store/2/verified"
 kill "$P2"
 expect seed_has_help 0 "usage: swarmup seed" -- "$SWARMUP" seed --help
 
+# A publisher's first seed: --from the release file. A client installs from it
+# alone, and the seed reports what it sent at its stop: one copy.
+SP3=$(sw_free_port)
+publish 2 "$SP3"
+"$SWARMUP" seed --manifest "$T/www/hello.manifest" --trusted-key "$K/trusted.asc" --product hello \
+  --from "$T/r2/hello-2.tar.gz" --state-dir "$T/st3" --listen "127.0.0.1:$SP3" --no-dht --no-lsd \
+  --no-utp --json >"$T/seed3.log" 2>&1 &
+P3=$!
+SW_CLEANUPS+=("kill -9 $P3 2>/dev/null")
+ok publisher_seeds_adopted_file sw_wait_for "$T/seed3.log" '"event":"seeding".*"sequence":2' 30
+expect client_installs_from_publisher_seed 0 '"event":"installed"' -- \
+  timeout 90 "$SWARMUP" fetch --manifest "$T/www/hello.manifest" --trusted-key "$K/trusted.asc" --product hello \
+  --state-dir "$T/f3" --out "$T/o3" "${SW_NET[@]}" --no-fallback --seed-time 0 --json
+ok publisher_seeded_copy_is_exact cmp -s "$T/o3/hello-2.tar.gz" "$T/r2/hello-2.tar.gz"
+kill -TERM "$P3"
+wait "$P3" || true
+ok seed_reports_final_upload grep -q '"event":"upload".*"sequence":2.*"final":1' "$T/seed3.log"
+up=$(sed -n 's/.*"event":"upload".*"uploaded":\([0-9]*\).*"final":1.*/\1/p' "$T/seed3.log" | tail -1)
+ok seed_sent_one_copy_to_one_client test "${up:-0}" -ge "$REL_SIZE" -a "${up:-0}" -lt $((REL_SIZE * 3 / 2))
+
+# --super-seed: a new leecher is shown a couple of pieces, not the whole file
+# (the plain seed above showed them all).
+"$SWARMUP" seed --manifest "$T/www/hello.manifest" --trusted-key "$K/trusted.asc" --product hello \
+  --from "$T/r2/hello-2.tar.gz" --super-seed --state-dir "$T/st4" --listen "127.0.0.1:$SP3" --no-dht --no-lsd \
+  --no-utp --json >"$T/seed4.log" 2>&1 &
+P4=$!
+SW_CLEANUPS+=("kill -9 $P4 2>/dev/null")
+ok super_seeding_publisher_seeds_adopted_file sw_wait_for "$T/seed4.log" '"event":"seeding".*"sequence":2' 30
+mkdir -p "$T/peek"
+peek=$(/usr/bin/python3 "$SW_SRC/tests/lib/lt_seed.py" peek --torrent "$T/r2/hello-2.tar.gz.torrent" --dir "$T/peek" \
+  --peer "127.0.0.1:$SP3" --timeout 20)
+ok super_seed_announces_few_pieces test "${peek%% *}" -le 2 -a "${peek#* }" -gt 4
+kill -TERM "$P4"
+wait "$P4" || true
+
 sw_done

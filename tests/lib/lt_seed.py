@@ -11,6 +11,8 @@
       second and once more on SIGTERM (bytes sent since the start: payload only, and
       payload plus protocol overhead), for benchmarks that count a seeder's egress.
   lt_seed.py get --torrent T --dir D --peer 127.0.0.1:PORT [--timeout S]
+  lt_seed.py peek --torrent T --dir D --peer 127.0.0.1:PORT: print "HAVE NUM_PIECES", the
+      pieces the peer announces to a new leecher that downloads nothing
       Download into D from the given peer; exit 0 when complete,
       exit 1 on timeout or error.
 
@@ -62,7 +64,7 @@ def wait_listening(ses, timeout=10.0):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["seed", "get"])
+    ap.add_argument("mode", choices=["seed", "get", "peek"])
     ap.add_argument("--torrent", required=True)
     ap.add_argument("--dir", required=True)
     ap.add_argument("--port-file")
@@ -123,6 +125,23 @@ def main():
 
     host, _, pport = a.peer.rpartition(":")
     h.connect_peer((host.strip("[]"), int(pport)))
+    if a.mode == "peek":
+        # Download nothing; after 2 s connected, print how many pieces the peer
+        # says it has: "PIECES NUM_PIECES" (a super-seed shows a few, a seed all).
+        h.set_flags(lt.torrent_flags.upload_mode)
+        end = time.time() + a.timeout
+        seen, most = None, 0
+        while time.time() < end:
+            for p in h.get_peer_info():
+                if p.pieces is not None and len(p.pieces) > 0:
+                    seen = seen or time.time()
+                    most = max(most, sum(1 for b in p.pieces if b))
+            if seen is not None and time.time() - seen >= 2.0:
+                print("%d %d" % (most, ti.num_pieces()))
+                os._exit(0)
+            time.sleep(0.1)
+        print("lt_seed: no peer connected", file=sys.stderr)
+        os._exit(1)
     end = time.time() + a.timeout
     while time.time() < end:
         st = h.status()

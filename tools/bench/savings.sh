@@ -12,9 +12,9 @@
 #   (TLS, the test CA of tests/lib/nginx.sh): the publisher's HTTPS origin, the manifest's
 #   Fallback. Its bytes are counted from nginx's access log ($body_bytes_sent of the file);
 # - a local opentracker (tests/lib/tracker.sh) whitelisting the release's v1 and v2 hashes;
-# - the publisher's seed: tests/lib/lt_seed.py (plain python libtorrent) seeding the file from
-#   the origin's directory on a fixed port, with --stats-file: its upload (payload and
-#   payload + protocol) is read before and after each scenario;
+# - the publisher's seed: `swarmup seed --from` the origin's file, on a fixed port, started
+#   for each swarm scenario and stopped after it, super-seeding (BEP 16) unless
+#   SW_SAVINGS_SUPER_SEED=0; what it sent is its final `upload` event (payload bytes);
 # - the torrent and magnet from `swarmup-publish make --tracker URL --peer 127.0.0.1:SEEDPORT`
 #   (so the magnet carries tr= and x.pe=, as a publisher would ship it), a signed manifest;
 # - scenarios, for N in SW_SAVINGS_NS (default "10 25"), each in turn:
@@ -43,7 +43,7 @@ WAVE=${SW_SAVINGS_WAVE:-5}
 GAP=${SW_SAVINGS_GAP:-4}
 SEED_TIME=${SW_SAVINGS_SEED_TIME:-20}
 SEED_LIMIT=${SW_SAVINGS_SEED_LIMIT:-0} # the publisher seed's upload limit, bytes/s (0: none)
-SUPER_SEED=${SW_SAVINGS_SUPER_SEED:-} # non-empty: the publisher seed super-seeds
+SUPER_SEED=${SW_SAVINGS_SUPER_SEED:-1} # 0: the publisher seed does not super-seed
 PY=/usr/bin/python3
 SWARMUP=$build/swarmup
 PUBLISH=$build/tools/swarmup-publish
@@ -137,18 +137,6 @@ TORRENT=$T/rel/$NAME.torrent
 [ -s "$TORRENT" ] || die "swarmup-publish make wrote no torrent"
 case $MAG in *"xt=urn:btih:$V1"*"tr="*"x.pe="*) ;; *) die "unexpected magnet: $MAG" ;; esac
 
-STATS=$T/seed.stats
-"$PY" "$repo/tests/lib/lt_seed.py" seed --torrent "$TORRENT" --dir "$N/www" --port "$SEED_PORT" \
-  --port-file "$T/seed.port" --stats-file "$STATS" --upload-limit "$SEED_LIMIT" \
-  ${SUPER_SEED:+--super-seed} >"$T/seed.log" 2>&1 &
-SEED_PID=$!
-PIDS+=("$SEED_PID")
-for _ in $(seq 1 600); do # its check of the file done and seeding (60 s at most)
-  grep -q '"seeding": true' "$STATS" 2>/dev/null && break
-  kill -0 "$SEED_PID" 2>/dev/null || { cat "$T/seed.log" >&2; die "the publisher's seed died"; }
-  sleep 0.1
-done
-grep -q '"seeding": true' "$STATS" 2>/dev/null || die "the publisher's seed is not seeding after 60 s"
 
 {
   echo "Format: swarmup/1"
@@ -175,15 +163,33 @@ tracker_counts() {
   curl -s --max-time 2 "$ANNOUNCE?info_hash=$q&peer_id=-SW0000-benchchk0000&port=1&uploaded=0&downloaded=0&left=0&compact=1&event=stopped" |
     grep -ao 'complete\(i[0-9]*e\|d\)\|incompletei[0-9]*e' | tr '\n' ' ' || true
 }
-# Wait (bounded) until the seed's stats file has been rewritten after this moment.
-fresh_stats() {
-  local t0
-  t0=$(stat -c %i "$STATS" 2>/dev/null || echo 0)
-  for _ in $(seq 1 30); do
+# The publisher's seed, one per swarm scenario: `swarmup seed --from` the release file (it
+# passes the gate, its torrent is made again and must match the signed btmh), on SEED_PORT
+# (the magnet's x.pe), super-seeding unless SW_SAVINGS_SUPER_SEED=0. What it sent comes from
+# its last `upload` event at SIGTERM (libtorrent's payload count).
+pubseed_start() { # DIR
+  local d=$1 args=()
+  rm -rf "$d"
+  mkdir -p "$d"
+  [ "$SUPER_SEED" != 0 ] && args+=(--super-seed)
+  [ "$SEED_LIMIT" != 0 ] && args+=(--upload-limit "$(((SEED_LIMIT + 1023) / 1024))")
+  "$SWARMUP" seed --manifest "$T/m" --trusted-key "$T/keys/trusted.asc" --product hello --from "$PKG" \
+    --state-dir "$d/state" --listen "127.0.0.1:$SEED_PORT" --no-dht --no-lsd --no-utp --json --no-progress \
+    "${args[@]}" >"$d/log" 2>&1 &
+  SEED_PID=$!
+  PIDS+=("$SEED_PID")
+  for _ in $(seq 1 600); do # gate + torrent done and seeding (60 s at most)
+    grep -q '"event":"seeding"' "$d/log" 2>/dev/null && return 0
+    kill -0 "$SEED_PID" 2>/dev/null || { cat "$d/log" >&2; die "the publisher's seed died"; }
     sleep 0.1
-    [ "$(stat -c %i "$STATS" 2>/dev/null || echo 0)" != "$t0" ] && return 0
   done
-  die "the publisher's seed stopped writing its stats"
+  die "the publisher's seed is not seeding after 60 s"
+}
+pubseed_stop() { # DIR -> prints the payload bytes it sent
+  local d=$1
+  kill -TERM "$SEED_PID" 2>/dev/null || true
+  wait "$SEED_PID" 2>/dev/null || true
+  sed -n 's/.*"event":"upload".*"uploaded":\([0-9]*\).*"final":1.*/\1/p' "$d/log" | tail -1 | grep . || echo 0
 }
 
 # ---- one scenario --------------------------------------------------------------------------
@@ -194,9 +200,8 @@ scenario() {
   local R=$T/res/$mode-$n CP=()
   mkdir -p "$R"
   log "scenario $mode N=$n: tracker lists: $(tracker_counts); load $(cut -d' ' -f1-3 /proc/loadavg)"
-  fresh_stats
-  up0=$(json_field "$STATS" upload)
-  pup0=$(json_field "$STATS" payload_upload)
+  up0=0
+  [ "$mode" = swarm ] && pubseed_start "$T/pubseed"
   lines0=$(wc -l <"$N/access.log")
   tstart=$(now)
   for i in $(seq 1 "$n"); do
@@ -240,9 +245,10 @@ scenario() {
   t0=$(now)
   for i in "${CP[@]}"; do wait "$i" || true; done
   sleep 0.3 # the last access-log lines
-  fresh_stats
-  up1=$(json_field "$STATS" upload)
-  pup1=$(json_field "$STATS" payload_upload)
+  up1=0
+  [ "$mode" = swarm ] && up1=$(pubseed_stop "$T/pubseed")
+  pup1=$up1
+  pup0=$up0
   tail -n +"$((lines0 + 1))" "$N/access.log" >"$R/access.log"
   # A client that exited 0 installed exactly the release; one that failed installed nothing
   # (it is counted and reported as failed, with its error: a benchmark reports, it does not
@@ -275,7 +281,6 @@ for n in $NS; do
   scenario swarm "$n"
   scenario https "$n"
 done
-kill -TERM "$SEED_PID" 2>/dev/null || true
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 log "all scenarios done in $((SECONDS - T_START)) s"
 
@@ -303,15 +308,15 @@ doc=$(
   echo
   echo "What a publisher sends when N machines install one ${SW_B_MIB} MiB release. On 127.0.0.1"
   echo "(TCP only): the publisher's HTTPS origin (a real nginx, TLS, test CA; the manifest's"
-  echo "\`Fallback\`), the publisher's seed (tests/lib/lt_seed.py, plain python libtorrent,"
-  if [ "$SEED_LIMIT" = 0 ]; then echo "unlimited upload), a local opentracker, and a magnet from \`swarmup-publish make --tracker"
-  else echo "upload limited to $((SEED_LIMIT / 1048576)) MiB/s), a local opentracker, and a magnet from \`swarmup-publish make --tracker"; fi
+  echo "\`Fallback\`), the publisher's seed (\`swarmup seed --from FILE$([ "$SUPER_SEED" != 0 ] && echo " --super-seed")\`,"
+  if [ "$SEED_LIMIT" = 0 ]; then echo "unlimited upload; started for each swarm scenario), a local opentracker, and a magnet from \`swarmup-publish make --tracker"
+  else echo "upload limited to $((SEED_LIMIT / 1024)) KiB/s; started for each swarm scenario), a local opentracker, and a magnet from \`swarmup-publish make --tracker"; fi
   echo "URL --peer SEED\` (tr= and x.pe=). N \`swarmup fetch\` clients, each with its own"
   echo "--state-dir and --out, are started in waves of $SW_B_WAVE every $SW_B_GAP s; in the swarm"
   echo "scenario each seeds for \`--seed-time $SW_B_SEED_TIME\` s after installing (default"
   echo "\`--seed-ratio 2\`); in the HTTPS-only scenario the same clients run with \`--no-swarm\`."
-  echo "**Publisher egress** = the seed's upload (libtorrent's \`total_upload\`: payload and"
-  echo "protocol) + the origin's \`\$body_bytes_sent\` for the file (TLS framing not counted),"
+  echo "**Publisher egress** = the seed's upload (its last \`upload\` event: libtorrent's payload"
+  echo "count) + the origin's \`\$body_bytes_sent\` for the file (TLS framing not counted),"
   echo "divided by the release size. **Time to install** = from a client's spawn to its"
   echo "\`installed\` event (manifest check, download, payload gate, atomic install); p95 is the"
   echo "nearest-rank 95th percentile. Every installed file's SHA-256 was checked."

@@ -152,9 +152,7 @@ def main():
         for mode, n, i, c in fails:
             print("- %s N = %d, client %d: %s" % (mode, n, i, c.get("error") or "no error event (exit %s)" % c.get("rc")))
     print()
-    print("Seed upload counts payload and protocol; payload only it was %s copies (swarm"
-          " scenarios, N = %s)." % (", ".join("%.2f" % (S[("swarm", n)]["seed_payload_upload"] / size) for n in ns),
-                                    ", ".join(str(n) for n in ns)))
+    print("Seed upload counts payload only (libtorrent's count, from the seed's final `upload` event).")
     print()
     for n in ns:
         ok_sw = [c for c in S[("swarm", n)]["clients"] if not c["failed"] and "swarm-finished" in c["ev"]]
