@@ -150,7 +150,7 @@ static void rel_final_upload(seed_rel *r) {
     r->uploaded = st.total_payload_upload;
     r->peers = st.num_peers;
   }
-  if (r->t && (r->uploaded > 0 || r->reported > 0)) report_upload(r, 1);
+  if (r->t) report_upload(r, 1);
 }
 
 static void on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swarm_status *st) {

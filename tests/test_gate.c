@@ -16,7 +16,7 @@
 
 
 /* A payload of several read chunks plus a tail, so chunk seams are crossed. */
-#define PAYLOAD_LEN ((3u << 20) + 17u)
+#define PAYLOAD_LEN ((9u << 20) + 17u) /* more chunks than the gate has buffers */
 
 struct fixture {
   char path[128];

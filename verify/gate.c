@@ -6,12 +6,19 @@
  * over each chunk, then serves gpgme's (smaller) reads from that chunk. The
  * callback never delivers more than m->size + 1 bytes, so a file that grows
  * during the pass is seen as too long and rejected.
+ *
+ * gpgme's thread is the bottleneck (it copies every byte into gpg's pipe and
+ * reads it back), so SHA-256 and the copy into --out run on a second thread:
+ * each chunk sits in one of SW_GATE_BUFS buffers that is refilled only after
+ * that thread has hashed and copied it and gpgme has consumed it. The bytes
+ * hashed, copied and given to gpg are still the same bytes of one buffer.
  */
 #include "gate.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +26,14 @@
 #include <unistd.h>
 
 #define SW_GATE_CHUNK (1u << 20) /* 1 MiB reads: few syscalls, fits in L2/L3 */
+#define SW_GATE_BUFS 4           /* chunks in flight between the reader, gpgme and the digest thread */
+
+struct gate_slot {
+  uint8_t *buf;
+  size_t len;
+  uint64_t off;
+  int busy; /* queued for the digest thread, not yet hashed and copied */
+};
 
 struct gate_reader {
   int fd;
@@ -33,14 +48,101 @@ struct gate_reader {
   sw_gate_read_fn read_at; /* streaming from memory: replaces pread (NULL: pread) */
   void *avail_arg;
   int copy_err;      /* errno of a failed copy write */
+  /* the digest thread */
+  struct gate_slot slot[SW_GATE_BUFS];
+  uint64_t queued, hashed; /* chunks handed to it, chunks it finished */
+  int stop;                /* no more chunks will come */
+  int w_err, w_copy_err;   /* its errors (under mu) */
+  int started;
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
 };
+
+/* SHA-256 and the copy of one chunk (digest thread). 0, or -1 with *err set. */
+static int digest_chunk(struct gate_reader *g, const struct gate_slot *s, int *err, int *copy_err) {
+  if (EVP_DigestUpdate(g->md, s->buf, s->len) != 1) {
+    *err = -1;
+    return -1;
+  }
+  /* The copy gets exactly the bytes that were hashed (and that gpgme is fed),
+   * so what the caller installs is what the gate checked. */
+  if (g->copy_fd >= 0 && s->off < g->limit - 1) {
+    size_t want_copy = s->len, done = 0;
+    if ((uint64_t)want_copy > g->limit - 1 - s->off) want_copy = (size_t)(g->limit - 1 - s->off);
+    while (done < want_copy) {
+      ssize_t w = pwrite(g->copy_fd, s->buf + done, want_copy - done, (off_t)(s->off + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        *copy_err = w < 0 ? errno : EIO;
+        *err = *copy_err;
+        return -1;
+      }
+      done += (size_t)w;
+    }
+  }
+  return 0;
+}
+
+static void *digest_thread(void *arg) {
+  struct gate_reader *g = arg;
+  pthread_mutex_lock(&g->mu);
+  for (;;) {
+    while (g->hashed == g->queued && !g->stop) pthread_cond_wait(&g->cv, &g->mu);
+    if (g->hashed == g->queued) break;
+    struct gate_slot *s = &g->slot[g->hashed % SW_GATE_BUFS];
+    int failed = g->w_err != 0, err = 0, copy_err = 0;
+    pthread_mutex_unlock(&g->mu);
+    /* After an error the rest is only released, not hashed. */
+    if (!failed) digest_chunk(g, s, &err, &copy_err);
+    pthread_mutex_lock(&g->mu);
+    if (err && !g->w_err) {
+      g->w_err = err;
+      g->w_copy_err = copy_err;
+    }
+    s->busy = 0;
+    g->hashed++;
+    pthread_cond_broadcast(&g->cv);
+  }
+  pthread_mutex_unlock(&g->mu);
+  return NULL;
+}
+
+/* Wait until the digest thread has done every chunk handed to it (stop: and
+ * end it), then take over its errors. */
+static void gate_sync(struct gate_reader *g, int stop) {
+  if (!g->started) return;
+  pthread_mutex_lock(&g->mu);
+  if (stop) g->stop = 1;
+  pthread_cond_broadcast(&g->cv);
+  while (g->hashed != g->queued) pthread_cond_wait(&g->cv, &g->mu);
+  if (g->w_err && !g->err) g->err = g->w_err;
+  if (g->w_copy_err && !g->copy_err) g->copy_err = g->w_copy_err;
+  pthread_mutex_unlock(&g->mu);
+  if (stop) {
+    pthread_join(g->th, NULL);
+    g->started = 0;
+  }
+}
 
 /* Read and hash the next chunk into g->buf. Returns its size, 0 at end of
  * file or at the limit, -1 on error (g->err set). */
 static ssize_t gate_fill(struct gate_reader *g) {
   ssize_t r;
   size_t want = SW_GATE_CHUNK;
+  struct gate_slot *s = &g->slot[g->queued % SW_GATE_BUFS];
   if (g->offset >= g->limit) return 0;
+  /* The next buffer, once the digest thread is done with it (gpgme is: it
+   * asks for more only after it consumed the current one). */
+  pthread_mutex_lock(&g->mu);
+  while (s->busy && !g->w_err) pthread_cond_wait(&g->cv, &g->mu);
+  if (g->w_err) {
+    g->err = g->w_err;
+    g->copy_err = g->w_copy_err;
+  }
+  pthread_mutex_unlock(&g->mu);
+  if (g->err) return -1;
+  g->buf = s->buf;
   if (g->limit - g->offset < want) want = (size_t)(g->limit - g->offset);
   if (g->read_at != NULL) {
     /* The probe byte at Size: a stream has nothing more. */
@@ -71,25 +173,14 @@ static ssize_t gate_fill(struct gate_reader *g) {
     return -1;
   }
 got:
-  if (r > 0 && EVP_DigestUpdate(g->md, g->buf, (size_t)r) != 1) {
-    g->err = -1;
-    return -1;
-  }
-  /* The copy gets exactly the bytes that were just hashed (and that gpgme
-   * will be fed), so what the caller installs is what the gate checked. */
-  if (r > 0 && g->copy_fd >= 0 && g->offset < g->limit - 1) {
-    size_t want_copy = (size_t)r, done = 0;
-    if ((uint64_t)want_copy > g->limit - 1 - g->offset) want_copy = (size_t)(g->limit - 1 - g->offset);
-    while (done < want_copy) {
-      ssize_t w = pwrite(g->copy_fd, g->buf + done, want_copy - done, (off_t)(g->offset + done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        g->copy_err = w < 0 ? errno : EIO;
-        g->err = g->copy_err;
-        return -1;
-      }
-      done += (size_t)w;
-    }
+  if (r > 0) {
+    s->len = (size_t)r;
+    s->off = g->offset;
+    pthread_mutex_lock(&g->mu);
+    s->busy = 1;
+    g->queued++;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
   }
   g->offset += (uint64_t)r;
   g->have = (size_t)r;
@@ -169,9 +260,12 @@ sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd
   g.read_at = read_at;
   g.avail_arg = avail_arg;
   g.limit = m->size + 1;
-  g.buf = malloc(SW_GATE_CHUNK);
   g.md = EVP_MD_CTX_new();
-  if (g.buf == NULL || g.md == NULL) {
+  pthread_mutex_init(&g.mu, NULL);
+  pthread_cond_init(&g.cv, NULL);
+  for (int i = 0; i < SW_GATE_BUFS; i++)
+    if ((g.slot[i].buf = malloc(SW_GATE_CHUNK)) == NULL) g.md = (EVP_MD_CTX_free(g.md), NULL);
+  if (g.md == NULL) {
     rc = sw_fail(SW_ERR_NOMEM, v->reason, sizeof v->reason, "out of memory");
     goto out;
   }
@@ -179,7 +273,13 @@ sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd
     rc = sw_fail(SW_ERR_INTERNAL, v->reason, sizeof v->reason, "SHA-256 init failed");
     goto out;
   }
+  if (pthread_create(&g.th, NULL, digest_thread, &g) != 0) {
+    rc = sw_fail(SW_ERR_INTERNAL, v->reason, sizeof v->reason, "cannot start the digest thread");
+    goto out;
+  }
+  g.started = 1;
   rc = sw_pgp_verify_stream(p, m->signature, m->signature_len, m->size, gate_read, &g, threshold, &v->pgp);
+  gate_sync(&g, 0);
   v->bytes = g.offset;
   if (g.copy_err != 0) {
     rc = sw_fail(SW_ERR_IO, v->reason, sizeof v->reason, "writing the copy failed: %s", strerror(g.copy_err));
@@ -206,6 +306,12 @@ sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd
       goto out;
     }
   }
+  gate_sync(&g, 1);
+  if (g.err != 0) {
+    rc = sw_fail(SW_ERR_IO, v->reason, sizeof v->reason, "%s the payload failed: %s",
+                 g.copy_err ? "copying" : "reading", g.err > 0 ? strerror(g.err) : "hash error");
+    goto out;
+  }
   v->bytes = g.offset;
   if (EVP_DigestFinal_ex(g.md, v->sha256, &mdlen) != 1 || mdlen != 32) {
     rc = sw_fail(SW_ERR_INTERNAL, v->reason, sizeof v->reason, "SHA-256 final failed");
@@ -230,8 +336,11 @@ sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd
   v->reason[0] = '\0';
   v->accepted = 1;
 out:
+  gate_sync(&g, 1);
+  pthread_mutex_destroy(&g.mu);
+  pthread_cond_destroy(&g.cv);
+  for (int i = 0; i < SW_GATE_BUFS; i++) free(g.slot[i].buf);
   EVP_MD_CTX_free(g.md);
-  free(g.buf);
   return rc;
 }
 

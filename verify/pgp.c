@@ -994,6 +994,15 @@ static void widen_pipes(void) {
   closedir(d);
 }
 
+/* Copy the next bytes of src[*pos..len) into out (at most size); 0 when none are left. */
+static size_t serve(const uint8_t *src, size_t len, size_t *pos, uint8_t *out, size_t size) {
+  size_t n = len - *pos;
+  if (n > size) n = size;
+  if (n) memcpy(out, src + *pos, n);
+  *pos += n;
+  return n;
+}
+
 static ssize_t framer_read(void *handle, void *buffer, size_t size) {
   struct framer *f = handle;
   uint8_t *out = buffer;
@@ -1005,13 +1014,7 @@ static ssize_t framer_read(void *handle, void *buffer, size_t size) {
   for (;;) {
     switch (f->stage) {
     case 0:
-      if (f->head_pos < f->head_len) {
-        n = f->head_len - f->head_pos;
-        if (n > size) n = size;
-        memcpy(out, f->head + f->head_pos, n);
-        f->head_pos += n;
-        return (ssize_t)n;
-      }
+      if ((n = serve(f->head, f->head_len, &f->head_pos, out, size)) > 0) return (ssize_t)n;
       f->stage = f->data_done == f->size ? 2 : 1;
       continue;
     case 1: {
@@ -1041,13 +1044,7 @@ static ssize_t framer_read(void *handle, void *buffer, size_t size) {
       return r;
     }
     case 2:
-      if (f->tail_pos < f->tail_len) {
-        n = f->tail_len - f->tail_pos;
-        if (n > size) n = size;
-        memcpy(out, f->tail + f->tail_pos, n);
-        f->tail_pos += n;
-        return (ssize_t)n;
-      }
+      if ((n = serve(f->tail, f->tail_len, &f->tail_pos, out, size)) > 0) return (ssize_t)n;
       f->stage = 3;
       continue;
     default:

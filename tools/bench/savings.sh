@@ -185,11 +185,13 @@ pubseed_start() { # DIR
   done
   die "the publisher's seed is not seeding after 60 s"
 }
-pubseed_stop() { # DIR -> prints the payload bytes it sent
+pubseed_stop() { # DIR: stops it (in this shell, to wait for it); SEED_SENT = the payload bytes it sent
   local d=$1
   kill -TERM "$SEED_PID" 2>/dev/null || true
   wait "$SEED_PID" 2>/dev/null || true
-  sed -n 's/.*"event":"upload".*"uploaded":\([0-9]*\).*"final":1.*/\1/p' "$d/log" | tail -1 | grep . || echo 0
+  cp "$d/log" "$T/res/pubseed.$(date +%s).log" 2>/dev/null || true
+  SEED_SENT=$(sed -n 's/.*"event":"upload".*"uploaded":\([0-9]*\).*"final":1.*/\1/p' "$d/log" | tail -1)
+  [ -n "$SEED_SENT" ] || die "the publisher's seed reported no final upload event"
 }
 
 # ---- one scenario --------------------------------------------------------------------------
@@ -246,7 +248,10 @@ scenario() {
   for i in "${CP[@]}"; do wait "$i" || true; done
   sleep 0.3 # the last access-log lines
   up1=0
-  [ "$mode" = swarm ] && up1=$(pubseed_stop "$T/pubseed")
+  if [ "$mode" = swarm ]; then
+    pubseed_stop "$T/pubseed"
+    up1=$SEED_SENT
+  fi
   pup1=$up1
   pup0=$up0
   tail -n +"$((lines0 + 1))" "$N/access.log" >"$R/access.log"
