@@ -45,31 +45,9 @@ done
 command -v nginx >/dev/null || { echo "https.sh: nginx not installed" >&2; exit 2; }
 command -v curl >/dev/null || { echo "https.sh: curl not installed" >&2; exit 2; }
 
-T=$(mktemp -d /tmp/swhb.XXXXXX)
-cleanup() {
-  if [ -f "$T/nginx/nginx.pid" ]; then sw_nginx_stop "$T/nginx" >/dev/null 2>&1 || true; fi
-  if [ -f "$T/keys/keys.env" ]; then
-    # shellcheck disable=SC1091
-    (. "$T/keys/keys.env"; gpgconf --homedir "$GNUPGHOME" --kill all >/dev/null 2>&1 || true; rm -rf "$GNUPGHOME")
-  fi
-  if [ -n "${SW_BENCH_KEEP:-}" ] && [ -d "$T/res" ]; then
-    rm -rf "$SW_BENCH_KEEP"
-    cp -r "$T/res" "$SW_BENCH_KEEP"
-  fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH=https.sh
 # shellcheck disable=SC1091
-. "$repo/tests/lib/nginx.sh"
-
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { echo "https.sh: $*" >&2; exit 1; }
-free_port() {
-  "$PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-sha_of() { openssl dgst -sha256 -r "$1" | cut -d' ' -f1; }
+. "$here/lib.sh"
 
 # ---- nginx, payload, keys, manifests -----------------------------------------------------
 NAME=hello-1.0.tar.gz
@@ -83,12 +61,7 @@ log "making a $mib MiB payload, keys and manifests in $T"
 PKG=$N/www/$NAME
 head -c "$SIZE" /dev/urandom >"$PKG"
 SHA=$(sha_of "$PKG")
-bash "$repo/tests/lib/mkkeys.sh" "$T/keys" >/dev/null
-# shellcheck disable=SC1091
-. "$T/keys/keys.env"
-export GNUPGHOME
-gpg --homedir "$GNUPGHOME" --batch --yes --quiet -u "$A_FPR!" --detach-sign -o "$T/pkg.sig" "$PKG"
-PKGSIG=$(base64 -w0 "$T/pkg.sig")
+bench_keys "$PKG"
 "$PUBLISH" make --file "$PKG" --product hello --version 1.0 --sequence 1 --fallback "$URL" \
   --out-dir "$T/rel" --no-torrent-url >"$T/make.out"
 MAG=$(sed -n 's/^magnet: *//p' "$T/make.out")
@@ -97,26 +70,8 @@ CLOSED_PE=$(free_port)
 CLOSED_TR=$(free_port)
 BLOCKED_MAG="$MAG&tr=http%3A%2F%2F127.0.0.1%3A$CLOSED_TR%2Fannounce&x.pe=127.0.0.1:$CLOSED_PE"
 
-write_manifest() { # OUT MAGNET
-  {
-    echo "Format: swarmup/1"
-    echo "Product: hello"
-    echo "Channel: stable"
-    echo "Version: 1.0"
-    echo "Sequence: 1"
-    echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "Expires: $(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)"
-    echo "File: $NAME"
-    echo "Size: $SIZE"
-    echo "SHA256: $SHA"
-    echo "Magnet: $2"
-    echo "Fallback: $URL"
-    echo "Signature: $PKGSIG"
-  } >"$1"
-  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign -o "$1.sig" "$1"
-}
-write_manifest "$T/plain.manifest" "$MAG"
-write_manifest "$T/blocked.manifest" "$BLOCKED_MAG"
+bench_manifest "$T/plain.manifest" "$MAG" "$URL"
+bench_manifest "$T/blocked.manifest" "$BLOCKED_MAG" "$URL"
 cat "$PKG" >/dev/null # into the page cache
 
 # ---- one run of one tool -----------------------------------------------------------------
@@ -328,10 +283,7 @@ if os.environ.get("SW_B_SUMMARY"):
 EOF
 )
 
-notes=""
-if [ -n "$out_md" ] && [ -f "$out_md" ] && grep -q '^<!-- notes -->$' "$out_md"; then
-  notes=$(sed -n '/^<!-- notes -->$/,$p' "$out_md")
-fi
+notes=$(bench_notes "$out_md")
 doc=$(
   echo "# HTTPS fallback benchmark"
   echo
@@ -353,10 +305,6 @@ doc=$(
   echo
   echo "$report"
   echo
-  if [ -n "$notes" ]; then echo "$notes"; else echo "<!-- notes -->"; fi
+  echo "$notes"
 )
-echo "$doc"
-if [ -n "$out_md" ]; then
-  printf '%s\n' "$doc" >"$out_md"
-  log "written to $out_md"
-fi
+bench_publish "$out_md" "$doc"

@@ -59,45 +59,9 @@ done
 "$PY" -c 'import matplotlib' 2>/dev/null ||
   { echo "savings.sh: no matplotlib for $PY (apt-get install -y python3-matplotlib)" >&2; exit 2; }
 
-T=$(mktemp -d /tmp/swsv.XXXXXX)
-PIDS=()
-cleanup() {
-  local p i
-  for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]+"${PIDS[@]}"}"; do
-    for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
-  if [ -f "$T/nginx/nginx.pid" ]; then sw_nginx_stop "$T/nginx" >/dev/null 2>&1 || true; fi
-  if [ -f "$T/tracker/tracker.pid" ]; then sw_tracker_stop "$T/tracker" >/dev/null 2>&1 || true; fi
-  if [ -f "$T/keys/keys.env" ]; then
-    # shellcheck disable=SC1091
-    (. "$T/keys/keys.env"; gpgconf --homedir "$GNUPGHOME" --kill all >/dev/null 2>&1 || true; rm -rf "$GNUPGHOME")
-  fi
-  if [ -n "${SW_BENCH_KEEP:-}" ] && [ -d "$T/res" ]; then
-    rm -rf "$SW_BENCH_KEEP"
-    cp -r "$T/res" "$SW_BENCH_KEEP"
-  fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH=savings.sh
 # shellcheck disable=SC1091
-. "$repo/tests/lib/nginx.sh"
-# shellcheck disable=SC1091
-. "$repo/tests/lib/tracker.sh"
-
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { echo "savings.sh: $*" >&2; exit 1; }
-free_port() {
-  "$PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-sha_of() { openssl dgst -sha256 -r "$1" | cut -d' ' -f1; }
-now() { date +%s.%N; }
-json_field() { # FILE KEY -> the integer value
-  "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
-}
+. "$here/lib.sh"
 
 # ---- origin, keys, tracker, torrent, publisher seed, manifest ----------------------------
 NAME=hello-1.0.tar.gz
@@ -112,12 +76,7 @@ PKG=$N/www/$NAME
 log "making a $mib MiB release, keys, tracker and the publisher's seed in $T"
 head -c "$SIZE" /dev/urandom >"$PKG"
 SHA=$(sha_of "$PKG")
-bash "$repo/tests/lib/mkkeys.sh" "$T/keys" >/dev/null
-# shellcheck disable=SC1091
-. "$T/keys/keys.env"
-export GNUPGHOME
-gpg --homedir "$GNUPGHOME" --batch --yes --quiet -u "$A_FPR!" --detach-sign -o "$T/pkg.sig" "$PKG"
-PKGSIG=$(base64 -w0 "$T/pkg.sig")
+bench_keys "$PKG"
 # The info-hashes first (the tracker must whitelist them before it runs); the torrent is
 # reproducible and trackers/peers are not in the info dict, so the second make keeps them.
 "$PUBLISH" make --file "$PKG" --product hello --version 1.0 --sequence 1 --fallback "$URL" \
@@ -138,22 +97,7 @@ TORRENT=$T/rel/$NAME.torrent
 case $MAG in *"xt=urn:btih:$V1"*"tr="*"x.pe="*) ;; *) die "unexpected magnet: $MAG" ;; esac
 
 
-{
-  echo "Format: swarmup/1"
-  echo "Product: hello"
-  echo "Channel: stable"
-  echo "Version: 1.0"
-  echo "Sequence: 1"
-  echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "Expires: $(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)"
-  echo "File: $NAME"
-  echo "Size: $SIZE"
-  echo "SHA256: $SHA"
-  echo "Magnet: $MAG"
-  echo "Fallback: $URL"
-  echo "Signature: $PKGSIG"
-} >"$T/m"
-gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign -o "$T/m.sig" "$T/m"
+bench_manifest "$T/m" "$MAG" "$URL"
 
 # Peers the tracker lists now ("complete"/"incomplete"), for the log: stale peers of an
 # earlier scenario would show here.
@@ -301,10 +245,7 @@ png=""
 if [ -n "$out_md" ]; then png=${out_md%.md}.png; else png=$T/savings.png; fi
 report=$("$PY" "$here/savings_report.py" "$T/res" "$png")
 
-notes=""
-if [ -n "$out_md" ] && [ -f "$out_md" ] && grep -q '^<!-- notes -->$' "$out_md"; then
-  notes=$(sed -n '/^<!-- notes -->$/,$p' "$out_md")
-fi
+notes=$(bench_notes "$out_md")
 doc=$(
   echo "# Origin savings benchmark"
   echo
@@ -330,10 +271,6 @@ doc=$(
   echo
   echo "$report"
   echo
-  if [ -n "$notes" ]; then echo "$notes"; else echo "<!-- notes -->"; fi
+  echo "$notes"
 )
-echo "$doc"
-if [ -n "$out_md" ]; then
-  printf '%s\n' "$doc" >"$out_md"
-  log "written to $out_md and $png"
-fi
+bench_publish "$out_md" "$doc" "$png"

@@ -48,46 +48,9 @@ done
 command -v aria2c >/dev/null || { echo "swarm.sh: aria2c not installed" >&2; exit 2; }
 command -v opentracker >/dev/null || { echo "swarm.sh: opentracker not installed" >&2; exit 2; }
 
-T=$(mktemp -d /tmp/swsb.XXXXXX)
-PIDS=()
-cleanup() {
-  local p i
-  for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]+"${PIDS[@]}"}"; do
-    for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
-  if [ -f "$T/tracker/tracker.pid" ]; then sw_tracker_stop "$T/tracker" >/dev/null 2>&1 || true; fi
-  if [ -f "$T/keys/keys.env" ]; then
-    # shellcheck disable=SC1091
-    (. "$T/keys/keys.env"; gpgconf --homedir "$GNUPGHOME" --kill all >/dev/null 2>&1 || true; rm -rf "$GNUPGHOME")
-  fi
-  if [ -n "${SW_BENCH_KEEP:-}" ] && [ -d "$T/res" ]; then
-    rm -rf "$SW_BENCH_KEEP"
-    cp -r "$T/res" "$SW_BENCH_KEEP"
-  fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH=swarm.sh
 # shellcheck disable=SC1091
-. "$repo/tests/lib/tracker.sh"
-
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { echo "swarm.sh: $*" >&2; exit 1; }
-free_port() {
-  "$PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-sha_of() { openssl dgst -sha256 -r "$1" | cut -d' ' -f1; }
-wait_file() { # FILE SECONDS
-  local n=$(($2 * 10))
-  while [ ! -s "$1" ]; do
-    n=$((n - 1))
-    [ "$n" -gt 0 ] || return 1
-    sleep 0.1
-  done
-}
+. "$here/lib.sh"
 
 # ---- payload, keys, torrents ---------------------------------------------------------
 NAME=hello-1.0.tar.gz
@@ -98,12 +61,7 @@ mkdir -p "$REL" "$T/res"
 log "making a $mib MiB payload, keys and torrents in $T"
 head -c "$SIZE" /dev/urandom >"$PKG"
 SHA=$(sha_of "$PKG")
-bash "$repo/tests/lib/mkkeys.sh" "$T/keys" >/dev/null
-# shellcheck disable=SC1091
-. "$T/keys/keys.env"
-export GNUPGHOME
-gpg --homedir "$GNUPGHOME" --batch --yes --quiet -u "$A_FPR!" --detach-sign -o "$T/pkg.sig" "$PKG"
-PKGSIG=$(base64 -w0 "$T/pkg.sig")
+bench_keys "$PKG"
 "$PUBLISH" make --file "$PKG" --product hello --version 1.0 --sequence 1 \
   --fallback https://127.0.0.1:9/x --no-torrent-url >"$T/make.out"
 MAG=$(sed -n 's/^magnet: *//p' "$T/make.out")
@@ -223,23 +181,7 @@ bench_scenario() { # N seeders
     SCEN_MAG+="&x.pe=127.0.0.1:${SEED_PORTS[$i]}"
   done
   # The manifest as in tests/cli/lib.sh (sw_manifest), signed by A.
-  {
-    echo "Format: swarmup/1"
-    echo "Product: hello"
-    echo "Channel: stable"
-    echo "Version: 1.0"
-    echo "Sequence: 1"
-    echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "Expires: $(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)"
-    echo "File: $NAME"
-    echo "Size: $SIZE"
-    echo "SHA256: $SHA"
-    echo "Magnet: $SCEN_MAG"
-    echo "Fallback: https://127.0.0.1:9/x"
-    echo "Signature: $PKGSIG"
-  } >"$T/$scen.manifest"
-  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign \
-    -o "$T/$scen.manifest.sig" "$T/$scen.manifest"
+  bench_manifest "$T/$scen.manifest" "$SCEN_MAG" "https://127.0.0.1:9/x"
   for r in w $(seq 1 "$runs"); do
     for tool in "${TOOLS[@]}"; do run_one "$scen" "$tool" "$r"; done
   done
@@ -395,10 +337,7 @@ for s, n in scens:
 EOF
 )
 
-notes=""
-if [ -n "$out_md" ] && [ -f "$out_md" ] && grep -q '^<!-- notes -->$' "$out_md"; then
-  notes=$(sed -n '/^<!-- notes -->$/,$p' "$out_md")
-fi
+notes=$(bench_notes "$out_md")
 doc=$(
   echo "# Swarm download benchmark"
   echo
@@ -423,10 +362,6 @@ doc=$(
   echo
   echo "$report"
   echo
-  if [ -n "$notes" ]; then echo "$notes"; else echo "<!-- notes -->"; fi
+  echo "$notes"
 )
-echo "$doc"
-if [ -n "$out_md" ]; then
-  printf '%s\n' "$doc" >"$out_md"
-  log "written to $out_md"
-fi
+bench_publish "$out_md" "$doc"
