@@ -140,11 +140,7 @@ static void fetch_event(fetch *f, const char *event, const char *fmt, ...) {
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
   if (f->o.json) {
-    sw_json j;
-    sw_json_begin(&j, stdout);
-    sw_json_str(&j, "event", event);
-    sw_json_str(&j, "message", text);
-    sw_json_end(&j);
+    sw_json_event(event, NULL, NULL, 0, text);
   } else {
     if (f->tty) fputs("\r\033[K", stderr);
     fprintf(stderr, "%s\n", text);

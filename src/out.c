@@ -76,3 +76,15 @@ int sw_report_error(int json, const char *command, sw_err err, const char *messa
   }
   return sw_err_exit_code(err);
 }
+
+void sw_json_event(const char *event, const char *product, const char *channel, uint64_t sequence,
+                   const char *text) {
+  sw_json j;
+  sw_json_begin(&j, stdout);
+  sw_json_str(&j, "event", event);
+  if (product) sw_json_str(&j, "product", product);
+  if (channel) sw_json_str(&j, "channel", channel);
+  if (sequence) sw_json_u64(&j, "sequence", sequence);
+  sw_json_str(&j, "message", text);
+  sw_json_end(&j);
+}

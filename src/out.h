@@ -23,6 +23,11 @@ void sw_json_bool(sw_json *j, const char *key, int value);
 void sw_json_strs(sw_json *j, const char *key, const char *const *values, size_t n);
 void sw_json_end(sw_json *j);
 
+/* One JSON event on stdout: {"event": event, "product", "channel" (when not
+ * NULL), "sequence" (when not 0), "message": text}, flushed. */
+void sw_json_event(const char *event, const char *product, const char *channel, uint64_t sequence,
+                   const char *text);
+
 /* Report err with its one-line message: text to stderr, or a JSON error event
  * to stdout. Returns the exit code for err. */
 int sw_report_error(int json, const char *command, sw_err err, const char *message);

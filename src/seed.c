@@ -99,14 +99,7 @@ static void seed_log(seeder *sd, const char *event, const seed_prod *p, uint64_t
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
   if (sd->g.json) {
-    sw_json j;
-    sw_json_begin(&j, stdout);
-    sw_json_str(&j, "event", event);
-    if (p) sw_json_str(&j, "product", p->o.product);
-    if (p) sw_json_str(&j, "channel", p->o.channel);
-    if (seq) sw_json_u64(&j, "sequence", seq);
-    sw_json_str(&j, "message", text);
-    sw_json_end(&j);
+    sw_json_event(event, p ? p->o.product : NULL, p ? p->o.channel : NULL, seq, text);
   } else {
     if (p && seq) printf("%s/%s #%" PRIu64 ": %s\n", p->o.product, p->o.channel, seq, text);
     else if (p) printf("%s/%s: %s\n", p->o.product, p->o.channel, text);

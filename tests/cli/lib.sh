@@ -34,7 +34,11 @@ sw_keys() {
 sw_sign() {
   local fpr=$1 in=$2 out=$3
   shift 3
-  gpg --homedir "$GNUPGHOME" --batch --yes --quiet "$@" -u "$fpr!" --detach-sign -o "$out" "$in" 2>/dev/null
+  gpg --homedir "$GNUPGHOME" --batch --yes --quiet "$@" -u "$fpr!" --detach-sign -o "$out" "$in" 2>"$T/sign.err" || {
+    echo "sw_sign: gpg failed to sign $in:" >&2
+    cat "$T/sign.err" >&2
+    return 1
+  }
 }
 
 # sw_flip FILE OFFSET: flip the lowest bit of one byte in place.

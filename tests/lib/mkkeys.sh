@@ -81,7 +81,12 @@ gen() {
     echo "Name-Email: $email"
     echo "Expire-Date: $expire"
     echo "%commit"
-  } | g "$@" --gen-key 2>/dev/null
+  } | g "$@" --gen-key 2>"$GNUPGHOME/gen.err" || {
+    # Say why (a test that fails here would otherwise end without a word).
+    echo "mkkeys.sh: gpg --gen-key failed for $email:" >&2
+    cat "$GNUPGHOME/gen.err" >&2
+    exit 1
+  }
   g --with-colons --list-keys "<$email>" | awk -F: '$1=="fpr"{print $10; exit}'
 }
 # second fingerprint (first subkey) of the key with EMAIL
