@@ -50,17 +50,19 @@ sha=$(sha256sum "$tmp/payload" | cut -d' ' -f1)
 size=$(stat -c %s "$tmp/payload")
 cat "$tmp/payload" >/dev/null
 
-# time_cmd CMD... -> seconds (wall, from date +%s%N), fails if CMD fails
+# time_cmd CMD... -> "WALL CPU PEAK_RSS_KIB PEAK_ANON_KIB" (tools/bench/memwatch.py: CPU of the
+# command and of every process it started, gpg included), fails if CMD fails
 time_cmd() {
-  local s e
-  s=$(date +%s%N)
-  "$@" >/dev/null 2>&1 || { echo "gate.sh: command failed: $*" >&2; return 1; }
-  e=$(date +%s%N)
-  awk -v s="$s" -v e="$e" 'BEGIN { printf "%.3f\n", (e - s) / 1e9 }'
+  /usr/bin/python3 "$here/memwatch.py" --result "$tmp/mw.json" -- "$@" 2>/dev/null || true
+  /usr/bin/python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+if j["rc"] != 0: sys.exit("gate.sh: command failed (%s): %s" % (j["rc"], " ".join(sys.argv[2:])))
+print("%.3f %.3f %d %d" % (j["wall"], j["cpu"], j["peak_rss_kib"], j["peak_anon_kib"]))' "$tmp/mw.json" "$@"
 }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# median of column K (1-based) of the lines on stdin
+median() { awk -v k="$1" '{ print $k }' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-declare -A result
+declare -A result cpu_s rss_k anon_k
 names=(gpgv sha256sum openssl gate)
 cmd_gpgv=(gpgv --homedir "$tmp/gpgv" --keyring "$tmp/a.gpg" "$tmp/payload.sig" "$tmp/payload")
 cmd_sha256sum=(sha256sum "$tmp/payload")
@@ -72,7 +74,10 @@ for name in "${names[@]}"; do
   time_cmd "${cmd[@]}" >/dev/null # warm-up
   times=""
   for _ in $(seq "$runs"); do times+="$(time_cmd "${cmd[@]}")"$'\n'; done
-  result[$name]=$(printf '%s' "$times" | median)
+  result[$name]=$(printf '%s' "$times" | median 1)
+  cpu_s[$name]=$(printf '%s' "$times" | median 2)
+  rss_k[$name]=$(printf '%s' "$times" | median 3)
+  anon_k[$name]=$(printf '%s' "$times" | median 4)
   unset -n cmd
 done
 
@@ -80,8 +85,8 @@ cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 gpg_ver=$(gpgv --version | head -1)
 ossl_ver=$(openssl version | cut -d' ' -f1-2)
 table=$(
-  echo "| command | median seconds ($runs runs) | MiB/s | ratio to gpgv |"
-  echo "| --- | ---: | ---: | ---: |"
+  echo "| command | median seconds ($runs runs) | MiB/s | ratio to gpgv | CPU s | CPU s per GiB | peak RSS MiB | peak anon MiB |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for name in "${names[@]}"; do
     case $name in
       gpgv) label="gpgv --keyring (signature only)" ;;
@@ -89,8 +94,9 @@ table=$(
       openssl) label="openssl dgst -sha256" ;;
       gate) label="sw_gate_bench (size + SHA-256 + signature, one pass)" ;;
     esac
-    awk -v l="$label" -v t="${result[$name]}" -v g="${result[gpgv]}" -v mib="$mib" \
-      'BEGIN { printf "| %s | %.3f | %.0f | %.2fx |\n", l, t, mib / t, t / g }'
+    awk -v l="$label" -v t="${result[$name]}" -v g="${result[gpgv]}" -v mib="$mib" -v c="${cpu_s[$name]}" \
+      -v r="${rss_k[$name]}" -v a="${anon_k[$name]}" \
+      'BEGIN { printf "| %s | %.3f | %.0f | %.2fx | %.2f | %.2f | %.1f | %.1f |\n", l, t, mib / t, t / g, c, c * 1024 / mib, r / 1024, a / 1024 }'
   done
 )
 report=$(
@@ -98,7 +104,8 @@ report=$(
   echo
   echo "Produced by \`tools/bench/gate.sh\` on $(date -u +%Y-%m-%d): a ${mib} MiB random file in the page"
   echo "cache, an ed25519 detached signature (SHA-512 digest) by the test key A, wall time of the whole"
-  echo "process for each command (median of $runs after a warm-up). CPU: $cpu, $(nproc) cores;"
+  echo "process for each command (median of $runs after a warm-up; tools/bench/memwatch.py, whose CPU"
+  echo "and memory figures count the gpg that gpgme starts). CPU: $cpu, $(nproc) cores;"
   echo "$gpg_ver; $ossl_ver."
   echo
   echo "$table"

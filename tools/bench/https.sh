@@ -206,15 +206,16 @@ LABEL = {
     "noswarm": "`swarmup fetch --no-swarm` (manifest check, download, streaming gate, install)",
     "blocked": "`swarmup fetch`, swarm ports closed (x.pe + tr on closed ports)",
 }
-print("| tool | median wall s | MiB/s | ratio to curl | download only s (nginx $request_time) | download MiB/s | CPU s | peak RSS MiB | peak anon MiB |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| tool | median wall s | MiB/s | ratio to curl | download only s (nginx $request_time) | download MiB/s | CPU s | CPU s per GiB | peak RSS MiB | peak anon MiB |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 summ = {}
 for t in ("curl", "noswarm", "blocked"):
     d = D[t]
     w = med(j["wall"] for j in d)
     n = med(j["nginx_s"] for j in d)
-    print("| %s | %.2f | %.0f | %.2fx | %.2f | %.0f | %.2f | %.0f | %.1f |" % (
+    print("| %s | %.2f | %.0f | %.2fx | %.2f | %.0f | %.2f | %.2f | %.0f | %.1f |" % (
         LABEL[t], w, mib / w, w / cw, n, mib / n if n else 0, med(j["cpu"] for j in d),
+        med(j["cpu"] for j in d) * 1024 / mib,
         med(j["peak_rss_kib"] for j in d) / 1024, med(j["peak_anon_kib"] for j in d) / 1024))
     summ[t] = {"wall": w, "nginx_s": n, "cpu": med(j["cpu"] for j in d),
                "peak_rss_mib": med(j["peak_rss_kib"] for j in d) / 1024,

@@ -275,16 +275,17 @@ def f(x, fmt="%.2f"):
 
 scens = [("s1", 1), ("s3", 3)]
 data = {s: {t: load(s, t) for t in ORDER} for s, _ in scens}
-print("| tool | seeders | median wall s | MiB/s | ratio to plain libtorrent | ratio to aria2c | CPU s | peak RSS MiB | peak anon MiB |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| tool | seeders | median wall s | MiB/s | ratio to plain libtorrent | ratio to aria2c | CPU s | CPU s per GiB | peak RSS MiB | peak anon MiB |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for s, n in scens:
     lt_w = med(j["wall"] for j in data[s]["lt_torrent"])
     ar_w = min(med(j["wall"] for j in data[s][t]) for t in ("aria2c_none", "aria2c_falloc"))
     for t in ORDER:
         d = data[s][t]
         w = med(j["wall"] for j in d)
-        print("| %s | %d | %.2f | %.0f | %.2fx | %.2fx | %.2f | %.0f | %.1f |" % (
-            LABEL[t], n, w, mib / w, w / lt_w, w / ar_w, med(j["cpu"] for j in d),
+        cpu = med(j["cpu"] for j in d)
+        print("| %s | %d | %.2f | %.0f | %.2fx | %.2fx | %.2f | %.2f | %.0f | %.1f |" % (
+            LABEL[t], n, w, mib / w, w / lt_w, w / ar_w, cpu, cpu * 1024 / mib,
             med(j["peak_rss_kib"] for j in d) / 1024, med(j["peak_anon_kib"] for j in d) / 1024))
 print()
 print("Where the time goes (medians of the same runs, seconds since the process was spawned,")
