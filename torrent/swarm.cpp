@@ -393,6 +393,12 @@ lt::settings_pack make_pack(const sw_swarm_settings &c) {
   // Several peers of one host (NAT, loopback tests) are normal for an update swarm.
   p.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
   p.set_int(lt::settings_pack::tick_interval, c.tick_interval_ms);
+  // Unchoke as many peers as the upload rate can serve, not a fixed 8: a client
+  // that joins a busy update swarm with nothing to trade would otherwise wait for
+  // an optimistic unchoke (every 30 s), past --stall-timeout, and take the whole
+  // file from the origin (seen in tools/bench/savings.sh with a super-seeding
+  // publisher: 1 of 25 clients).
+  p.set_int(lt::settings_pack::choking_algorithm, lt::settings_pack::rate_based_choker);
   // Bounds the session's shutdown (it waits for "stopped" announces).
   p.set_int(lt::settings_pack::stop_tracker_timeout, 2);
   p.set_int(lt::settings_pack::alert_mask,
