@@ -7,23 +7,16 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$SRC/build}
 shift || true
 
+# curl: the test helpers (tests/lib/tracker.sh, qbt.sh) ask their servers with it.
 PKGS=(build-essential cmake pkg-config git
       libgpgme-dev libcurl4-openssl-dev libuv1-dev libtorrent-rasterbar-dev libssl-dev
-      gnupg openssl ca-certificates
+      gnupg openssl ca-certificates curl
       nginx python3 python3-libtorrent opentracker qbittorrent-nox strace iproute2 valgrind)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "bootstrap: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # Debian's nginx package may start a system nginx on port 80; the tests never
-  # use it (they run their own on 127.0.0.1), so leave the system one alone.
-fi
+# shellcheck disable=SC1091
+. "$SRC/tools/apt.sh"
+# Debian's nginx package may start a system nginx on port 80; the tests never
+# use it (they run their own on 127.0.0.1), so the system one is left alone.
+sw_apt_install bootstrap "${PKGS[@]}"
 
 cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"

@@ -33,17 +33,9 @@ max_len() {
 for t in "${TARGETS[@]}"; do max_len "$t" >/dev/null; done
 
 # clang and its sanitizer/libFuzzer runtimes (Debian 12: clang-14).
-missing=()
-command -v clang >/dev/null 2>&1 || missing+=(clang)
-dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "install ok installed" ||
-  missing+=(libclang-rt-14-dev)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "fuzz.sh: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck disable=SC1091
+. "$SRC/tools/apt.sh"
+sw_apt_install fuzz.sh clang libclang-rt-14-dev
 
 # -O2 -g: fast enough to fuzz, symbols for the stacks. The library dependencies
 # come from tools/bootstrap.sh (run it once on a fresh machine).

@@ -125,7 +125,8 @@ static void gate_sync(struct gate_reader *g, int stop) {
   }
 }
 
-/* Read and hash the next chunk into g->buf. Returns its size, 0 at end of
+/* Read the next chunk into a free buffer (g->buf, for gpgme) and hand it to
+ * the digest thread. Returns its size, 0 at end of
  * file or at the limit, -1 on error (g->err set). */
 static ssize_t gate_fill(struct gate_reader *g) {
   ssize_t r;
@@ -263,9 +264,10 @@ sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd
   g.md = EVP_MD_CTX_new();
   pthread_mutex_init(&g.mu, NULL);
   pthread_cond_init(&g.cv, NULL);
+  int bufs_ok = 1;
   for (int i = 0; i < SW_GATE_BUFS; i++)
-    if ((g.slot[i].buf = malloc(SW_GATE_CHUNK)) == NULL) g.md = (EVP_MD_CTX_free(g.md), NULL);
-  if (g.md == NULL) {
+    if ((g.slot[i].buf = malloc(SW_GATE_CHUNK)) == NULL) bufs_ok = 0;
+  if (g.md == NULL || !bufs_ok) {
     rc = sw_fail(SW_ERR_NOMEM, v->reason, sizeof v->reason, "out of memory");
     goto out;
   }

@@ -3,16 +3,13 @@
 # a real nginx (test CA made here), refuse plain http://, an untrusted
 # certificate and an oversize body, and treat a missing .sig as a rejection.
 . "$(dirname "$0")/lib.sh" "$1"
-# shellcheck disable=SC1091
-. "$SW_SRC/tests/lib/nginx.sh"
 
 sw_keys
 sw_release "$T/rel" hello-1.0.tar.gz 50000
 K=$T/keys
 N=$T/nginx
 mkdir -p "$N"
-SW_NGINX_OWNER=$$ sw_nginx_start "$N" 0 >/dev/null
-SW_CLEANUPS+=("sw_nginx_stop '$N' >/dev/null 2>&1")
+sw_nginx "$N"
 PORT=$(cat "$N/port")
 HPORT=$(cat "$N/http_port")
 W=$N/www
@@ -21,7 +18,6 @@ gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-s
 cp "$W/hello.manifest" "$W/nosig.manifest"
 head -c 70000 /dev/zero | tr '\0' 'a' >"$W/huge.manifest"
 cp "$W/hello.manifest.sig" "$W/huge.manifest.sig"
-U=https://127.0.0.1:$PORT
 
 c() { "$SWARMUP" check --trusted-key "$K/trusted.asc" --product hello --state-dir "$T/st" "$@"; }
 

@@ -10,8 +10,6 @@
 # The moments come from $RANDOM seeded with SW_CRASH_SEED (printed; set it to
 # replay a failure). Everything on 127.0.0.1; every wait is bounded.
 . "$(dirname "$0")/lib.sh" "$1"
-# shellcheck disable=SC1091
-. "$SW_SRC/tests/lib/nginx.sh"
 
 SEED=${SW_CRASH_SEED:-$(( $(date +%s%N) % 32768 ))}
 RANDOM=$SEED
@@ -32,9 +30,7 @@ cat >"$N/extra/crash.conf" <<CONF
 location /slowm/ { alias $N/www/; limit_rate 400; }
 location /medium/ { alias $N/www/; limit_rate 16m; }
 CONF
-SW_NGINX_OWNER=$$ sw_nginx_start "$N" 0 >/dev/null
-SW_CLEANUPS+=("sw_nginx_stop '$N' >/dev/null 2>&1")
-U=https://127.0.0.1:$(cat "$N/port")
+sw_nginx "$N"
 CLOSED=$(sw_free_port)
 BLOCKED="$REL_MAGNET&x.pe=127.0.0.1:$CLOSED"
 

@@ -4,8 +4,6 @@
 # slow and plain-http origins, an untrusted certificate, kill -9 and resume,
 # --no-swarm, --exec. Each wait is bounded.
 . "$(dirname "$0")/lib.sh" "$1"
-# shellcheck disable=SC1091
-. "$SW_SRC/tests/lib/nginx.sh"
 
 sw_keys
 K=$T/keys
@@ -20,9 +18,7 @@ cat "$PKG" "$PKG" >"$N/www/big/hello-1.0.tar.gz"
 cat >"$N/extra/medium.conf" <<CONF
 location /medium/ { alias $N/www/; limit_rate 4m; }
 CONF
-SW_NGINX_OWNER=$$ sw_nginx_start "$N" 0 >/dev/null
-SW_CLEANUPS+=("sw_nginx_stop '$N' >/dev/null 2>&1")
-U=https://127.0.0.1:$(cat "$N/port")
+sw_nginx "$N"
 HP=$(cat "$N/http_port")
 CLOSED=$(sw_free_port)     # nothing listens here: the swarm's ports are "blocked"
 CLOSED2=$(sw_free_port)

@@ -7,8 +7,6 @@
 # unchanged and readable; after the fault is gone a rerun completes.
 # Needs root (tmpfs mounts); everything on 127.0.0.1; every wait is bounded.
 . "$(dirname "$0")/lib.sh" "$1"
-# shellcheck disable=SC1091
-. "$SW_SRC/tests/lib/nginx.sh"
 
 if [ "$(id -u)" != 0 ]; then echo "faults.sh needs root (tmpfs mounts)"; exit 1; fi
 
@@ -26,9 +24,7 @@ ln "$PKG" "$N/www/$NAME"
 cat >"$N/extra/faults.conf" <<CONF
 location /medium/ { alias $N/www/; limit_rate 16m; }
 CONF
-SW_NGINX_OWNER=$$ sw_nginx_start "$N" 0 >/dev/null
-SW_CLEANUPS+=("sw_nginx_stop '$N' >/dev/null 2>&1")
-U=https://127.0.0.1:$(cat "$N/port")
+sw_nginx "$N"
 
 sw_signed_manifest "$T/m" "Fallback=$U/$NAME"
 sw_signed_manifest "$T/mslow" "Fallback=$U/medium/$NAME"
@@ -159,21 +155,18 @@ before=$(tree_sum "$S6")
 mkdir -p "$T/keydir"
 head -c 3000 /dev/urandom >"$T/garbage.asc"
 printf -- '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbm90IGEga2V5Cg==\n-----END PGP PUBLIC KEY BLOCK-----\n' >"$T/badarmor.asc"
+# fetch6 KEY-OPTIONS...: an HTTPS-only fetch into S6 with these key options.
+fetch6() { "$SWARMUP" fetch --manifest "$T/m" "$@" --state-dir "$S6" --out "$T/out6" --seed-time 0 --no-swarm; }
 expect trusted_key_directory_is_config_error_exit_2 2 "trusted key $T/keydir: not a regular file" -- \
-  "$SWARMUP" fetch --manifest "$T/m" --trusted-key "$T/keydir" --product hello --state-dir "$S6" --out "$T/out6" \
-  --seed-time 0 --no-swarm
+  fetch6 --trusted-key "$T/keydir" --product hello
 expect missing_trusted_key_is_config_error_exit_2 2 "trusted key $T/nokey.asc: No such file or directory" -- \
-  "$SWARMUP" fetch --manifest "$T/m" --trusted-key "$T/nokey.asc" --product hello --state-dir "$S6" --out "$T/out6" \
-  --seed-time 0 --no-swarm
+  fetch6 --trusted-key "$T/nokey.asc" --product hello
 expect garbage_trusted_key_is_config_error_exit_2 2 "trusted key $T/garbage.asc" -- \
-  "$SWARMUP" fetch --manifest "$T/m" --trusted-key "$T/garbage.asc" --product hello --state-dir "$S6" --out "$T/out6" \
-  --seed-time 0 --no-swarm
+  fetch6 --trusted-key "$T/garbage.asc" --product hello
 expect bad_armor_trusted_key_is_config_error_exit_2 2 "trusted key $T/badarmor.asc" -- \
-  "$SWARMUP" fetch --manifest "$T/m" --trusted-key "$T/badarmor.asc" --product hello --state-dir "$S6" --out "$T/out6" \
-  --seed-time 0 --no-swarm
+  fetch6 --trusted-key "$T/badarmor.asc" --product hello
 expect second_key_unusable_is_still_exit_2 2 "trusted key $T/nokey.asc" -- \
-  "$SWARMUP" fetch --manifest "$T/m" "${CK[@]}" --trusted-key "$T/nokey.asc" --state-dir "$S6" --out "$T/out6" \
-  --seed-time 0 --no-swarm
+  fetch6 "${CK[@]}" --trusted-key "$T/nokey.asc"
 ok bad_trusted_keys_leave_state_unchanged test "$(tree_sum "$S6")" = "$before"
 ok bad_trusted_keys_leave_out_alone test ! -e "$T/out6"
 

@@ -127,6 +127,17 @@ sw_done() {
   [ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]
 }
 
+# sw_nginx DIR: a real nginx (tests/lib/nginx.sh: test CA, TLS on 127.0.0.1) serving
+# DIR/www, with DIR/extra/*.conf as extra locations; stopped at exit. Sets U to its
+# https:// base URL.
+sw_nginx() {
+  # shellcheck disable=SC1091
+  . "$SW_SRC/tests/lib/nginx.sh"
+  SW_NGINX_OWNER=$$ sw_nginx_start "$1" 0 >/dev/null
+  SW_CLEANUPS+=("sw_nginx_stop '$1' >/dev/null 2>&1")
+  U=https://127.0.0.1:$(cat "$1/port")
+}
+
 # --- swarm helpers ---------------------------------------------------------------
 
 # Options every swarmup swarm process gets in tests: loopback only, TCP only,
