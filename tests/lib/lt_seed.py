@@ -28,6 +28,19 @@ import time
 import libtorrent as lt
 
 
+def hard_exit(code):
+    # os._exit skips the flush of Python's stdout buffer: whatever was printed
+    # would be lost when stdout is a pipe (it is, in `x=$(...)`), unless the
+    # caller's environment happens to set PYTHONUNBUFFERED. Flush first.
+    # (A signal handler may land inside a write: a reentrant flush raises.)
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except (OSError, RuntimeError, ValueError):
+            pass
+    os._exit(code)
+
+
 def make_session(upload_limit=0, port=0):
     pack = {
         "listen_interfaces": "127.0.0.1:%d" % port,
@@ -93,7 +106,7 @@ def main():
         try:
             write_stats()
         finally:
-            os._exit(0)
+            hard_exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
     ses = make_session(a.upload_limit, a.port)
@@ -138,21 +151,21 @@ def main():
                     most = max(most, sum(1 for b in p.pieces if b))
             if seen is not None and time.time() - seen >= 2.0:
                 print("%d %d" % (most, ti.num_pieces()))
-                os._exit(0)
+                hard_exit(0)
             time.sleep(0.1)
         print("lt_seed: no peer connected", file=sys.stderr)
-        os._exit(1)
+        hard_exit(1)
     end = time.time() + a.timeout
     while time.time() < end:
         st = h.status()
         if st.is_seeding:
-            os._exit(0)
+            hard_exit(0)
         if st.errc.value() != 0:
             print("lt_seed: error %s" % st.errc.message(), file=sys.stderr)
-            os._exit(1)
+            hard_exit(1)
         time.sleep(0.1)
     print("lt_seed: timeout at %d of %d bytes" % (h.status().total_wanted_done, ti.total_size()), file=sys.stderr)
-    os._exit(1)
+    hard_exit(1)
 
 
 if __name__ == "__main__":

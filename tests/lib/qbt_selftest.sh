@@ -51,6 +51,19 @@ cat > "$W/peer.py" <<'PYEOF'
 import os, signal, sys, time
 import libtorrent as lt
 
+
+def hard_exit(code):
+    # os._exit skips the flush of Python's stdout buffer: whatever was printed
+    # would be lost when stdout is a pipe (it is, in `x=$(...)`), unless the
+    # caller's environment happens to set PYTHONUNBUFFERED. Flush first.
+    # (A signal handler may land inside a write: a reentrant flush raises.)
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except (OSError, RuntimeError, ValueError):
+            pass
+    os._exit(code)
+
 def session():
     return lt.session({
         "listen_interfaces": "127.0.0.1:0",
@@ -92,7 +105,7 @@ def mk(src, out, tracker):
     print(str(ih.v1), str(ih.v2))
 
 def seed(torrent, save, port_file):
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGTERM, lambda *_: hard_exit(0))
     ses = session()
     p = lt.add_torrent_params(); p.ti = lt.torrent_info(torrent)
     h = add(ses, p, save)
@@ -123,13 +136,13 @@ def seed(torrent, save, port_file):
             try:
                 os.kill(owner, 0)    # the test is gone (killed before its cleanup): stop too
             except ProcessLookupError:
-                os._exit(0)
+                hard_exit(0)
         for a in ses.pop_alerts():
             if isinstance(a, (lt.tracker_error_alert, lt.torrent_error_alert, lt.file_error_alert)):
                 print("peer seed: %s" % a.message(), file=sys.stderr)
 
 def get(src, save, timeout):
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(1))
+    signal.signal(signal.SIGTERM, lambda *_: hard_exit(1))
     ses = session()
     if src.startswith("magnet:"):
         p = lt.parse_magnet_uri(src)
@@ -145,15 +158,15 @@ def get(src, save, timeout):
         st = h.status()
         if st.is_seeding:
             print(h.torrent_file().files().file_path(0))
-            os._exit(0)
+            hard_exit(0)
         if st.errc.value() != 0:
             print("peer get: error %s" % st.errc.message(), file=sys.stderr)
-            os._exit(1)
+            hard_exit(1)
         time.sleep(0.1)
     st = h.status()
     print("peer get: timeout: state %s, %d bytes done, %d peers" % (st.state, st.total_wanted_done, st.num_peers),
           file=sys.stderr)
-    os._exit(1)
+    hard_exit(1)
 
 if __name__ == "__main__":
     cmd = sys.argv[1]

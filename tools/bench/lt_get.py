@@ -29,6 +29,19 @@ import time
 import libtorrent as lt
 
 
+def hard_exit(code):
+    # os._exit skips the flush of Python's stdout buffer: whatever was printed
+    # would be lost when stdout is a pipe (it is, in `x=$(...)`), unless the
+    # caller's environment happens to set PYTHONUNBUFFERED. Flush first.
+    # (A signal handler may land inside a write: a reentrant flush raises.)
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except (OSError, RuntimeError, ValueError):
+            pass
+    os._exit(code)
+
+
 def get_session():
     cat = lt.alert.category_t
     pack = {
@@ -122,13 +135,13 @@ def do_get(a):
                 say("metadata")
             elif isinstance(al, lt.torrent_finished_alert):
                 say("finished")
-                os._exit(0)
+                hard_exit(0)
             elif isinstance(al, (lt.torrent_error_alert, lt.file_error_alert)):
                 print("lt_get: %s" % al.message(), file=sys.stderr)
-                os._exit(1)
+                hard_exit(1)
     st = h.status()
     print("lt_get: timeout at %d bytes" % st.total_wanted_done, file=sys.stderr)
-    os._exit(1)
+    hard_exit(1)
 
 
 def do_seed(a):
@@ -145,11 +158,11 @@ def do_seed(a):
     while True:
         if time.monotonic() > end:
             print("lt_get seed: not seeding after %.0f s" % a.timeout, file=sys.stderr)
-            os._exit(1)
+            hard_exit(1)
         for al in ses.pop_alerts():
             if isinstance(al, (lt.torrent_error_alert, lt.file_error_alert)):
                 print("lt_get seed: %s" % al.message(), file=sys.stderr)
-                os._exit(1)
+                hard_exit(1)
         if all(h.status().is_seeding for h in handles) and ses.is_listening() and ses.listen_port():
             break
         time.sleep(0.05)
@@ -175,7 +188,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--set", action="append", default=[], help="get: override a setting, KEY=VALUE")
     a = ap.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGTERM, lambda *_: hard_exit(0))
     if a.mode == "get":
         if (len(a.torrent) == 1) == bool(a.magnet):
             ap.error("get wants exactly one of --torrent and --magnet")
