@@ -8,7 +8,7 @@
 # Needs root (tmpfs mounts); everything on 127.0.0.1; every wait is bounded.
 . "$(dirname "$0")/lib.sh" "$1"
 
-if [ "$(id -u)" != 0 ]; then echo "faults.sh needs root (tmpfs mounts)"; exit 1; fi
+sw_need_caps "tmpfs mounts for a full disk and a read-only state dir" CAP_SYS_ADMIN
 
 sw_keys
 K=$T/keys

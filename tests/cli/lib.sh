@@ -1,6 +1,12 @@
 # lib.sh - shared by the command-level tests (sourced, not run).
 # Usage: . "$(dirname "$0")/lib.sh" "$1"   (the build directory)
 set -euo pipefail
+# The tests must not depend on the caller's environment. gpg's messages (which some
+# tests match) are translated under another locale, and sort order is locale-dependent:
+# pin the C locale. A umask of 002 (user private groups) would make every directory a
+# test creates group-writable, which swarmup refuses for its state dir and --out: pin 022.
+export LC_ALL=C
+umask 022
 
 SW_BUILD=$(cd "${1:?usage: test.sh BUILD_DIR}" && pwd)
 SW_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -120,6 +126,28 @@ ok() {
   local name=$1
   shift
   if "$@"; then echo "ok   $name"; PASS=$((PASS + 1)); else echo "FAIL $name"; FAIL=$((FAIL + 1)); fi
+}
+
+# sw_need_caps WHAT CAP...: skip this whole test (exit 77, which ctest reports as
+# "Skipped", never as passed) unless we are root with every named capability in
+# our effective set (e.g. CAP_SYS_ADMIN to mount a tmpfs or make a network namespace).
+# An unprivileged container lacks them; a root VM and tools/fresh.sh have them, and
+# there the test runs. WHAT says what the test needs them for.
+sw_need_caps() {
+  local what=$1 cap bit eff missing=()
+  shift
+  eff=$(awk '/^CapEff:/ {print $2}' /proc/self/status)
+  for cap in "$@"; do
+    case $cap in
+      CAP_CHOWN) bit=0 ;; CAP_DAC_OVERRIDE) bit=1 ;; CAP_SETUID) bit=7 ;;
+      CAP_NET_ADMIN) bit=12 ;; CAP_SYS_ADMIN) bit=21 ;;
+      *) echo "sw_need_caps: unknown capability $cap" >&2; exit 1 ;;
+    esac
+    [ "$(id -u)" = 0 ] && (( (16#$eff >> bit) & 1 )) || missing+=("$cap")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "SKIP $(basename "$0" .sh): needs root with ${missing[*]} ($what); this process (uid $(id -u), CapEff $eff) lacks it, as in an unprivileged container. It runs as root on a VM and in tools/fresh.sh."
+  exit 77
 }
 
 sw_done() {
