@@ -10,6 +10,9 @@
 # Usage: bash tools/demo.sh            (installs what is missing and builds first)
 #        SW_BUILD=DIR bash tools/demo.sh   (use an existing build)
 set -euo pipefail
+# The demo makes its directories with mkdir; under a umask of 002 they would be group-writable,
+# which swarmup rightly refuses for a state dir or --out. A demo must not depend on the caller's umask.
+umask 022
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${SW_BUILD:-}" ]; then
   bash "$SRC/tools/bootstrap.sh" "$SRC/build"
