@@ -17,8 +17,14 @@ K=$T/keys
 sw_release "$T/rel" hello-1.0.tar.gz 50000
 CK=(--trusted-key "$K/trusted.asc" --product hello)
 # at OFFSET CMD...: run CMD with the clock moved by OFFSET (libfaketime syntax, e.g. +2d).
-# The monotonic clock is left alone: libuv's timers keep working.
-at() { local off=$1; shift; FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$off" "$@"; }
+# The monotonic clock is left alone: libuv's timers keep working. In an ASan build the
+# preloaded libfaketime comes before the ASan runtime, which ASan accepts only when told.
+at() {
+  local off=$1
+  shift
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$off" "$@"
+}
 chk() { "$SWARMUP" check "${CK[@]}" "$@"; }
 field() { sed -n "s/^$1 //p" "$2"; } # field NAME STATEFILE
 epoch() { date -u -d "$1" +%s; }
