@@ -17,4 +17,11 @@ int sw_cmd_seed(int argc, char **argv);
  * and --manifest; shared by the commands that take a manifest. */
 sw_err sw__cmd_check_names(const sw_opts *o, char *msg, size_t msglen);
 
+/* Report SW_ERR_STALE (message from sw_release_stale; rec is the state it
+ * read): the one line on stderr, or with --json one object {"event": command,
+ * "status": "stale", "no_fresh_since", "valid_until", "expired", "error",
+ * "exit", "message", ...}. Returns the exit code (6). */
+struct sw_state_rec;
+int sw__report_stale(const char *command, const sw_opts *o, const struct sw_state_rec *rec, const char *message);
+
 #endif

@@ -18,7 +18,10 @@ static void sw__check_help(void) {
          "options:\n");
   sw_opts_print_help(SW_CMD_CHECK, stdout);
   printf("\nexit status: 0 ok (update available or up to date), 2 usage or configuration,\n"
-         "3 manifest rejected, 4 manifest could not be downloaded, 1 other failure.\n");
+         "3 manifest rejected, 4 manifest could not be downloaded (nothing accepted before),\n"
+         "6 stale: no fresh manifest (withheld, unreachable or expired) since the last\n"
+         "successful check, 7 the clock is behind the latest known time (set back?),\n"
+         "1 other failure.\n");
 }
 
 /* Names given by the user become state paths: check them like the manifest's. */
@@ -33,6 +36,31 @@ sw_err sw__cmd_check_names(const sw_opts *o, char *msg, size_t msglen) {
   if (o->threshold < 1) return sw_fail(SW_ERR_USAGE, msg, msglen, "--threshold must be at least 1");
   if (o->manifest == NULL) return sw_fail(SW_ERR_USAGE, msg, msglen, "--manifest is required");
   return SW_OK;
+}
+
+int sw__report_stale(const char *command, const sw_opts *o, const sw_state_rec *rec, const char *message) {
+  sw_release_stale_info info;
+  char since[21], until[21];
+  if (!o->json) return sw_report_error(0, command, SW_ERR_STALE, message);
+  sw_release_stale_info_of(o, rec, sw_release_now(), &info);
+  if (info.since != SW_STATE_TIME_UNKNOWN) sw_manifest_format_time(info.since, since);
+  if (info.valid_until != SW_STATE_TIME_UNKNOWN) sw_manifest_format_time(info.valid_until, until);
+  sw_json j;
+  sw_json_begin(&j, stdout);
+  sw_json_str(&j, "event", command);
+  sw_json_str(&j, "status", "stale");
+  sw_json_str(&j, "product", o->product);
+  sw_json_str(&j, "channel", o->channel);
+  sw_json_u64(&j, "sequence", rec->sequence);
+  sw_json_str(&j, "version", rec->version);
+  sw_json_str(&j, "no_fresh_since", info.since != SW_STATE_TIME_UNKNOWN ? since : NULL);
+  sw_json_str(&j, "valid_until", info.valid_until != SW_STATE_TIME_UNKNOWN ? until : NULL);
+  sw_json_bool(&j, "expired", info.expired);
+  sw_json_str(&j, "error", sw_err_name(SW_ERR_STALE));
+  sw_json_i64(&j, "exit", sw_err_exit_code(SW_ERR_STALE));
+  sw_json_str(&j, "message", message);
+  sw_json_end(&j);
+  return sw_err_exit_code(SW_ERR_STALE);
 }
 
 int sw_cmd_check(int argc, char **argv) {
@@ -69,15 +97,22 @@ int sw_cmd_check(int argc, char **argv) {
   }
   err = sw_release_open_keys(&o, &pgp, msg, sizeof msg);
   if (err) goto fail;
+  memset(&rec, 0, sizeof rec);
   err = sw_release_load(&o, pgp, &r, msg, sizeof msg);
+  if (err) err = sw_release_unavailable(&o, &st, &rec, err, msg, sizeof msg);
   if (err) goto fail;
   err = sw_state_open(&st, o.state_dir, msg, sizeof msg);
   if (err) goto fail;
   err = sw_release_check_fresh(&o, st, &r, &fresh, &rec, msg, sizeof msg);
   if (err) goto fail;
+  /* Newer: keep it and make it the accepted one; the same: note the check
+   * (best effort: on a full disk the answer is still right, only the latest
+   * known time does not move). */
   if (fresh == SW_FRESH_NEWER) {
     err = sw_release_record(st, &r, &rec, msg, sizeof msg);
     if (err) goto fail;
+  } else {
+    sw_release_note_saved(st, &o, &rec, "check");
   }
   available = r.m->sequence > rec.installed_sequence;
   sw_manifest_format_time(r.m->date, date);
@@ -114,7 +149,8 @@ int sw_cmd_check(int argc, char **argv) {
   rc = 0;
   goto out;
 fail:
-  rc = sw_report_error(o.json, "check", err, msg);
+  if (err == SW_ERR_STALE) rc = sw__report_stale("check", &o, &rec, msg);
+  else rc = sw_report_error(o.json, "check", err, msg);
 out:
   sw_state_close(st);
   sw_release_free(&r);

@@ -1247,7 +1247,9 @@ static void fetch_help(void) {
   sw_opts_print_help(SW_CMD_FETCH, stdout);
   printf("\nexit status: 0 installed (or already up to date), 2 usage or configuration,\n"
          "3 manifest rejected, 4 download failed on every source, 5 payload rejected,\n"
-         "1 other failure (an interrupted download, a failed --exec command).\n");
+         "6 stale (no fresh manifest since the last successful check), 7 the clock is\n"
+         "behind the latest known time, 1 other failure (an interrupted download, a\n"
+         "failed --exec command).\n");
 }
 
 static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, char *msg, size_t msglen, int *done) {
@@ -1276,7 +1278,7 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
   err = sw_release_open_keys(&f->o, &f->pgp, msg, msglen);
   if (err) return err;
   err = sw_release_load(&f->o, f->pgp, &f->r, msg, msglen);
-  if (err) return err;
+  if (err) return sw_release_unavailable(&f->o, &f->st, &f->rec, err, msg, msglen); /* stale? */
   err = sw_state_open(&f->st, f->o.state_dir, msg, msglen);
   if (err) return err;
   err = sw_release_check_fresh(&f->o, f->st, &f->r, &fresh, &f->rec, msg, msglen);
@@ -1293,6 +1295,8 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
     int same = v && sw_gate_check_path(f->pgp, f->r.m, f->out_path, (unsigned)f->o.threshold, v) == SW_OK && v->accepted;
     free(v);
     if (same) {
+      /* A successful check: note it (a newer manifest was recorded above). */
+      if (fresh != SW_FRESH_NEWER) sw_release_note_saved(f->st, &f->o, &f->rec, "fetch");
       if (f->o.json) {
         sw_json j;
         sw_json_begin(&j, stdout);
@@ -1499,7 +1503,8 @@ run:
   rc = 0;
   goto out;
 fail:
-  rc = sw_report_error(f->o.json, "fetch", err, msg);
+  if (err == SW_ERR_STALE) rc = sw__report_stale("fetch", &f->o, &f->rec, msg);
+  else rc = sw_report_error(f->o.json, "fetch", err, msg);
 out:
   if (loop_ok) {
     if (f->phase != PH_CLOSING) fetch_shutdown(f);

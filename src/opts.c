@@ -35,6 +35,7 @@ static const struct sw_opt_def sw__opts[] = {
     {"ca-file", SW_OPT_STR, OFF(ca_file), 0, ALL, "FILE", "PEM CA bundle for https:// sources (default: the system store)", 0},
     {"threshold", SW_OPT_U64, OFF(threshold), 0, MANIFEST_CMDS, "N", "good signatures needed from distinct trusted keys (default: 1)", SW_THRESHOLD_MAX},
     {"max-clock-skew", SW_OPT_U64, OFF(max_clock_skew), 0, SW_CMD_CHECK | SW_CMD_FETCH | SW_CMD_SEED, "SEC", "how far a manifest's Date may be in the future (default: 3600)", 315360000},
+    {"max-validity", SW_OPT_U64, OFF(max_validity), 0, SW_CMD_CHECK | SW_CMD_FETCH | SW_CMD_SEED, "SEC", "refuse a manifest more than SEC seconds after its Date, even before its Expires (default: 0, Expires alone)", 315360000},
     {"json", SW_OPT_BOOL, OFF(json), 0, ALL, NULL, "print JSON (one object per line) instead of text", 0},
     {"out", SW_OPT_STR, OFF(out), 0, SW_CMD_FETCH, "DIR", "install the verified file into DIR (created if missing)", 0},
     {"no-fallback", SW_OPT_BOOL, OFF(no_fallback), 0, SW_CMD_FETCH, NULL, "swarm only: never download over HTTPS", 0},

@@ -36,6 +36,7 @@ typedef struct sw_opts {
   const char *ca_file;
   uint64_t threshold;
   uint64_t max_clock_skew;
+  uint64_t max_validity;       /* s after Date a manifest stays valid at most (0: Expires alone) */
   int json;
   int help;
   /* fetch and seed */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "fsutil.h"
@@ -118,29 +119,59 @@ out:
   return err;
 }
 
+int64_t sw_release_now(void) { return (int64_t)time(NULL); }
+
+/* The policy's view of the state. */
+static void sw__policy_of(const sw_opts *o, const sw_state_rec *rec, int64_t now, sw_policy *pol,
+                          sw_policy_prev *prev) {
+  memset(prev, 0, sizeof *prev);
+  prev->have = rec->have;
+  prev->sequence = rec->sequence;
+  prev->date = rec->date;
+  prev->latest_known_time = rec->latest_known_time;
+  memcpy(prev->manifest_sha256, rec->manifest_sha256, 32);
+  memset(pol, 0, sizeof *pol);
+  pol->product = o->product;
+  pol->channel = o->channel;
+  pol->now = now;
+  pol->max_clock_skew = (int64_t)o->max_clock_skew;
+  pol->max_validity = (int64_t)o->max_validity;
+}
+
+static int64_t sw__max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
 sw_err sw_release_check_fresh(const sw_opts *o, sw_state *st, const sw_release *r, sw_fresh *fresh,
                               sw_state_rec *rec, char *msg, size_t msglen) {
   sw_policy pol;
   sw_policy_prev prev;
   char inner[SW_MSG_MAX];
+  int64_t now = sw_release_now();
   sw_err err;
 
   *fresh = SW_FRESH_REJECTED;
   err = sw_state_load(st, o->product, o->channel, rec, msg, msglen);
   if (err) return err;
-  memset(&prev, 0, sizeof prev);
-  prev.have = rec->have;
-  prev.sequence = rec->sequence;
-  prev.date = rec->date;
-  memcpy(prev.manifest_sha256, rec->manifest_sha256, 32);
-  pol.product = o->product;
-  pol.channel = o->channel;
-  pol.now = (int64_t)time(NULL);
-  pol.max_clock_skew = (int64_t)o->max_clock_skew;
+  sw__policy_of(o, rec, now, &pol, &prev);
   err = sw_policy_check(&pol, r->m, r->manifest_sha256, &prev, fresh, inner, sizeof inner);
+  if (err == SW_ERR_STALE) {
+    /* Stale when the accepted manifest itself has expired (offered again, or
+     * its validity passed); an expired *other* manifest next to a valid
+     * accepted one is a plain rejection. */
+    sw_release_stale_info info;
+    int same = rec->have && r->m->sequence == rec->sequence &&
+               memcmp(r->manifest_sha256, rec->manifest_sha256, 32) == 0;
+    if (rec->have) sw_release_stale_info_of(o, rec, now, &info);
+    if (same || (rec->have && info.expired)) return sw_release_stale(o, st, rec, err, inner, msg, msglen);
+    return sw_fail(SW_ERR_MANIFEST_POLICY, msg, msglen, "manifest rejected: %s", inner);
+  }
+  if (err == SW_ERR_CLOCK) return sw_fail(err, msg, msglen, "%s", inner);
   if (err) return sw_fail(err, msg, msglen, "manifest rejected: %s", inner);
   if (*fresh != SW_FRESH_NEWER && *fresh != SW_FRESH_SAME)
     return sw_fail(SW_ERR_MANIFEST_POLICY, msg, msglen, "manifest rejected: policy gave no verdict");
+  /* A successful check: note its clock; the latest known time only moves forward. */
+  rec->last_check = now;
+  rec->latest_known_time = sw__max64(rec->have ? rec->latest_known_time : now, sw__max64(now, r->m->date));
+  if (*fresh == SW_FRESH_SAME) rec->expires = r->m->expires; /* fills what a format 1 record lacked */
   return SW_OK;
 }
 
@@ -151,9 +182,90 @@ sw_err sw_release_record(sw_state *st, const sw_release *r, sw_state_rec *rec, c
   rec->have = 1;
   rec->sequence = r->m->sequence;
   rec->date = r->m->date;
+  rec->expires = r->m->expires;
   memcpy(rec->manifest_sha256, r->manifest_sha256, 32);
   snprintf(rec->version, sizeof rec->version, "%s", r->m->version);
+  /* sw_release_check_fresh noted the check; keep the record's invariant whatever the caller did. */
+  if (rec->latest_known_time < rec->date) rec->latest_known_time = rec->date;
   return sw_state_save(st, r->m->product, r->m->channel, rec, msg, msglen);
+}
+
+void sw_release_note_saved(sw_state *st, const sw_opts *o, const sw_state_rec *rec, const char *command) {
+  char m[SW_MSG_MAX];
+  if (sw_state_save(st, o->product, o->channel, rec, m, sizeof m) != SW_OK)
+    fprintf(stderr, "swarmup %s: warning: this check was not recorded (%s); the latest known time did not move\n",
+            command, m);
+}
+
+void sw_release_stale_info_of(const sw_opts *o, const sw_state_rec *rec, int64_t now, sw_release_stale_info *info) {
+  sw_policy pol;
+  sw_policy_prev prev;
+  sw__policy_of(o, rec, now, &pol, &prev);
+  info->since = rec->last_check;
+  info->valid_until = rec->expires == SW_STATE_TIME_UNKNOWN
+                          ? SW_STATE_TIME_UNKNOWN
+                          : sw_policy_valid_until(&pol, rec->date, rec->expires);
+  info->expired = info->valid_until != SW_STATE_TIME_UNKNOWN &&
+                  info->valid_until <= sw_policy_effective_now(&pol, &prev);
+}
+
+static void sw__fmt_known(int64_t t, char out[21]) {
+  if (t == SW_STATE_TIME_UNKNOWN) snprintf(out, 21, "unknown");
+  else sw_manifest_format_time(t, out);
+}
+
+sw_err sw_release_stale(const sw_opts *o, sw_state *st, sw_state_rec *rec, sw_err cause, const char *cause_msg,
+                        char *msg, size_t msglen) {
+  char why[SW_MSG_MAX], inner[SW_MSG_MAX], since[21], until[21];
+  sw_release_stale_info info;
+  sw_policy pol;
+  sw_policy_prev prev;
+  int64_t now = sw_release_now();
+  sw_err err;
+
+  snprintf(why, sizeof why, "%s", cause_msg ? cause_msg : ""); /* cause_msg may be msg */
+  if (!rec->have) {
+    if (cause == SW_ERR_STALE) return sw_fail(SW_ERR_MANIFEST_POLICY, msg, msglen, "manifest rejected: %s", why);
+    return sw_fail(cause, msg, msglen, "%s", why);
+  }
+  /* A clock set back says nothing true about expiry: that is the error then. */
+  sw__policy_of(o, rec, now, &pol, &prev);
+  err = sw_policy_check_clock(&pol, &prev, inner, sizeof inner);
+  if (err) return sw_fail(err, msg, msglen, "%s (and no fresh manifest: %.200s)", inner, why);
+  sw_release_stale_info_of(o, rec, now, &info);
+  if (info.expired && info.valid_until > rec->latest_known_time) {
+    /* Seen expired by this clock: from now on a clock set back before that
+     * (beyond the skew) is refused, instead of reviving the manifest. Bounded
+     * by a signed Expires, so a clock set far forward cannot push it further. */
+    rec->latest_known_time = info.valid_until;
+    /* Best effort, like any note of a check: the stale report matters more. */
+    if (sw_state_save(st, o->product, o->channel, rec, inner, sizeof inner) != SW_OK)
+      fprintf(stderr, "swarmup: warning: the expiry seen was not recorded (%s)\n", inner);
+  }
+  sw__fmt_known(info.since, since);
+  sw__fmt_known(info.valid_until, until);
+  return sw_fail(SW_ERR_STALE, msg, msglen,
+                 "stale: no fresh manifest since %s (%.300s); the last accepted, sequence %llu (version %.64s), %s %s",
+                 since, why, (unsigned long long)rec->sequence, rec->version,
+                 info.expired ? "expired at" : "is valid until", until);
+}
+
+sw_err sw_release_unavailable(const sw_opts *o, sw_state **st, sw_state_rec *rec, sw_err err, char *msg,
+                              size_t msglen) {
+  char state_msg[SW_MSG_MAX];
+  sw_state *own = NULL;
+  /* Only "could not be had": a rejection (signature, syntax) says so already. */
+  if (err != SW_ERR_IO && err != SW_ERR_HTTP && err != SW_ERR_TLS && err != SW_ERR_HTTP_SLOW &&
+      err != SW_ERR_DOWNLOAD)
+    return err;
+  if (*st == NULL) {
+    /* No state dir: nothing was accepted, and an outage should not create one. */
+    if (access(o->state_dir, F_OK) != 0) return err;
+    if (sw_state_open(&own, o->state_dir, state_msg, sizeof state_msg) != SW_OK) return err;
+    *st = own;
+  }
+  if (sw_state_load(*st, o->product, o->channel, rec, state_msg, sizeof state_msg) != SW_OK) return err;
+  return sw_release_stale(o, *st, rec, err, msg, msg, msglen);
 }
 
 void sw_release_free(sw_release *r) {

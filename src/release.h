@@ -38,13 +38,56 @@ sw_err sw_release_open_keys(const sw_opts *o, sw_pgp **pgp, char *msg, size_t ms
 sw_err sw_release_load(const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, size_t msglen);
 
 /* The freshness policy against the state store: on SW_OK, *fresh is NEWER or
- * SAME and *rec holds the state before this manifest. Errors carry
- * "manifest rejected: ..." (SW_ERR_MANIFEST_POLICY) or state errors. */
+ * SAME and *rec holds the state before this manifest with this check noted in
+ * memory (last_check, latest_known_time, and for SAME the Expires): the caller
+ * saves it, with sw_release_record for NEWER or sw_state_save for SAME.
+ * Errors: "manifest rejected: ..." (SW_ERR_MANIFEST_POLICY); SW_ERR_CLOCK (the
+ * clock is behind the latest known time); SW_ERR_STALE when the manifest has
+ * expired and something was accepted before (see sw_release_stale; an expired
+ * manifest with nothing accepted before is SW_ERR_MANIFEST_POLICY); state errors. */
 sw_err sw_release_check_fresh(const sw_opts *o, sw_state *st, const sw_release *r, sw_fresh *fresh,
                               sw_state_rec *rec, char *msg, size_t msglen);
 
 /* Record an accepted manifest (copy + state) after sw_release_check_fresh said NEWER. */
 sw_err sw_release_record(sw_state *st, const sw_release *r, sw_state_rec *rec, char *msg, size_t msglen);
+
+/* What a "stale" report says, from the state record (times may be SW_STATE_TIME_UNKNOWN). */
+typedef struct sw_release_stale_info {
+  int expired;            /* the accepted manifest's validity has passed */
+  int64_t since;          /* no fresh manifest since: the last successful check */
+  int64_t valid_until;    /* the accepted manifest was (is) valid until: Expires capped by --max-validity */
+} sw_release_stale_info;
+
+/* Fill *info from rec (which has something accepted) for the clock now. Pure. */
+void sw_release_stale_info_of(const sw_opts *o, const sw_state_rec *rec, int64_t now, sw_release_stale_info *info);
+
+/* No fresh manifest could be had: cause with cause_msg (copied first; may be
+ * msg itself) is why. rec is the state as loaded for (o->product, o->channel).
+ * With something accepted before: the clock is checked (SW_ERR_CLOCK), an
+ * accepted manifest seen expired raises the latest known time to its end of
+ * validity (saved), and the result is SW_ERR_STALE with one line in msg:
+ *   "stale: no fresh manifest since T (CAUSE); the last accepted, sequence N
+ *    (version V), is valid until E" (or "expired at E").
+ * With nothing accepted: cause and cause_msg unchanged (an expiry, SW_ERR_STALE,
+ * becomes SW_ERR_MANIFEST_POLICY "manifest rejected: ..."). */
+sw_err sw_release_stale(const sw_opts *o, sw_state *st, sw_state_rec *rec, sw_err cause, const char *cause_msg,
+                        char *msg, size_t msglen);
+
+/* sw_release_load failed with err (its message in msg): when the manifest
+ * could not be had (a transport error, not a rejection), open the state (into
+ * *st, unless open already; the caller closes it) and load *rec, then
+ * sw_release_stale. Any other error, or a state that cannot be read, returns
+ * err with msg unchanged. */
+sw_err sw_release_unavailable(const sw_opts *o, sw_state **st, sw_state_rec *rec, sw_err err, char *msg,
+                              size_t msglen);
+
+/* Save rec after a successful check that accepted nothing new (SAME), best
+ * effort: a failure is a warning on stderr naming command, not an error (the
+ * check's answer stands; only last_check and the latest known time do not move). */
+void sw_release_note_saved(sw_state *st, const sw_opts *o, const sw_state_rec *rec, const char *command);
+
+/* The clock freshness is judged by (time(NULL); tests move it with faketime). */
+int64_t sw_release_now(void);
 
 /* Called once on the loop thread when an async load ends; msg is one line
  * ("" on success); on success r->m is set. */

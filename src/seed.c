@@ -412,6 +412,7 @@ static void accept_release(seed_prod *p) {
   }
   err = sw_release_check_fresh(&p->o, st, &p->r, &fresh, &rec, msg, sizeof msg);
   if (err == SW_OK && fresh == SW_FRESH_NEWER) err = sw_release_record(st, &p->r, &rec, msg, sizeof msg);
+  else if (err == SW_OK) sw_release_note_saved(st, &p->o, &rec, "seed"); /* note the check */
   sw_state_close(st);
   if (err) {
     seed_log(sd, "rejected", p, 0, "%s", msg);

@@ -18,7 +18,8 @@ struct sw_state {
   int lock_fd;
 };
 
-#define SW_STATE_MAGIC "swarmup-state 1\n"
+#define SW_STATE_MAGIC "swarmup-state 2\n"
+#define SW_STATE_MAGIC_V1 "swarmup-state 1\n" /* before the freshness fields; still read */
 
 sw_err sw_state_default_dir(char *out, size_t cap) {
   const char *env = getenv("SWARMUP_STATE_DIR");
@@ -102,25 +103,37 @@ static sw_err sw__pc_dir(const sw_state *s, const char *product, const char *cha
   return SW_OK;
 }
 
+/* A record time: "-" when unknown, else YYYY-MM-DDTHH:MM:SSZ. */
+static void sw__fmt_time(int64_t t, char out[21]) {
+  if (t == SW_STATE_TIME_UNKNOWN) snprintf(out, 21, "-");
+  else sw_manifest_format_time(t, out);
+}
+
 sw_err sw_state_encode(const char *product, const char *channel, const sw_state_rec *rec, char *out,
                        size_t cap, size_t *len) {
-  char hash_hex[65], date[21], sum_hex[65];
+  char hash_hex[65], date[21], expires[21], last[21], latest[21], sum_hex[65];
   uint8_t sum[32];
   int n;
   sw_hex(rec->manifest_sha256, 32, hash_hex);
   sw_manifest_format_time(rec->date, date);
+  sw__fmt_time(rec->expires, expires);
+  sw__fmt_time(rec->last_check, last);
+  sw_manifest_format_time(rec->latest_known_time, latest);
   n = snprintf(out, cap,
                SW_STATE_MAGIC
                "product %s\n"
                "channel %s\n"
                "sequence %" PRIu64 "\n"
                "date %s\n"
+               "expires %s\n"
                "manifest-sha256 %s\n"
                "version %s\n"
                "installed-sequence %" PRIu64 "\n"
-               "installed-version %s\n",
-               product, channel, rec->sequence, date, hash_hex, rec->version, rec->installed_sequence,
-               rec->installed_version);
+               "installed-version %s\n"
+               "last-check %s\n"
+               "latest-known-time %s\n",
+               product, channel, rec->sequence, date, expires, hash_hex, rec->version, rec->installed_sequence,
+               rec->installed_version, last, latest);
   if (n < 0 || (size_t)n + 80 >= cap) return SW_ERR_INTERNAL;
   sw_sha256((const uint8_t *)out, (size_t)n, sum);
   sw_hex(sum, 32, sum_hex);
@@ -170,26 +183,54 @@ static int sw__unhex(const char *s, uint8_t *out, size_t n) {
   return 0;
 }
 
+/* A record time: "-" (only where unknown_ok) or a strict UTC time. */
+static int sw__time(const char *s, int unknown_ok, int64_t *out) {
+  if (unknown_ok && strcmp(s, "-") == 0) {
+    *out = SW_STATE_TIME_UNKNOWN;
+    return 0;
+  }
+  return sw_manifest_parse_time(s, strlen(s), out) == SW_OK ? 0 : -1;
+}
+
 sw_err sw_state_decode(const uint8_t *buf, size_t len, const char *product, const char *channel,
                        sw_state_rec *rec, char *msg, size_t msglen) {
   const char *p = (const char *)buf, *end = p + len, *sum_at;
   char v[SW_VERSION_MAX + 80];
   uint8_t want[32], got[32];
   size_t mlen = strlen(SW_STATE_MAGIC);
+  int format;
 
   memset(rec, 0, sizeof *rec);
-  if (len < mlen || memcmp(p, SW_STATE_MAGIC, mlen) != 0) goto bad;
+  /* Both magics have the same length; the version is the only difference. */
+  if (len < mlen) goto bad;
+  if (memcmp(p, SW_STATE_MAGIC, mlen) == 0) format = 2;
+  else if (memcmp(p, SW_STATE_MAGIC_V1, mlen) == 0) format = 1;
+  else goto bad;
   p += mlen;
+  rec->format = format;
+  rec->expires = SW_STATE_TIME_UNKNOWN;
+  rec->last_check = SW_STATE_TIME_UNKNOWN;
   if (sw__take(&p, end, "product", v, sizeof v) || strcmp(v, product) != 0) goto bad;
   if (sw__take(&p, end, "channel", v, sizeof v) || strcmp(v, channel) != 0) goto bad;
   if (sw__take(&p, end, "sequence", v, sizeof v) || sw__u64(v, &rec->sequence)) goto bad;
-  if (sw__take(&p, end, "date", v, sizeof v) || sw_manifest_parse_time(v, strlen(v), &rec->date)) goto bad;
+  if (sw__take(&p, end, "date", v, sizeof v) || sw__time(v, 0, &rec->date)) goto bad;
+  if (format >= 2 && (sw__take(&p, end, "expires", v, sizeof v) || sw__time(v, 1, &rec->expires))) goto bad;
   if (sw__take(&p, end, "manifest-sha256", v, sizeof v) || sw__unhex(v, rec->manifest_sha256, 32)) goto bad;
   if (sw__take(&p, end, "version", v, sizeof v) || strlen(v) > SW_VERSION_MAX) goto bad;
   memcpy(rec->version, v, strlen(v) + 1);
   if (sw__take(&p, end, "installed-sequence", v, sizeof v) || sw__u64(v, &rec->installed_sequence)) goto bad;
   if (sw__take(&p, end, "installed-version", v, sizeof v) || strlen(v) > SW_VERSION_MAX) goto bad;
   memcpy(rec->installed_version, v, strlen(v) + 1);
+  if (format >= 2) {
+    if (sw__take(&p, end, "last-check", v, sizeof v) || sw__time(v, 1, &rec->last_check)) goto bad;
+    if (sw__take(&p, end, "latest-known-time", v, sizeof v) || sw__time(v, 0, &rec->latest_known_time)) goto bad;
+    /* The latest known time is a maximum that includes these: anything else was not written by us. */
+    if (rec->latest_known_time < rec->date) goto bad;
+    if (rec->last_check != SW_STATE_TIME_UNKNOWN && rec->latest_known_time < rec->last_check) goto bad;
+  } else {
+    /* Migrating format 1: the accepted Date is the one time known to have passed. */
+    rec->latest_known_time = rec->date;
+  }
   sum_at = p;
   if (sw__take(&p, end, "checksum", v, sizeof v) || sw__unhex(v, want, 32) || p != end) goto bad;
   sw_sha256(buf, (size_t)(sum_at - (const char *)buf), got);

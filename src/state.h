@@ -7,7 +7,14 @@
  * channel are checked names ([a-z0-9][a-z0-9._-]*) before they become paths.
  * Every file is written atomically (temp, fsync, rename, fsync dir) while the
  * lock is held. A state file ends with a SHA-256 of its own bytes: a torn or
- * edited file is SW_ERR_STATE_CORRUPT, never read as "nothing accepted". */
+ * edited file is SW_ERR_STATE_CORRUPT, never read as "nothing accepted".
+ *
+ * The record (format 2) also keeps what freshness needs: the accepted
+ * manifest's Expires, the clock at the last successful check, and a latest
+ * known time that only moves forward (docs/manifest.md "Freshness"). A format 1
+ * file (before those fields) still loads: expires and last_check are then
+ * unknown, the latest known time starts at the accepted Date, and the next
+ * save writes format 2. */
 #ifndef SW_STATE_H
 #define SW_STATE_H
 
@@ -19,14 +26,23 @@
 
 typedef struct sw_state sw_state;
 
+/* A time the record does not know (written "-"); no parseable time equals it. */
+#define SW_STATE_TIME_UNKNOWN INT64_MIN
+
 typedef struct sw_state_rec {
   int have;                        /* 0: nothing accepted yet */
+  int format;                      /* format of the file read (1: migrated on the next save) */
   uint64_t sequence;               /* last accepted manifest */
   int64_t date;
+  int64_t expires;                 /* its Expires, or SW_STATE_TIME_UNKNOWN */
   uint8_t manifest_sha256[32];
   char version[SW_VERSION_MAX + 1];
   uint64_t installed_sequence;     /* 0: nothing installed by swarmup */
   char installed_version[SW_VERSION_MAX + 1];
+  int64_t last_check;              /* clock at the last successful check, or SW_STATE_TIME_UNKNOWN */
+  int64_t latest_known_time;       /* max of every accepted Date and every successful check's clock
+                                      (and of an Expires seen to have passed); never lowered.
+                                      Always >= date; >= last_check when that is known. */
 } sw_state_rec;
 
 /* Open (creating it with mode 0700 if missing) the state directory and take
@@ -46,7 +62,8 @@ sw_err sw_state_keep_manifest(sw_state *s, const char *product, const char *chan
                               const uint8_t *manifest, size_t manifest_len, const uint8_t *sig,
                               size_t sig_len, char *msg, size_t msglen);
 
-/* Encode / decode a record (exposed for tests). Decode is strict. */
+/* Encode / decode a record (exposed for tests). Decode is strict; it takes
+ * format 1 and 2, encode always writes format 2. */
 sw_err sw_state_encode(const char *product, const char *channel, const sw_state_rec *rec, char *out,
                        size_t cap, size_t *len);
 sw_err sw_state_decode(const uint8_t *buf, size_t len, const char *product, const char *channel,

@@ -36,7 +36,9 @@ extern "C" {
   X(HTTP_SLOW,        4, "transfer slower than the low-speed limit")               \
   X(SWARM,            4, "swarm download failed")                                  \
   X(TORRENT_MISMATCH, 4, "torrent metadata does not match the manifest")           \
-  X(PAYLOAD,          5, "payload rejected")
+  X(PAYLOAD,          5, "payload rejected")                                       \
+  X(STALE,            6, "no fresh manifest (withheld, unreachable or expired)")   \
+  X(CLOCK,            7, "system clock is behind the latest known time")
 
 typedef enum sw_err {
 #define SW__ERR_ENUM(name, code, text) SW_ERR_##name,

@@ -1,5 +1,6 @@
-/* test_policy.c - freshness/rollback policy: product, channel, clock skew,
- * expiry, rollback, equivocation, replay, in that order. */
+/* test_policy.c - freshness/rollback policy: product, channel, the clock
+ * against the latest known time, clock skew, expiry (and the --max-validity
+ * cap), rollback, equivocation, replay, in that order. */
 #include "sw_test.h"
 
 #include "policy.h"
@@ -34,6 +35,7 @@ static void setup(void) {
   PREV.have = 1;
   PREV.sequence = 41;
   PREV.date = NOW - 7 * DAY;
+  PREV.latest_known_time = NOW - DAY; /* the last check was yesterday */
   memset(PREV.manifest_sha256, 0xcd, 32);
   V = SW_FRESH_NEWER; /* must be overwritten with REJECTED on every failure */
   msg[0] = '\0';
@@ -42,6 +44,15 @@ static void setup(void) {
 static sw_err check(void) {
   return sw_policy_check(&P, M, HASH, &PREV, &V, msg, sizeof msg);
 }
+
+#define EXPECT_FAIL(code, needle)                                                                  \
+  do {                                                                                             \
+    SW_ASSERT_EQ_INT(check(), (code));                                                             \
+    SW_ASSERT_EQ_INT(V, SW_FRESH_REJECTED);                                                        \
+    SW_ASSERT_CONTAINS(msg, (needle));                                                             \
+  } while (0)
+#define EXPECT_STALE(needle) EXPECT_FAIL(SW_ERR_STALE, needle)
+#define EXPECT_CLOCK(needle) EXPECT_FAIL(SW_ERR_CLOCK, needle)
 
 #define EXPECT_REJECT(needle)                                                                      \
   do {                                                                                             \
@@ -131,13 +142,13 @@ SW_TEST(rejects_expired) {
   setup();
   M->date = NOW - 40 * DAY;
   M->expires = NOW - 10 * DAY;
-  EXPECT_REJECT("manifest expired at 2026-11-16T12:00:00Z (freeze attack?)");
+  EXPECT_STALE("manifest expired at 2026-11-16T12:00:00Z (freeze attack?)");
 }
 
 SW_TEST(rejects_expiry_equal_to_now) {
   setup();
   M->expires = NOW;
-  EXPECT_REJECT("manifest expired at 2026-11-26T12:00:00Z");
+  EXPECT_STALE("manifest expired at 2026-11-26T12:00:00Z");
 }
 
 SW_TEST(accepts_expiry_one_second_ahead) {
@@ -172,7 +183,7 @@ SW_TEST(same_sequence_same_bytes_expired_is_rejected) {
   PREV.sequence = 42;
   memcpy(PREV.manifest_sha256, HASH, 32);
   M->expires = NOW - 1;
-  EXPECT_REJECT("manifest expired at");
+  EXPECT_STALE("manifest expired at");
 }
 
 SW_TEST(rejects_older_date_with_higher_sequence) {
@@ -205,11 +216,104 @@ SW_TEST(missing_arguments_are_internal_errors) {
 
 SW_TEST(extreme_clock_values_do_not_overflow) {
   setup();
+  PREV.have = 0; /* with a state, a clock this far back is a clock error first (below) */
   P.now = INT64_MIN;
   M->date = INT64_MAX;
   M->expires = INT64_MAX;
   EXPECT_REJECT("years in the future");
   setup();
   P.now = INT64_MAX;
-  EXPECT_REJECT("manifest expired at");
+  EXPECT_STALE("manifest expired at");
+  setup();
+  P.now = INT64_MIN; /* and a latest known time: the difference must not overflow */
+  PREV.latest_known_time = INT64_MAX;
+  EXPECT_CLOCK("is behind the latest known time");
+  setup();
+  P.max_validity = INT64_MAX;
+  M->date = INT64_MIN;
+  M->expires = INT64_MAX;
+  SW_ASSERT_EQ_INT(sw_policy_valid_until(&P, M->date, M->expires), -1); /* INT64_MIN + INT64_MAX */
+  P.max_validity = 1;
+  SW_ASSERT_EQ_INT(sw_policy_valid_until(&P, M->date, M->expires), INT64_MIN + 1);
+}
+
+/* ---- the clock against the latest known time ------------------------------- */
+
+SW_TEST(clock_set_back_beyond_skew_is_a_clock_error) {
+  setup();
+  PREV.latest_known_time = NOW + 3601; /* a check was made 3601 s "later" than now */
+  EXPECT_CLOCK("the clock (2026-11-26T12:00:00Z) is behind the latest known time 2026-11-26T13:00:01Z");
+  SW_ASSERT_CONTAINS(msg, "more than --max-clock-skew 3600 s");
+}
+
+SW_TEST(clock_set_back_is_reported_before_the_manifest_is_judged) {
+  setup();
+  PREV.latest_known_time = NOW + 10 * DAY;
+  M->expires = NOW + 5 * DAY; /* valid at the clock, expired at the latest known time */
+  EXPECT_CLOCK("by 10.0 days");
+}
+
+SW_TEST(clock_behind_within_skew_is_accepted) {
+  setup();
+  PREV.latest_known_time = NOW + 3600;
+  SW_ASSERT_EQ_INT(check(), SW_OK);
+  SW_ASSERT_EQ_INT(V, SW_FRESH_NEWER);
+}
+
+SW_TEST(clock_behind_within_skew_does_not_revive_an_expiry) {
+  setup();
+  PREV.latest_known_time = NOW + 1800;
+  M->expires = NOW + 1000; /* after the clock, but before the latest known time */
+  EXPECT_STALE("manifest expired at 2026-11-26T12:16:40Z");
+}
+
+SW_TEST(no_state_means_no_clock_check) {
+  setup();
+  PREV.have = 0;
+  PREV.latest_known_time = NOW + 100 * DAY;
+  SW_ASSERT_EQ_INT(check(), SW_OK);
+  SW_ASSERT_EQ_INT(sw_policy_check_clock(&P, NULL, msg, sizeof msg), SW_OK);
+  SW_ASSERT_EQ_INT(sw_policy_effective_now(&P, &PREV), NOW);
+}
+
+SW_TEST(effective_now_is_the_later_of_clock_and_latest_known_time) {
+  setup();
+  SW_ASSERT_EQ_INT(sw_policy_effective_now(&P, &PREV), NOW);
+  PREV.latest_known_time = NOW + 5;
+  SW_ASSERT_EQ_INT(sw_policy_effective_now(&P, &PREV), NOW + 5);
+}
+
+/* ---- --max-validity ------------------------------------------------------------ */
+
+SW_TEST(max_validity_caps_a_long_expiry) {
+  setup();
+  M->date = NOW - 2 * DAY;
+  M->expires = NOW + 365 * DAY;
+  P.max_validity = DAY;
+  EXPECT_STALE("manifest expired at 2026-11-25T12:00:00Z by --max-validity 86400 s after its Date");
+  SW_ASSERT_CONTAINS(msg, "its Expires is 2027-11-26T12:00:00Z");
+}
+
+SW_TEST(max_validity_longer_than_the_age_accepts) {
+  setup();
+  M->date = NOW - 2 * DAY;
+  M->expires = NOW + 365 * DAY;
+  P.max_validity = 3 * DAY;
+  SW_ASSERT_EQ_INT(check(), SW_OK);
+  SW_ASSERT_EQ_INT(V, SW_FRESH_NEWER);
+}
+
+SW_TEST(max_validity_never_extends_expires) {
+  setup();
+  M->date = NOW - 2 * DAY;
+  M->expires = NOW - DAY;
+  P.max_validity = 30 * DAY;
+  EXPECT_STALE("manifest expired at 2026-11-25T12:00:00Z (freeze attack?)");
+  SW_ASSERT_EQ_INT(sw_policy_valid_until(&P, M->date, M->expires), M->expires);
+}
+
+SW_TEST(max_validity_zero_means_expires_alone) {
+  setup();
+  P.max_validity = 0;
+  SW_ASSERT_EQ_INT(sw_policy_valid_until(&P, NOW, NOW + 400 * DAY), NOW + 400 * DAY);
 }

@@ -37,10 +37,44 @@ static void pol_duration(uint64_t s, char *out, size_t outlen) {
     snprintf(out, outlen, "%.1f years", (double)s / 31557600.0);
 }
 
+int64_t sw_policy_valid_until(const sw_policy *p, int64_t date, int64_t expires) {
+  /* date + max_validity without signed overflow: compare in the unsigned domain. */
+  if (p == NULL || p->max_validity <= 0) return expires;
+  if (date > expires) return expires;
+  if ((uint64_t)expires - (uint64_t)date > (uint64_t)p->max_validity) return date + p->max_validity;
+  return expires;
+}
+
+int64_t sw_policy_effective_now(const sw_policy *p, const sw_policy_prev *prev) {
+  if (prev != NULL && prev->have && prev->latest_known_time > p->now) return prev->latest_known_time;
+  return p->now;
+}
+
+sw_err sw_policy_check_clock(const sw_policy *p, const sw_policy_prev *prev, char *msg, size_t msglen) {
+  char t1[21], t2[21], dur[48];
+  uint64_t behind, skew;
+  if (p == NULL) return sw_fail(SW_ERR_INTERNAL, msg, msglen, "sw_policy_check_clock: missing argument");
+  if (prev == NULL || !prev->have || p->now >= prev->latest_known_time) return SW_OK;
+  /* The latest known time may be up to the skew ahead of a good clock (it
+   * includes accepted Dates, which may be that far in the future). */
+  behind = (uint64_t)prev->latest_known_time - (uint64_t)p->now;
+  skew = p->max_clock_skew > 0 ? (uint64_t)p->max_clock_skew : 0;
+  if (behind <= skew) return SW_OK;
+  sw_manifest_format_time(p->now, t1);
+  sw_manifest_format_time(prev->latest_known_time, t2);
+  pol_duration(behind, dur, sizeof dur);
+  return sw_fail(SW_ERR_CLOCK, msg, msglen,
+                 "the clock (%s) is behind the latest known time %s by %s (more than --max-clock-skew %llu s): "
+                 "was it set back? Fix the clock; an expired manifest is not accepted again",
+                 t1, t2, dur, (unsigned long long)skew);
+}
+
 sw_err sw_policy_check(const sw_policy *p, const sw_manifest *m, const uint8_t manifest_sha256[32],
                        const sw_policy_prev *prev, sw_fresh *verdict, char *msg, size_t msglen) {
-  char a[44], b[44], t1[21], t2[21], dur[48];
+  char a[44], b[44], t1[21], t2[21], t3[21], dur[48];
   uint64_t skew;
+  int64_t until, now_eff;
+  sw_err err;
 
   if (verdict) *verdict = SW_FRESH_REJECTED;
   if (msg && msglen) msg[0] = '\0';
@@ -58,6 +92,10 @@ sw_err sw_policy_check(const sw_policy *p, const sw_manifest *m, const uint8_t m
     return sw_fail(SW_ERR_MANIFEST_POLICY, msg, msglen, "channel is \"%s\", expected \"%s\"", a, b);
   }
 
+  /* A clock set back must not make an expired manifest valid again. */
+  err = sw_policy_check_clock(p, prev, msg, msglen);
+  if (err) return err;
+
   /* A Date from the future means a wrong clock on one side or a manifest
    * prepared to outlive its welcome; allow only the configured skew.
    * Unsigned differences: no signed overflow whatever the clock says. */
@@ -71,10 +109,22 @@ sw_err sw_policy_check(const sw_policy *p, const sw_manifest *m, const uint8_t m
                      "Date %s is %s in the future (clock skew limit %llu s)", t1, dur, (unsigned long long)skew);
     }
   }
-  /* Expires guards against a mirror serving an old, validly signed manifest forever. */
-  if (m->expires <= p->now) {
-    sw_manifest_format_time(m->expires, t1);
-    return sw_fail(SW_ERR_MANIFEST_POLICY, msg, msglen, "manifest expired at %s (freeze attack?)", t1);
+  /* Expires guards against a mirror serving an old, validly signed manifest
+   * forever; the client's own cap (max_validity) against an Expires set far
+   * out. Judged at the effective now: a clock a little behind the latest
+   * known time does not move an expiry back either. */
+  until = sw_policy_valid_until(p, m->date, m->expires);
+  now_eff = sw_policy_effective_now(p, prev);
+  if (until <= now_eff) {
+    sw_manifest_format_time(until, t1);
+    if (until == m->expires)
+      return sw_fail(SW_ERR_STALE, msg, msglen, "manifest expired at %s (freeze attack?)", t1);
+    sw_manifest_format_time(m->date, t2);
+    sw_manifest_format_time(m->expires, t3);
+    return sw_fail(SW_ERR_STALE, msg, msglen,
+                   "manifest expired at %s by --max-validity %llu s after its Date %s (its Expires is %s; "
+                   "freeze attack?)",
+                   t1, (unsigned long long)p->max_validity, t2, t3);
   }
 
   if (prev == NULL || !prev->have) {

@@ -23,15 +23,20 @@ c() { "$SWARMUP" check --trusted-key "$K/trusted.asc" --product hello --state-di
 
 expect check_reads_manifest_over_https 0 "update available: hello 1.0" -- c --manifest "$U/hello.manifest" --ca-file "$N/ca.pem"
 ok https_fetch_also_fetched_sig grep -q "GET /hello.manifest.sig" "$N/access.log"
-expect check_refuses_untrusted_certificate 4 "TLS" -- c --manifest "$U/hello.manifest"
+# These transport failures are exit 4 with nothing accepted before (empty state dir); with an
+# accepted manifest they are "stale", exit 6 (tests/cli/attack_clock.sh).
+expect check_refuses_untrusted_certificate 4 "TLS" -- c --manifest "$U/hello.manifest" --state-dir "$T/st-none"
 expect check_refuses_plain_http_manifest 2 "non-HTTPS" -- c --manifest "http://127.0.0.1:$HPORT/hello.manifest" --ca-file "$N/ca.pem"
 ok plain_http_was_never_contacted sh -c "! grep -q ' $HPORT ' '$N/access.log'"
-expect check_refuses_redirect_to_http 4 "" -- c --manifest "$U/redirect-http/hello.manifest" --ca-file "$N/ca.pem"
+expect check_refuses_redirect_to_http 4 "" -- \
+  c --manifest "$U/redirect-http/hello.manifest" --ca-file "$N/ca.pem" --state-dir "$T/st-none"
 expect check_missing_remote_signature_is_rejection 3 "manifest rejected: no usable signature" -- \
   c --manifest "$U/nosig.manifest" --ca-file "$N/ca.pem"
 expect check_refuses_oversize_remote_manifest 3 "manifest rejected: .*65536-byte limit" -- \
   c --manifest "$U/huge.manifest" --ca-file "$N/ca.pem"
-expect check_missing_remote_manifest_is_download_failure 4 "404" -- c --manifest "$U/none.manifest" --ca-file "$N/ca.pem"
+# With nothing accepted before, a 404 is an outage (with an accepted manifest it is "stale": attack_clock.sh).
+expect check_missing_remote_manifest_is_download_failure 4 "404" -- \
+  c --manifest "$U/none.manifest" --ca-file "$N/ca.pem" --state-dir "$T/st-none"
 expect check_manifest_sig_from_other_url 0 "" -- \
   c --manifest "$U/nosig.manifest" --manifest-sig "$U/hello.manifest.sig" --ca-file "$N/ca.pem"
 expect verify_reads_manifest_over_https 0 "^ok: " -- \
