@@ -36,7 +36,8 @@ extern "C" {
   X(HTTP_SLOW,        4, "transfer slower than the low-speed limit")               \
   X(SWARM,            4, "swarm download failed")                                  \
   X(TORRENT_MISMATCH, 4, "torrent metadata does not match the manifest")           \
-  X(PAYLOAD,          5, "payload rejected")
+  X(PAYLOAD,          5, "payload rejected")                                       \
+  X(HTTP_DEADLINE,    4, "transfer did not end within its deadline")
 
 typedef enum sw_err {
 #define SW__ERR_ENUM(name, code, text) SW_ERR_##name,
