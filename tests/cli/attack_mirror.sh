@@ -217,5 +217,28 @@ ok summary_counts_add_up_with_trickling_seeder /usr/bin/python3 "$T/sum.py" "$T/
 ok summary_counts_add_up_after_resume /usr/bin/python3 "$T/sum.py" "$T/f3b.log" 0
 ok summary_resumed_bytes_after_resume grep -qE '"event":"installed".*"resumed_bytes":[1-9]' "$T/f3b.log"
 
+# 7. Pieces mode: the only seeder dies at 40%; the first URL serves a copy with a
+#    flipped byte every 64 KiB, so some piece it delivers fails the torrent's hashes.
+#    That URL is not asked again; the second URL delivers the rest.
+mkdir -p "$N/www/tampered2" && cp "$BIGPKG" "$N/www/tampered2/"
+for off in $(seq 0 65536 $((BIGSIZE - 1))); do sw_flip "$N/www/tampered2/hello-1.0.tar.gz" "$off"; done
+sw_lt_seed dies2 "$T/big/hello-1.0.tar.gz.torrent" "$T/seedbig" --upload-limit $((1024 * 1024))
+sw_signed_manifest "$T/m7" "Magnet=$REL_MAGNET&x.pe=127.0.0.1:$LT_PORT" \
+  "Fallback=$U/tampered2/hello-1.0.tar.gz $U/hello-1.0.tar.gz"
+"$SWARMUP" fetch --manifest "$T/m7" --state-dir "$T/c7" --out "$T/out7" "${F[@]}" >"$T/f7.log" 2>&1 &
+FP=$!
+SW_CLEANUPS+=("kill -9 $FP 2>/dev/null")
+for _ in $(seq 1 300); do
+  b=$(grep '"event":"progress"' "$T/f7.log" | tail -1 | grep -o '"bytes":[0-9]*' | grep -o '[0-9]*$' || echo 0)
+  [ "${b:-0}" -ge $((BIGSIZE * 4 / 10)) ] && break
+  sleep 0.1
+done
+kill "$LT_PID_dies2"
+rc=0; wait "$FP" || rc=$?
+ok tampered_mirror_piece_moves_to_the_next_url test "$rc" -eq 0
+ok tampered_mirror_piece_was_named grep -qE '"event":"https-error".*tampered2/hello-1.0.tar.gz: piece [0-9]+ failed' "$T/f7.log"
+ok tampered_mirror_piece_install_is_exact cmp -s "$T/out7/hello-1.0.tar.gz" "$BIGPKG"
+ok summary_counts_add_up_after_bad_piece /usr/bin/python3 "$T/sum.py" "$T/f7.log" 1
+
 [ -n "${SW_KEEP:-}" ] && rm -rf /tmp/swkeep-mirror && cp -r "$T" /tmp/swkeep-mirror
 sw_done
