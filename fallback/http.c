@@ -21,6 +21,7 @@
 
 #include <curl/curl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ struct sw_http_req {
   uint64_t cap;                   /* min(max_bytes, range_len when ranged) */
   uint64_t range_start, range_len;
   uint64_t received;              /* body bytes handed to on_data */
+  uint64_t deadline_ms;           /* CURLOPT_TIMEOUT_MS: the whole transfer must end by then */
   sw_http_data_fn on_data;
   sw_http_done_fn on_done;
   void *arg;
@@ -73,6 +75,7 @@ struct sw_http {
   char *ca_file;
   long connect_timeout_ms, low_speed_bytes, low_speed_time_s;
   long max_redirects;
+  uint64_t min_rate;
   sw_http_req *reqs;
   sw_http_sock *socks;
   int open_handles;               /* uv handles not yet through their close callback */
@@ -108,6 +111,26 @@ static void req_finish(sw_http_req *r, sw_err err, long status, const char *fmt,
   reaper_kick(r->h);
 }
 
+/* connect + low-speed time + bytes at min_rate, in ms, saturating. */
+static uint64_t deadline_of(long connect_ms, long low_speed_s, uint64_t min_rate, uint64_t bytes) {
+  const uint64_t cap = (uint64_t)INT64_MAX / 1000u;
+  uint64_t ms = (uint64_t)connect_ms + (uint64_t)low_speed_s * 1000u, xfer;
+  if (min_rate == 0) min_rate = SW_HTTP_MIN_RATE_DEFAULT;
+  xfer = bytes / min_rate > cap / 1000u ? cap : bytes / min_rate * 1000u + (bytes % min_rate) * 1000u / min_rate;
+  return xfer > cap - ms ? cap : ms + xfer;
+}
+
+uint64_t sw_http_deadline_ms(const sw_http_opts *o, uint64_t bytes) {
+  long c = 10000, l = 30;
+  uint64_t rate = SW_HTTP_MIN_RATE_DEFAULT;
+  if (o != NULL) {
+    if (o->connect_timeout_ms > 0) c = o->connect_timeout_ms;
+    if (o->low_speed_time_s > 0) l = o->low_speed_time_s;
+    if (o->min_rate > 0) rate = o->min_rate;
+  }
+  return deadline_of(c, l, rate, bytes);
+}
+
 /* Host part of url for messages; "?" when it cannot be parsed. */
 static void url_host(const char *url, char *out, size_t outlen) {
   CURLU *u = curl_url();
@@ -121,10 +144,10 @@ static void url_host(const char *url, char *out, size_t outlen) {
   curl_url_cleanup(u);
 }
 
-/* Strict decimal; false on empty, non-digit or overflow. Stops at *end. */
-static bool parse_u64(const char **p, const char *end, uint64_t *out) {
+/* Strict decimal; false on empty, non-digit or overflow. Stops at end. */
+static bool parse_u64(const uint8_t **p, const uint8_t *end, uint64_t *out) {
   uint64_t v = 0;
-  const char *s = *p;
+  const uint8_t *s = *p;
   if (s >= end || *s < '0' || *s > '9') return false;
   while (s < end && *s >= '0' && *s <= '9') {
     unsigned d = (unsigned)(*s - '0');
@@ -137,64 +160,79 @@ static bool parse_u64(const char **p, const char *end, uint64_t *out) {
   return true;
 }
 
-/* "bytes FIRST-LAST/TOTAL" or with an unknown total ("*") -> first, last. */
-static bool parse_content_range(const char *v, uint64_t *first, uint64_t *last) {
-  const char *p = v, *end = v + strlen(v);
-  uint64_t total = 0;
-  while (p < end && (*p == ' ' || *p == '\t')) p++;
-  if (end - p < 6 || strncasecmp(p, "bytes", 5) != 0) return false;
+static bool is_ows(uint8_t c) { return c == ' ' || c == '\t'; }
+
+bool sw_http_parse_content_range(const uint8_t *buf, size_t len, uint64_t *first, uint64_t *last,
+                                 uint64_t *total) {
+  const uint8_t *p = buf, *end = buf + len;
+  uint64_t f = 0, l = 0, t = UINT64_MAX;
+  if (buf == NULL || len > SW_CONTENT_RANGE_MAX) return false;
+  while (p < end && is_ows(*p)) p++;
+  if (end - p < 6 || strncasecmp((const char *)p, "bytes", 5) != 0) return false;
   p += 5;
-  if (*p != ' ' && *p != '\t') return false;
-  while (p < end && (*p == ' ' || *p == '\t')) p++;
-  if (!parse_u64(&p, end, first) || p >= end || *p++ != '-') return false;
-  if (!parse_u64(&p, end, last) || p >= end || *p++ != '/') return false;
+  if (!is_ows(*p)) return false;
+  while (p < end && is_ows(*p)) p++;
+  if (!parse_u64(&p, end, &f) || p >= end || *p++ != '-') return false;
+  if (!parse_u64(&p, end, &l) || p >= end || *p++ != '/') return false;
   if (p < end && *p == '*') {
     p++;
-  } else {
-    if (!parse_u64(&p, end, &total) || *last >= total) return false;
+  } else if (!parse_u64(&p, end, &t) || l >= t) {
+    return false;
   }
-  while (p < end && (*p == ' ' || *p == '\t')) p++;
-  return p == end && *first <= *last;
+  while (p < end && is_ows(*p)) p++;
+  if (p != end || f > l) return false;
+  *first = f;
+  *last = l;
+  *total = t;
+  return true;
+}
+
+sw_err sw_http_check_response(long status, uint64_t range_start, uint64_t range_len, const uint8_t *cr,
+                              size_t cr_len, char *msg, size_t msglen) {
+  uint64_t first = 0, last = 0, total = 0;
+  if (status < 200 || status > 299) return sw_fail(SW_ERR_HTTP, msg, msglen, "HTTP %ld", status);
+  if (range_len == 0) {
+    /* Partial content we did not ask for would be taken as the file's start. */
+    if (status == 206) return sw_fail(SW_ERR_HTTP, msg, msglen, "HTTP 206 to a request without a range");
+    if (msg != NULL && msglen > 0) msg[0] = '\0';
+    return SW_OK;
+  }
+  if (range_start > UINT64_MAX - range_len)
+    return sw_fail(SW_ERR_HTTP, msg, msglen, "range overflows");
+  if (status != 206)
+    return sw_fail(SW_ERR_HTTP, msg, msglen, "HTTP %ld instead of 206 to a range request", status);
+  if (cr == NULL) return sw_fail(SW_ERR_HTTP, msg, msglen, "206 without Content-Range");
+  if (!sw_http_parse_content_range(cr, cr_len, &first, &last, &total) || first != range_start ||
+      last != range_start + range_len - 1)
+    return sw_fail(SW_ERR_HTTP, msg, msglen,
+                   "Content-Range does not match the range asked (%" PRIu64 "-%" PRIu64 ")", range_start,
+                   range_start + range_len - 1);
+  if (msg != NULL && msglen > 0) msg[0] = '\0';
+  return SW_OK;
 }
 
 /* Status (and for ranges Content-Range) of the final response: true if fine,
  * else the request is finished with the reason. */
 static bool req_check_response(sw_http_req *r) {
   long status = 0;
-  char *eff = NULL;
+  char *eff = NULL, why[SW_MSG_MAX];
+  struct curl_header *hd = NULL;
+  const uint8_t *cr = NULL;
+  size_t cr_len = 0;
+  sw_err err;
   curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &eff);
   if (eff == NULL) eff = r->url;
   r->status = status;
-  if (status < 200 || status > 299) {
-    req_finish(r, SW_ERR_HTTP, status, "HTTP %ld from %s", status, eff);
-    return false;
+  if (r->range_len > 0 && curl_easy_header(r->easy, "Content-Range", 0, CURLH_HEADER, -1, &hd) == CURLHE_OK &&
+      hd != NULL && hd->value != NULL) {
+    cr = (const uint8_t *)hd->value;
+    cr_len = strlen(hd->value);
   }
-  if (r->range_len == 0 && status == 206) {
-    /* Partial content we did not ask for would be taken as the file's start. */
-    req_finish(r, SW_ERR_HTTP, status, "HTTP 206 to a request without a range from %s", eff);
+  err = sw_http_check_response(status, r->range_start, r->range_len, cr, cr_len, why, sizeof why);
+  if (err != SW_OK) {
+    req_finish(r, err, status, "%s from %s", why, eff);
     return false;
-  }
-  if (r->range_len > 0) {
-    struct curl_header *hd = NULL;
-    uint64_t first = 0, last = 0;
-    if (status != 206) {
-      req_finish(r, SW_ERR_HTTP, status, "HTTP %ld instead of 206 to a range request from %s",
-                 status, eff);
-      return false;
-    }
-    if (curl_easy_header(r->easy, "Content-Range", 0, CURLH_HEADER, -1, &hd) != CURLHE_OK ||
-        hd == NULL) {
-      req_finish(r, SW_ERR_HTTP, status, "206 without Content-Range from %s", eff);
-      return false;
-    }
-    if (!parse_content_range(hd->value, &first, &last) || first != r->range_start ||
-        last != r->range_start + r->range_len - 1) {
-      req_finish(r, SW_ERR_HTTP, status,
-                 "Content-Range does not match the range asked (%" PRIu64 "-%" PRIu64 ") from %s",
-                 r->range_start, r->range_start + r->range_len - 1, eff);
-      return false;
-    }
   }
   r->checked = true;
   return true;
@@ -279,9 +317,17 @@ static void req_complete(sw_http_req *r, CURLcode res) {
     req_finish(r, SW_ERR_HTTP_TOO_BIG, r->status, "response from %s larger than %" PRIu64 " bytes",
                eff, r->cap);
   } else if (res == CURLE_OPERATION_TIMEDOUT) {
-    curl_off_t connected = 0;
+    curl_off_t connected = 0, total_us = 0;
     curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &connected);
-    if (connected > 0)
+    curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    /* The same CURLcode for the low-speed abort and for CURLOPT_TIMEOUT: the
+     * elapsed time tells them apart (the low-speed one always comes earlier). */
+    if (connected > 0 && total_us >= 0 && (uint64_t)total_us / 1000u + 100u >= r->deadline_ms)
+      req_finish(r, SW_ERR_HTTP_DEADLINE, r->status,
+                 "%s: no end within the transfer's deadline of %" PRIu64 " s (%" PRIu64 " of %" PRIu64
+                 " bytes; below %" PRIu64 " bytes/s on average)",
+                 eff, r->deadline_ms / 1000u, r->received, r->cap, r->h->min_rate);
+    else if (connected > 0)
       req_finish(r, SW_ERR_HTTP_SLOW, r->status, "%s: %s", eff, why);
     else
       req_finish(r, SW_ERR_HTTP, r->status, "connect to %s timed out: %s", eff, why);
@@ -491,7 +537,9 @@ sw_err sw_http_new(sw_http **out, uv_loop_t *loop, const sw_http_opts *opts, cha
   h->low_speed_bytes = 1024;
   h->low_speed_time_s = 30;
   h->max_redirects = 5;
+  h->min_rate = SW_HTTP_MIN_RATE_DEFAULT;
   if (opts != NULL) {
+    if (opts->min_rate > 0) h->min_rate = opts->min_rate;
     if (opts->connect_timeout_ms > 0) h->connect_timeout_ms = opts->connect_timeout_ms;
     if (opts->low_speed_bytes > 0) h->low_speed_bytes = opts->low_speed_bytes;
     if (opts->low_speed_time_s > 0) h->low_speed_time_s = opts->low_speed_time_s;
@@ -582,6 +630,7 @@ sw_err sw_http_start(sw_http *h, const sw_http_get *g, sw_http_req **out, char *
   r->on_data = g->on_data;
   r->on_done = g->on_done;
   r->arg = g->arg;
+  r->deadline_ms = deadline_of(h->connect_timeout_ms, h->low_speed_time_s, h->min_rate, r->cap);
 
   CURL *e = r->easy;
 #define SETOPT(opt, val) do { if (c == CURLE_OK) c = curl_easy_setopt(e, opt, val); } while (0)
@@ -600,6 +649,9 @@ sw_err sw_http_start(sw_http *h, const sw_http_get *g, sw_http_req **out, char *
   SETOPT(CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
   SETOPT(CURLOPT_LOW_SPEED_LIMIT, h->low_speed_bytes);
   SETOPT(CURLOPT_LOW_SPEED_TIME, h->low_speed_time_s);
+  /* The slow-retrieval defence the low-speed limit alone is not: 1 GiB just
+   * above 10 KiB/s takes 29 hours; with a deadline it ends on time. */
+  SETOPT(CURLOPT_TIMEOUT_MS, (long)(r->deadline_ms > (uint64_t)LONG_MAX ? (uint64_t)LONG_MAX : r->deadline_ms));
   SETOPT(CURLOPT_NOSIGNAL, 1L);
   /* First line of defence against a declared oversize body; write_cb counts the rest. */
   SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(r->cap > (uint64_t)INT64_MAX ? INT64_MAX : r->cap));

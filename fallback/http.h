@@ -2,11 +2,12 @@
  * (the shape of curl's docs/examples/multi-uv.c: socket callbacks drive
  * uv_poll handles, the timer callback drives one uv_timer). No thread, no
  * curl_easy_perform. HTTPS only, redirects only to HTTPS, a hard cap on the
- * bytes accepted, a low-speed abort.
+ * bytes accepted, a low-speed abort and an overall deadline per transfer.
  */
 #ifndef SW_HTTP_H
 #define SW_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -22,7 +23,13 @@ typedef struct sw_http_opts {
   long low_speed_bytes;         /* abort a transfer below this many bytes/s ... (0: 1024) */
   long low_speed_time_s;        /* ... for this long (0: 30) */
   int max_redirects;            /* 0: 5 */
+  uint64_t min_rate;            /* bytes/s, 0: SW_HTTP_MIN_RATE_DEFAULT. Every transfer must end within
+                                   connect_timeout + low_speed_time + its bytes / min_rate (its bytes:
+                                   range_len, else max_bytes), else SW_ERR_HTTP_DEADLINE: a source that
+                                   stays just above the low-speed limit cannot hold a client for hours */
 } sw_http_opts;
+
+#define SW_HTTP_MIN_RATE_DEFAULT 65536u /* 1 GiB: at most about 4.5 hours */
 
 /* Create a client on loop. Returns SW_OK and *out, or an error with msg.
  * The first call runs curl_global_init() (guarded by a plain static flag, not
@@ -64,6 +71,30 @@ sw_err sw_http_start(sw_http *h, const sw_http_get *g, sw_http_req **out, char *
 /* Abort r; its on_done runs (later, on the loop) with SW_ERR_CANCELLED.
  * Safe from any callback, including r's own on_data; no-op once r has a result. */
 void sw_http_cancel(sw_http_req *r);
+
+/* The overall deadline of a transfer of bytes bytes under opts (NULL: the
+ * defaults), in milliseconds (saturates at INT64_MAX / 1000). */
+uint64_t sw_http_deadline_ms(const sw_http_opts *opts, uint64_t bytes);
+
+/* Parse an untrusted Content-Range value buf[0..len) (no NUL needed; over
+ * SW_CONTENT_RANGE_MAX bytes is refused): "bytes FIRST-LAST/TOTAL" or
+ * "bytes FIRST-LAST/" followed by a star for an unknown total (RFC 9110 14.4;
+ * the unit case-insensitive, blanks around).
+ * true and *first, *last, *total (UINT64_MAX for "*") only for exactly that
+ * with FIRST <= LAST < TOTAL and no overflow; false for anything else.
+ * Exposed for tests and fuzzing. */
+bool sw_http_parse_content_range(const uint8_t *buf, size_t len, uint64_t *first, uint64_t *last,
+                                 uint64_t *total);
+
+/* The verdict on a final response to a request for [range_start,
+ * range_start + range_len) (range_len 0: the whole body): its status and, for
+ * a range, its untrusted Content-Range value cr[0..cr_len) (NULL: none).
+ * SW_OK only for a 2xx to a whole-body request that is not 206, or a 206 whose
+ * Content-Range is exactly the range asked; else SW_ERR_HTTP and the reason
+ * in msg ("HTTP 404", "HTTP 200 instead of 206 to a range request", ...).
+ * Exposed for tests and fuzzing. */
+sw_err sw_http_check_response(long status, uint64_t range_start, uint64_t range_len, const uint8_t *cr,
+                              size_t cr_len, char *msg, size_t msglen);
 
 /* Convenience for the CLI: fetch url into a malloc'd buffer of at most max
  * bytes by running loop until the transfer ends. Must not be called from a

@@ -9,8 +9,8 @@
  * gate accepted them. The store copy stays for seeding, marked verified.
  *
  * When the swarm does not deliver (no metadata or no peer within
- * --swarm-timeout, no progress for --stall-timeout, or every magnet peer and
- * tracker failed: at once), the HTTPS fallback takes over:
+ * --swarm-timeout, less than --stall-rate over the last --stall-timeout, or
+ * every magnet peer and tracker failed: at once), the HTTPS fallback takes over:
  *  - pieces mode, when the swarm already delivered verified pieces: only the
  *    missing pieces are fetched (Range requests over runs of missing pieces)
  *    and handed to libtorrent (add_piece), which checks each against the v1
@@ -18,8 +18,13 @@
  *    torrent;
  *  - file mode, when the swarm delivered nothing (or --no-swarm): the file is
  *    fetched into STORE/<File>.part (resumed with a Range request after an
- *    interruption) and renamed into place when complete.
- * Either way the whole file then goes through the same payload gate. */
+ *    interruption, only from the URL that delivered it: STORE/part-source) and
+ *    renamed into place when complete.
+ * Either way the whole file then goes through the same payload gate. Each
+ * Fallback URL is tried at most once a run: one that fails, misses its
+ * deadline or delivers rejected bytes is not asked again, rejected bytes are
+ * deleted, and the next URL goes on in the same run; the final error lists
+ * every source tried and why it failed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -48,6 +53,13 @@
 #define SW_FILL_SPAN_MAX (16u << 20)     /* bytes per Range request in pieces mode */
 #define SW_TORRENT_FILE_MAX (16u << 20)  /* a .torrent fetched from the Torrent URL */
 #define SW_PIECE_RING 16                 /* pieces read ahead for the streaming gate */
+#define SW_FETCH_MSG_MAX 4096            /* fetch's final message: every source tried and why it failed */
+#define SW_STALL_SAMPLES 40              /* (time, bytes) samples of the swarm's progress window */
+#define SW_PART_SOURCE "part-source"     /* STORE/part-source: the URL that delivered STORE/<File>.part */
+
+/* fetch.src[piece]: SRC_NONE, or SRC_HTTPS + the index of the Fallback URL that
+ * delivered it (pieces mode), for the summary and to blame a piece that fails. */
+enum { SRC_NONE = 0, SRC_HTTPS = 1 };
 
 enum fetch_phase { PH_SWARM, PH_HTTPS, PH_GATE, PH_SEED, PH_CLOSING };
 enum https_mode { HM_NONE, HM_FILE, HM_PIECES };
@@ -71,14 +83,15 @@ typedef struct fetch {
   sw_err gate_err;
   enum fetch_phase phase;
   uint64_t t_start, t_progress, t_seed, t_switch;
-  uint64_t last_done, seed_up_base, swarm_bytes, https_bytes;
+  uint64_t last_done, seed_up_base;
+  uint64_t swarm_bytes, https_bytes; /* payload received this run (progress events): the swarm's, every URL's */
   int have_metadata, peers_ever, peers_now, interrupted, switched, from_store, resets;
   uint64_t t_all_failed;
   uint64_t rate_bytes, rate_ms;  /* for the progress line's own rate */
   double rate;                   /* bytes/s, smoothed */       /* when every magnet peer and tracker was last seen failed (0: not now) */
   sw_swarm_status last;
   sw_err result;
-  char msg[SW_MSG_MAX];
+  char msg[SW_FETCH_MSG_MAX];
   sw_store_paths paths;
   char out_path[4096];
   char part_path[2800];
@@ -92,6 +105,25 @@ typedef struct fetch {
   size_t url_idx;
   unsigned attempt;
   char url_err[SW_MSG_MAX];
+  /* Every source is tried at most once a run: a failed one is not asked again,
+   * one that delivered rejected bytes is "bad" (bad_bytes: the run ends with
+   * exit 5 if nothing else delivers). The final error lists them all. */
+  unsigned char url_failed[SW_FALLBACK_MAX]; /* 0 untried or current, 1 failed, 2 delivered rejected bytes */
+  char url_why[SW_FALLBACK_MAX][SW_MSG_MAX];
+  int bad_bytes;
+  sw_err last_err;
+  char swarm_why[SW_MSG_MAX];  /* why the swarm was left ("" while it was not) */
+  int swarm_again;             /* back on the swarm after every URL failed (pieces mode) */
+  int advance_after_cancel;    /* file mode: the next URL starts when the cancelled request is done */
+  int part_url;                /* the URL whose bytes .part holds (STORE/part-source); -1: none */
+  char part_src_path[2600];
+  /* the summary: who delivered which bytes of the file */
+  uint8_t *src;                /* per piece: SRC_* (swarm and pieces mode) */
+  uint64_t resumed_part;       /* file mode: bytes .part held when this run took it up */
+  uint64_t swarm_tpd_base, swarm_tpd_last; /* libtorrent's per-session payload count across restarts */
+  /* the swarm's stall window: progress over the last --stall-timeout seconds */
+  struct { uint64_t t, bytes; } stall_win[SW_STALL_SAMPLES];
+  int stall_n, stall_head;
   int part_fd;
   uint64_t part_done;          /* file mode: contiguous bytes in .part */
   int piece_len, num_pieces;
@@ -127,6 +159,7 @@ typedef struct fetch {
 
 static void fetch_shutdown(fetch *f);
 static void https_next(fetch *f);
+static void stall_reset(fetch *f);
 static void start_gate(fetch *f);
 static int bit(const uint8_t *b, int i) { return (b[i / 8] >> (i % 8)) & 1; }
 static void set_bit(uint8_t *b, int i) { b[i / 8] |= (uint8_t)(1u << (i % 8)); }
@@ -228,15 +261,87 @@ static void show_progress(fetch *f) {
   fflush(stderr);
 }
 
+static uint64_t piece_size(fetch *f, int i);
+
+/* The summary: which source delivered which bytes of the file, and what was
+ * received but is not in it. swarm + https + resumed is the file's size once it
+ * is complete; discarded names the excess (partial or redundant swarm blocks,
+ * pieces that failed their hashes, copies the gate rejected, HTTPS bytes of a
+ * URL that failed before its copy was complete). */
+typedef struct tally {
+  uint64_t swarm;     /* delivered in this run by peers */
+  uint64_t https;     /* delivered in this run over HTTPS (by the URL that completed the copy) */
+  uint64_t resumed;   /* already in the store from an earlier run */
+  uint64_t discarded; /* received in this run, not in the file */
+} tally;
+
+static void tally_bytes(fetch *f, tally *t) {
+  uint64_t size = f->r.m->size, got_swarm = f->swarm_bytes, got_https = f->https_bytes;
+  memset(t, 0, sizeof *t);
+  if (f->from_store) {
+    t->resumed = size;
+  } else if (f->hmode == HM_FILE) {
+    t->resumed = f->resumed_part <= f->part_done ? f->resumed_part : f->part_done;
+    t->https = f->part_done - t->resumed;
+  } else {
+    /* Pieces from HTTPS are known one by one. The rest came from peers, in this
+     * run or an earlier one: libtorrent cannot tell the pieces it checks on
+     * disk from those it downloads (both raise piece events), so the swarm's
+     * share of this run is what it sent in this run, up to what the file
+     * needed; the rest was on disk already. */
+    if (f->src != NULL)
+      for (int i = 0; i < f->num_pieces; i++)
+        if (f->src[i] >= SRC_HTTPS) t->https += piece_size(f, i);
+    if (t->https > size) t->https = size;
+    t->swarm = got_swarm < size - t->https ? got_swarm : size - t->https;
+    t->resumed = size - t->https - t->swarm;
+  }
+  t->discarded = (got_https > t->https ? got_https - t->https : 0) + (got_swarm > t->swarm ? got_swarm - t->swarm : 0);
+}
+
 /* Which sources delivered the bytes, for messages. */
 static void sources_text(fetch *f, char *out, size_t cap) {
-  char s[32], h[32];
-  fmt_bytes(f->swarm_bytes, s, sizeof s);
-  fmt_bytes(f->https_bytes, h, sizeof h);
-  if (f->https_bytes && f->url_idx < f->r.m->n_fallback)
-    snprintf(out, cap, "%s from the swarm, %s over HTTPS from %.300s", s, h, f->r.m->fallback[f->url_idx]);
-  else if (f->https_bytes) snprintf(out, cap, "%s from the swarm, %s over HTTPS", s, h);
-  else snprintf(out, cap, "%s from the swarm, 0 B over HTTPS", s);
+  char s[32], h[32], r[32] = "", d[32] = "";
+  tally t;
+  int n;
+  tally_bytes(f, &t);
+  fmt_bytes(t.swarm, s, sizeof s);
+  fmt_bytes(t.https, h, sizeof h);
+  if (t.https && f->url_idx < f->r.m->n_fallback)
+    n = snprintf(out, cap, "%s from the swarm, %s over HTTPS from %.300s", s, h, f->r.m->fallback[f->url_idx]);
+  else
+    n = snprintf(out, cap, "%s from the swarm, %s over HTTPS", s, h);
+  if (n < 0 || (size_t)n >= cap) return;
+  if (t.resumed) fmt_bytes(t.resumed, r, sizeof r);
+  if (t.discarded) fmt_bytes(t.discarded, d, sizeof d);
+  snprintf(out + n, cap - (size_t)n, "%s%s%s%s%s", t.resumed ? ", " : "", r, t.resumed ? " from an earlier run" : "",
+           t.discarded ? "; " : "", t.discarded ? d : "");
+  if (t.discarded) {
+    n = (int)strlen(out);
+    snprintf(out + n, cap - (size_t)n, " received and discarded");
+  }
+}
+
+/* Every source tried in this run and why it failed, for the final error. */
+static void sources_list(fetch *f, char *out, size_t cap) {
+  size_t n = 0;
+  int k;
+  out[0] = '\0';
+  if (f->swarm_why[0]) {
+    k = snprintf(out, cap, "swarm: %.300s", f->swarm_why);
+    if (k < 0 || (size_t)k >= cap) return;
+    n = (size_t)k;
+  }
+  for (size_t i = 0; i < f->r.m->n_fallback; i++) {
+    if (!f->url_failed[i]) continue;
+    /* A bad source's reason names it already ("N over HTTPS from URL: ..."). */
+    if (f->url_failed[i] == 2)
+      k = snprintf(out + n, cap - n, "%s%.700s", n ? "; " : "", f->url_why[i]);
+    else
+      k = snprintf(out + n, cap - n, "%s%.300s: %.400s", n ? "; " : "", f->r.m->fallback[i], f->url_why[i]);
+    if (k < 0 || (size_t)k >= cap - n) return;
+    n += (size_t)k;
+  }
 }
 
 /* ---- seeding, exec ------------------------------------------------------------ */
@@ -435,9 +540,28 @@ static sw_err finish_part(fetch *f) {
   }
   close(f->part_fd);
   f->part_fd = -1;
+  unlink(f->part_src_path); /* no .part left to resume */
   sw_fs_sync_dir(f->paths.dir, NULL, 0);
   return SW_OK;
 }
+
+/* Forget what the gate was given: another copy is coming (another source). */
+static void gate_reset(fetch *f) {
+  uv_mutex_lock(&f->mu);
+  f->gate_cancel = 0;
+  f->avail = 0;
+  f->consumed = 0;
+  for (int i = 0; i < SW_PIECE_RING; i++) {
+    free(f->ring[i].data);
+    f->ring[i].data = NULL;
+  }
+  uv_mutex_unlock(&f->mu);
+  f->gate_pieces = 0;
+  f->next_req = f->deadline_next = 0;
+}
+
+static void mirror_rejected(fetch *f);
+static void fail_every_source(fetch *f);
 
 static void gate_done(uv_work_t *w, int status) {
   fetch *f = w->data;
@@ -453,17 +577,7 @@ static void gate_done(uv_work_t *w, int status) {
     /* Cancelled to start over on another source (the swarm's pieces -> .part). */
     f->gate_restart = 0;
     sw_install_abort(&f->inst);
-    uv_mutex_lock(&f->mu);
-    f->gate_cancel = 0;
-    f->avail = 0;
-    f->consumed = 0;
-    for (int i = 0; i < SW_PIECE_RING; i++) {
-      free(f->ring[i].data);
-      f->ring[i].data = NULL;
-    }
-    uv_mutex_unlock(&f->mu);
-    f->gate_pieces = 0;
-    f->next_req = f->deadline_next = 0;
+    gate_reset(f);
     if (f->hmode == HM_FILE) {
       int complete = f->part_done == f->r.m->size && f->req == NULL;
       set_avail(f, f->part_done);
@@ -492,6 +606,14 @@ static void gate_done(uv_work_t *w, int status) {
   if (!f->gv->accepted) {
     /* Discard the bad bytes: they must not be seeded, installed or resumed from. */
     sw_install_abort(&f->inst);
+    if (f->hmode == HM_FILE && !f->from_store) {
+      /* One URL delivered the whole copy (a .part is only ever completed by
+       * the URL that began it): that URL is bad; the next one may be good. */
+      mirror_rejected(f);
+      return;
+    }
+    /* Swarm or pieces mode: every piece matched the torrent's hashes, which
+     * the signed btmh fixes, so no other source could deliver other bytes. */
     if (f->t) {
       sw_swarm_remove(f->t);
       f->t = NULL;
@@ -527,6 +649,8 @@ static void gate_done(uv_work_t *w, int status) {
   if (f->o.json) {
     sw_json j;
     char sha[65];
+    tally t;
+    tally_bytes(f, &t);
     sw_hex(f->gv->sha256, 32, sha);
     sw_json_begin(&j, stdout);
     sw_json_str(&j, "event", "installed");
@@ -535,8 +659,12 @@ static void gate_done(uv_work_t *w, int status) {
     sw_json_u64(&j, "sequence", f->r.m->sequence);
     sw_json_u64(&j, "size", f->r.m->size);
     sw_json_str(&j, "sha256", sha);
-    sw_json_u64(&j, "swarm_bytes", f->swarm_bytes);
-    sw_json_u64(&j, "https_bytes", f->https_bytes);
+    /* swarm_bytes + https_bytes + resumed_bytes == size; discarded_bytes is the excess received. */
+    sw_json_u64(&j, "swarm_bytes", t.swarm);
+    sw_json_u64(&j, "https_bytes", t.https);
+    sw_json_u64(&j, "resumed_bytes", t.resumed);
+    sw_json_u64(&j, "discarded_bytes", t.discarded);
+    if (t.https && f->url_idx < f->r.m->n_fallback) sw_json_str(&j, "https_url", f->r.m->fallback[f->url_idx]);
     sw_json_end(&j);
   } else {
     if (f->tty) fputs("\r\033[K", stderr);
@@ -649,6 +777,7 @@ static void on_reset(void *arg, sw_swarm_torrent *t, void *t_arg, const char *wh
   if (f->next_req > consumed) f->next_req = consumed;
   f->deadline_next = consumed;
   f->t_progress = now_ms(f);
+  stall_reset(f);
 }
 
 /* Learn the layout and what libtorrent already has (resume data, recheck). */
@@ -660,6 +789,7 @@ static void pieces_refresh(fetch *f) {
     f->done = calloc(1, ((size_t)f->num_pieces + 7) / 8);
     if (f->done == NULL) return;
   }
+  if (f->src == NULL) f->src = calloc(1, (size_t)f->num_pieces); /* NULL: no per-source summary */
   nbytes = ((size_t)f->num_pieces + 7) / 8;
   {
     uint8_t *now = malloc(nbytes);
@@ -679,7 +809,8 @@ static uint64_t piece_size(fetch *f, int i) {
   return end - start;
 }
 
-/* Transient errors are worth a retry of the same URL; the others go to the next URL. */
+/* Transient errors are worth a retry of the same URL; the others go to the next
+ * URL. A missed deadline is not: the same source would be as slow again. */
 static int transient(sw_err e) { return e == SW_ERR_HTTP || e == SW_ERR_HTTP_SLOW; }
 
 static void on_retry_timer(uv_timer_t *h) {
@@ -687,31 +818,182 @@ static void on_retry_timer(uv_timer_t *h) {
   https_next(f);
 }
 
+/* Mark Fallback URL u failed for the rest of the run (bad: it delivered bytes
+ * that the gate or the torrent's hashes rejected). The first reason stays. */
+static void url_fail(fetch *f, size_t u, int bad, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void url_fail(fetch *f, size_t u, int bad, const char *fmt, ...) {
+  va_list ap;
+  if (u >= f->r.m->n_fallback || f->url_failed[u]) return;
+  f->url_failed[u] = bad ? 2 : 1;
+  if (bad) f->bad_bytes = 1;
+  va_start(ap, fmt);
+  vsnprintf(f->url_why[u], sizeof f->url_why[u], fmt, ap);
+  va_end(ap);
+}
+
+/* The first Fallback URL not failed in this run, in the manifest's order; -1: none. */
+static int url_next(fetch *f) {
+  for (size_t i = 0; i < f->r.m->n_fallback; i++)
+    if (!f->url_failed[i]) return (int)i;
+  return -1;
+}
+
+/* The URL STORE/part-source names (the one that delivered .part's bytes), as
+ * an index into the Fallback list; -1 if none, unreadable or not listed. */
+static int part_src_read(fetch *f) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  int u = -1;
+  if (sw_fs_read_file(f->part_src_path, SW_URL_MAX + 2, SW_ERR_IO, &buf, &len, NULL, 0) != SW_OK) return -1;
+  if (len > 0 && buf[len - 1] == '\n') {
+    buf[--len] = '\0';
+    for (size_t i = 0; i < f->r.m->n_fallback; i++)
+      if (strlen(f->r.m->fallback[i]) == len && memcmp(f->r.m->fallback[i], buf, len) == 0) {
+        u = (int)i;
+        break;
+      }
+  }
+  free(buf);
+  return u;
+}
+
+/* Point .part at the current URL: empty it (bytes of another URL are never
+ * completed by this one: a rejection could not tell which of the two was bad,
+ * and a bad first mirror could poison every good second one) and record the
+ * URL in STORE/part-source before its first byte is written. */
+static sw_err part_restart(fetch *f) {
+  char msg[SW_MSG_MAX];
+  const char *url = f->r.m->fallback[f->url_idx];
+  char line[SW_URL_MAX + 2];
+  int n;
+  if (f->part_done > 0) {
+    fetch_event(f, "https-restart", "HTTPS: discarding the %" PRIu64 " bytes in .part (not from %.300s); starting "
+                "at byte 0", f->part_done, url);
+    if (f->gating) {
+      /* The gate reads the .part: it starts again on the new bytes. */
+      f->gate_restart = 1;
+      cancel_gate(f);
+    } else {
+      gate_reset(f);
+    }
+  }
+  if (f->part_fd < 0) {
+    /* (Deleted after a rejection: a new one for the next URL.) */
+    f->part_fd = open(f->part_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (f->part_fd < 0) return sw_fail(SW_ERR_IO, f->msg, sizeof f->msg, "%s: %s", f->part_path, strerror(errno));
+  }
+  if (ftruncate(f->part_fd, 0) != 0)
+    return sw_fail(SW_ERR_IO, f->msg, sizeof f->msg, "%s: %s", f->part_path, strerror(errno));
+  f->part_done = 0;
+  f->resumed_part = 0;
+  f->part_url = -1;
+  n = snprintf(line, sizeof line, "%s\n", url);
+  if (sw_fs_write_atomic(f->paths.dir, SW_PART_SOURCE, (const uint8_t *)line, (size_t)n, 0600, msg, sizeof msg) !=
+      SW_OK)
+    return sw_fail(SW_ERR_IO, f->msg, sizeof f->msg, "%s", msg);
+  f->part_url = (int)f->url_idx;
+  return SW_OK;
+}
+
+/* Every source failed: the final error names each and why. */
+static void fail_every_source(fetch *f) {
+  char list[SW_FETCH_MSG_MAX - 200];
+  sources_list(f, list, sizeof list);
+  if (f->bad_bytes)
+    fetch_fail(f, SW_ERR_PAYLOAD, "payload rejected: %s: no source delivered it intact (%s); nothing was installed",
+               f->r.m->file, list);
+  else
+    fetch_fail(f, f->last_err == SW_ERR_TLS ? SW_ERR_TLS : SW_ERR_DOWNLOAD, "download failed on every source (%s)",
+               list);
+}
+
+/* No Fallback URL is left. In pieces mode the torrent is still there: if it has
+ * peers, the swarm gets one more chance (its stall check ends it); else the end. */
+static void sources_exhausted(fetch *f) {
+  if (f->hmode == HM_PIECES && f->t != NULL && f->last.num_peers > 0 && !f->swarm_again && !f->o.no_swarm) {
+    f->swarm_again = 1;
+    f->phase = PH_SWARM;
+    stall_reset(f);
+    fetch_event(f, "fallback", "every HTTPS source failed; back to the swarm (%d peers)", f->last.num_peers);
+    return;
+  }
+  fail_every_source(f);
+}
+
+/* Go on with the next URL that has not failed in this run (file mode: .part
+ * starts again for it), or end. */
+static void https_advance(fetch *f) {
+  int u = url_next(f);
+  f->attempt = 0;
+  if (u < 0) {
+    sources_exhausted(f);
+    return;
+  }
+  f->url_idx = (size_t)u;
+  if (f->hmode == HM_FILE && f->part_url != u && part_restart(f) != SW_OK) {
+    fetch_fail(f, SW_ERR_IO, "%s", f->msg);
+    return;
+  }
+  uv_timer_start(&f->retry, on_retry_timer, 0, 0);
+}
+
 /* The current URL failed with err: retry it (bounded, with backoff) or move on. */
 static void https_failed(fetch *f, sw_err err, const char *msg) {
   const char *url = f->r.m->fallback[f->url_idx];
   snprintf(f->url_err, sizeof f->url_err, "%s", msg);
-  fetch_event(f, "https-error", "HTTPS: %.300s: %s", url, msg);
-  f->attempt++;
-  if (!transient(err) || f->attempt >= f->o.https_retries) {
-    f->url_idx++;
-    f->attempt = 0;
+  if (!f->url_failed[f->url_idx]) {
+    /* (Already failed: a request cancelled because its URL delivered bad bytes.) */
+    fetch_event(f, "https-error", "HTTPS: %.300s: %s", url, msg);
+    f->last_err = err;
+    f->attempt++;
+    if (transient(err) && f->attempt < f->o.https_retries) {
+      /* Backoff: 250 ms, 500 ms, 1 s... for a retry of the same URL (a .part resumes from it). */
+      uv_timer_start(&f->retry, on_retry_timer, 250u << (f->attempt - 1), 0);
+      return;
+    }
+    url_fail(f, f->url_idx, 0, "%s", msg);
   }
-  if (f->url_idx >= f->r.m->n_fallback) {
-    char src[512];
-    sources_text(f, src, sizeof src);
-    fetch_fail(f, err == SW_ERR_TLS ? SW_ERR_TLS : SW_ERR_DOWNLOAD,
-               "download failed on every source (%s); last HTTPS error: %s", src, f->url_err);
+  https_advance(f);
+}
+
+/* File mode: the gate rejected the copy in .part. Its URL delivered all of it:
+ * that URL is bad for this run, the bytes are deleted (never resumed, never
+ * gated again), and the next URL starts from byte 0. */
+static void mirror_rejected(fetch *f) {
+  char n[32];
+  fmt_bytes(f->part_done, n, sizeof n);
+  fetch_event(f, "https-error", "HTTPS: %.300s: delivered %s that the gate rejected (%s); deleted",
+              f->r.m->fallback[f->url_idx], n, f->gv->reason);
+  url_fail(f, f->url_idx, 1, "%s over HTTPS from %.300s: rejected by the gate: %s", n, f->r.m->fallback[f->url_idx],
+           f->gv->reason);
+  f->last_err = SW_ERR_PAYLOAD;
+  if (f->part_fd >= 0) close(f->part_fd);
+  f->part_fd = -1;
+  unlink(f->part_src_path);
+  if (unlink(f->part_path) != 0 && errno != ENOENT) {
+    fetch_fail(f, SW_ERR_IO, "deleting the rejected %s: %s", f->part_path, strerror(errno));
     return;
   }
-  /* Backoff: 250 ms, 500 ms, 1 s... for a retry of the same URL; none for the next URL. */
-  uv_timer_start(&f->retry, on_retry_timer, f->attempt ? (250u << (f->attempt - 1)) : 0, 0);
+  sw_fs_sync_dir(f->paths.dir, NULL, 0);
+  f->part_done = 0;
+  f->resumed_part = 0;
+  f->part_url = -1;
+  gate_reset(f);
+  f->phase = PH_HTTPS;
+  if (f->req != NULL) {
+    /* The request that delivered the last bytes is still being reaped. */
+    f->advance_after_cancel = 1;
+    sw_http_cancel(f->req);
+    return;
+  }
+  https_advance(f);
 }
 
 static int file_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len) {
   fetch *f = arg;
   size_t done = 0;
   if (offset != f->part_done || offset + len > f->r.m->size) return 1; /* never beyond Size */
+  if (f->part_url != (int)f->url_idx) return 1; /* .part holds one URL's bytes only */
   while (done < len) {
     ssize_t n = pwrite(f->part_fd, buf + done, len - done, (off_t)(offset + done));
     if (n < 0 && errno == EINTR) continue;
@@ -734,6 +1016,11 @@ static void file_done(void *arg, sw_err err, const char *msg, long status) {
   char emsg[SW_MSG_MAX];
   (void)status;
   f->req = NULL;
+  if (f->advance_after_cancel) {
+    f->advance_after_cancel = 0;
+    if (f->phase == PH_HTTPS) https_advance(f);
+    return;
+  }
   if (f->phase != PH_HTTPS) return;
   if (f->handed_failed == -1) {
     fetch_fail(f, SW_ERR_IO, "%s", f->url_err);
@@ -776,6 +1063,9 @@ static int pieces_data(void *arg, uint64_t offset, const uint8_t *buf, size_t le
         return 1;
       }
       set_bit(f->have, i);
+      /* Ours unless the swarm finished it first (then this copy is redundant);
+       * a piece that fails its hashes is given back (on_piece_failed). */
+      if (f->src != NULL && (f->done == NULL || !bit(f->done, i))) f->src[i] = (uint8_t)(SRC_HTTPS + f->url_idx);
     }
   }
   return 0;
@@ -786,8 +1076,9 @@ static void pieces_done(void *arg, sw_err err, const char *msg, long status) {
   (void)status;
   f->req = NULL;
   if (f->phase != PH_HTTPS) return;
-  if (err) {
-    https_failed(f, err, msg);
+  if (err || f->url_failed[f->url_idx]) {
+    /* (A URL marked bad while its request was ending: https_failed moves on.) */
+    https_failed(f, err ? err : SW_ERR_PAYLOAD, err ? msg : "delivered a bad piece");
     return;
   }
   https_next(f);
@@ -803,6 +1094,10 @@ static void https_next(fetch *f) {
   g.url = f->r.m->fallback[f->url_idx];
   g.arg = f;
   if (f->hmode == HM_FILE) {
+    if (f->part_url != (int)f->url_idx && part_restart(f) != SW_OK) {
+      fetch_fail(f, SW_ERR_IO, "%s", f->msg);
+      return;
+    }
     if (f->part_done == f->r.m->size) {
       file_done(f, SW_OK, "", 206);
       return;
@@ -884,7 +1179,13 @@ static int torrent_data(void *arg, uint64_t offset, const uint8_t *buf, size_t l
 
 static void switch_to_https(fetch *f, const char *reason) {
   char msg[SW_MSG_MAX];
-  if (f->phase != PH_SWARM || f->switched) return;
+  if (f->phase != PH_SWARM) return;
+  snprintf(f->swarm_why, sizeof f->swarm_why, "%s", reason);
+  if (f->switched) {
+    /* Back on the swarm after every URL had failed, and the swarm failed again. */
+    fail_every_source(f);
+    return;
+  }
   f->switched = 1;
   if (f->o.no_fallback) {
     fetch_fail(f, SW_ERR_DOWNLOAD, "download failed on every source: swarm: %s (HTTPS fallback disabled)", reason);
@@ -905,8 +1206,20 @@ static void switch_to_https(fetch *f, const char *reason) {
       return;
     }
     f->hmode = HM_PIECES;
-    fetch_event(f, "https-pieces", "keeping %" PRIu64 " bytes from the swarm; fetching the missing pieces over HTTPS",
-                f->last.bytes_done);
+    if (f->src == NULL) f->src = calloc(1, (size_t)f->num_pieces);
+    if (f->src == NULL) {
+      fetch_fail(f, SW_ERR_NOMEM, "out of memory");
+      return;
+    }
+    {
+      /* Whole verified pieces only: finished blocks of a piece still being
+       * downloaded (part of libtorrent's bytes_done) are fetched again. */
+      uint64_t kept = 0;
+      for (int i = 0; i < f->num_pieces; i++)
+        if (bit(f->have, i)) kept += piece_size(f, i);
+      fetch_event(f, "https-pieces", "keeping %" PRIu64 " bytes from the swarm; fetching the missing pieces over HTTPS",
+                  kept);
+    }
   } else {
     struct stat st;
     /* Nothing usable from the swarm: the whole file (or the rest of an earlier
@@ -921,22 +1234,27 @@ static void switch_to_https(fetch *f, const char *reason) {
       sw_swarm_remove(f->t);
       f->t = NULL;
     }
-    f->part_fd = open(f->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    f->part_fd = open(f->part_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (f->part_fd < 0 || fstat(f->part_fd, &st) != 0) {
       fetch_fail(f, SW_ERR_IO, "%s: %s", f->part_path, strerror(errno));
       return;
     }
     f->part_done = (uint64_t)st.st_size;
-    if (f->part_done > f->r.m->size) {
-      if (ftruncate(f->part_fd, 0) != 0) {
-        fetch_fail(f, SW_ERR_IO, "%s: %s", f->part_path, strerror(errno));
-        return;
-      }
-      f->part_done = 0;
-    }
-    if (f->part_done) fetch_event(f, "https-resume", "resuming the HTTPS download at byte %" PRIu64, f->part_done);
-    set_avail(f, f->part_done);
     f->hmode = HM_FILE;
+    /* A .part is resumed only from the URL that delivered it (first, before
+     * the others: its bytes are worth keeping); one of unknown origin, or
+     * longer than Size, starts again (part_restart). */
+    f->part_url = f->part_done > 0 && f->part_done <= f->r.m->size ? part_src_read(f) : -1;
+    f->url_idx = f->part_url >= 0 ? (size_t)f->part_url : 0;
+    if (f->part_url < 0 && part_restart(f) != SW_OK) {
+      fetch_fail(f, SW_ERR_IO, "%s", f->msg);
+      return;
+    }
+    f->resumed_part = f->part_done;
+    if (f->part_done)
+      fetch_event(f, "https-resume", "resuming the HTTPS download at byte %" PRIu64 " from %.300s", f->part_done,
+                  f->r.m->fallback[f->url_idx]);
+    set_avail(f, f->part_done);
     if (!f->torrent_file_ok && f->r.m->torrent_url[0] && !f->o.no_swarm) {
       sw_http_get g;
       memset(&g, 0, sizeof g);
@@ -954,12 +1272,20 @@ static void switch_to_https(fetch *f, const char *reason) {
 
 /* ---- swarm callbacks -------------------------------------------------------------- */
 
+/* libtorrent's payload count is per torrent session and starts at 0 again
+ * when the torrent is restarted (on_reset): keep a running total. */
+static void swarm_count(fetch *f, uint64_t tpd) {
+  if (tpd < f->swarm_tpd_last) f->swarm_tpd_base += f->swarm_tpd_last;
+  f->swarm_tpd_last = tpd;
+  f->swarm_bytes = f->swarm_tpd_base + tpd;
+}
+
 static void on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swarm_status *st) {
   fetch *f = arg;
   (void)t_arg;
   if (t == NULL || t != f->t) return;
   f->last = *st;
-  if (st->total_payload_download > f->swarm_bytes && f->phase == PH_SWARM) f->swarm_bytes = st->total_payload_download;
+  swarm_count(f, st->total_payload_download);
   if (st->num_peers > 0) f->peers_ever = 1;
   if (st->bytes_done != f->last_done) {
     f->last_done = st->bytes_done;
@@ -975,7 +1301,7 @@ static void on_piece(void *arg, sw_swarm_torrent *t, void *t_arg, int piece) {
   if (t != f->t || (f->phase != PH_SWARM && f->phase != PH_HTTPS)) return;
   if (f->done == NULL) {
     pieces_refresh(f);
-    return;
+    if (f->done == NULL) return;
   }
   if (piece >= 0 && piece < f->num_pieces) set_bit(f->done, piece);
   pump_pieces(f);
@@ -987,6 +1313,7 @@ static void on_metadata(void *arg, sw_swarm_torrent *t, void *t_arg) {
   (void)t_arg;
   f->have_metadata = 1;
   f->t_progress = now_ms(f);
+  stall_reset(f); /* the stall window starts with the metadata */
   /* Keep the torrent beside the file, so that `swarmup seed` can serve it.
    * From a magnet the v2 piece layers come later: if not yet, retry when
    * the download is complete. */
@@ -1083,15 +1410,31 @@ static void on_tracker(void *arg, sw_swarm_torrent *t, void *t_arg, int ok, cons
 
 static void on_piece_failed(void *arg, sw_swarm_torrent *t, void *t_arg, int piece) {
   fetch *f = arg;
+  size_t u;
   (void)t;
   (void)t_arg;
-  /* A piece the HTTPS origin delivered failed the signed torrent's hashes:
-   * the origin serves something else than the signed release. */
-  if (f->phase == PH_HTTPS && f->hmode == HM_PIECES && piece >= f->req_first - 64 && f->have && bit(f->have, piece)) {
-    char src[512];
-    sources_text(f, src, sizeof src);
-    fetch_fail(f, SW_ERR_PAYLOAD, "payload rejected: piece %d from HTTPS %.300s failed the torrent's hashes (%s); "
-               "nothing was installed", piece, f->r.m->fallback[f->url_idx], src);
+  /* A piece an HTTPS origin delivered failed the signed torrent's hashes: that
+   * origin serves something else than the signed release. It is not asked
+   * again in this run; the piece comes from the next URL (or the swarm). A bad
+   * peer's piece is libtorrent's business (it bans the peer). */
+  if (f->src == NULL || f->have == NULL || piece < 0 || piece >= f->num_pieces || f->src[piece] < SRC_HTTPS) return;
+  u = (size_t)(f->src[piece] - SRC_HTTPS);
+  f->src[piece] = SRC_NONE;
+  f->have[piece / 8] &= (uint8_t)~(1u << (piece % 8));
+  if (u >= f->r.m->n_fallback) return;
+  if (!f->url_failed[u]) {
+    fetch_event(f, "https-error", "HTTPS: %.300s: piece %d failed the torrent's hashes; not asked again",
+                f->r.m->fallback[u], piece);
+    url_fail(f, u, 1, "piece %d over HTTPS from %.300s failed the torrent's hashes", piece, f->r.m->fallback[u]);
+    f->last_err = SW_ERR_PAYLOAD;
+  }
+  if (f->phase != PH_HTTPS) return; /* back on the swarm: it fetches the piece */
+  if (f->req != NULL) {
+    if (u == f->url_idx) sw_http_cancel(f->req); /* pieces_done moves on to the next URL */
+  } else if (u == f->url_idx) {
+    https_advance(f);
+  } else {
+    https_next(f); /* the current URL fetches the piece again */
   }
 }
 
@@ -1118,9 +1461,7 @@ static void on_finished(void *arg, sw_swarm_torrent *t, void *t_arg) {
   fetch *f = arg;
   (void)t_arg;
   if (t != f->t) return;
-  if (sw_swarm_get_status(t, &f->last, NULL, 0) == SW_OK && f->phase == PH_SWARM &&
-      f->last.total_payload_download > f->swarm_bytes)
-    f->swarm_bytes = f->last.total_payload_download;
+  if (sw_swarm_get_status(t, &f->last, NULL, 0) == SW_OK) swarm_count(f, f->last.total_payload_download);
   /* Every piece is hash-checked (maybe not yet written out: the gate gets
    * the pieces from libtorrent, not from the file). */
   if (f->done == NULL) pieces_refresh(f);
@@ -1201,6 +1542,57 @@ static void on_signal(uv_signal_t *h, int signum) {
   }
 }
 
+/* The swarm's stall check: progress (bytes of the file libtorrent has, which
+ * only grows with payload that reaches the file) over a sliding window of
+ * --stall-timeout seconds, sampled at most SW_STALL_SAMPLES - 8 times a window.
+ * Less than --stall-rate on average over the window is a stall: a peer that
+ * trickles a block now and then no longer holds the client (the old rule,
+ * "no new byte for --stall-timeout", let a 1 KiB/s peer do so for days). */
+static void stall_reset(fetch *f) {
+  f->stall_n = 0;
+  f->stall_head = 0;
+}
+
+static void stall_sample(fetch *f, uint64_t now) {
+  uint64_t every = f->o.stall_timeout * 1000u / (SW_STALL_SAMPLES - 8);
+  int newest = (f->stall_head + SW_STALL_SAMPLES - 1) % SW_STALL_SAMPLES;
+  if (f->stall_n > 0 && now - f->stall_win[newest].t < every) return;
+  f->stall_win[f->stall_head].t = now;
+  f->stall_win[f->stall_head].bytes = f->last.bytes_done;
+  f->stall_head = (f->stall_head + 1) % SW_STALL_SAMPLES;
+  if (f->stall_n < SW_STALL_SAMPLES) f->stall_n++;
+}
+
+/* 1 (and why) if the window is full and the swarm delivered less than
+ * --stall-rate bytes/s over it (at least one byte is needed in any case). */
+static int stalled(fetch *f, uint64_t now, char *why, size_t whylen) {
+  uint64_t win = f->o.stall_timeout * 1000u, need, got, from = 0;
+  int found = 0;
+  char a[32], b[32];
+  stall_sample(f, now);
+  /* The newest sample at least a window old marks the window's start. */
+  for (int k = 0; k < f->stall_n; k++) {
+    int i = (f->stall_head + SW_STALL_SAMPLES - 1 - k) % SW_STALL_SAMPLES;
+    if (now - f->stall_win[i].t >= win) {
+      from = f->stall_win[i].bytes;
+      found = 1;
+      break;
+    }
+  }
+  if (!found) return 0;
+  got = f->last.bytes_done > from ? f->last.bytes_done - from : 0;
+  need = f->o.stall_rate * f->o.stall_timeout;
+  if (need == 0) need = 1;
+  if (got >= need) return 0;
+  fmt_bytes(got, a, sizeof a);
+  fmt_bytes(f->o.stall_rate, b, sizeof b);
+  if (got == 0)
+    snprintf(why, whylen, "no progress for %" PRIu64 " s", f->o.stall_timeout);
+  else
+    snprintf(why, whylen, "%s in the last %" PRIu64 " s, below the --stall-rate of %s/s", a, f->o.stall_timeout, b);
+  return 1;
+}
+
 static void on_tick(uv_timer_t *h) {
   fetch *f = h->data;
   uint64_t now = now_ms(f);
@@ -1214,11 +1606,12 @@ static void on_tick(uv_timer_t *h) {
       switch_to_https(f, why);
       return;
     }
-    if (f->have_metadata && now - f->t_progress >= f->o.stall_timeout * 1000) {
-      char why[128];
-      snprintf(why, sizeof why, "no progress for %" PRIu64 " s", f->o.stall_timeout);
-      switch_to_https(f, why);
-      return;
+    if (f->have_metadata) {
+      char why[256];
+      if (stalled(f, now, why, sizeof why)) {
+        switch_to_https(f, why);
+        return;
+      }
     }
   } else if (f->phase == PH_HTTPS) {
     show_progress(f);
@@ -1319,6 +1712,7 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
   err = sw_store_paths_for(f->o.state_dir, f->r.m, &f->paths, msg, msglen);
   if (err) return err;
   snprintf(f->part_path, sizeof f->part_path, "%s.part", f->paths.file);
+  snprintf(f->part_src_path, sizeof f->part_src_path, "%s/%s", f->paths.dir, SW_PART_SOURCE);
   err = sw_store_prepare(&f->paths, msg, msglen);
   if (err) return err;
   {
@@ -1346,7 +1740,7 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
 
 int sw_cmd_fetch(int argc, char **argv) {
   fetch *f = calloc(1, sizeof *f);
-  char msg[SW_MSG_MAX] = "", statedir[2048];
+  char msg[SW_FETCH_MSG_MAX] = "", statedir[2048];
   sw_swarm_settings ss;
   sw_swarm_callbacks cb;
   sw_swarm_download dl;
@@ -1409,6 +1803,7 @@ int sw_cmd_fetch(int argc, char **argv) {
     ho.ca_file = f->o.ca_file;
     ho.low_speed_bytes = (long)f->o.low_speed_limit;
     ho.low_speed_time_s = (long)f->o.low_speed_time;
+    ho.min_rate = f->o.min_rate ? f->o.min_rate : 1; /* 0: no deadline to speak of (1 B/s) */
     err = sw_http_new(&f->http, &f->loop, &ho, msg, sizeof msg);
     if (err) {
       fetch_fail(f, err, "HTTPS client: %s", msg);
@@ -1516,6 +1911,7 @@ out:
   free(f->gv);
   free(f->have);
   free(f->done);
+  free(f->src);
   for (int i = 0; i < SW_PIECE_RING; i++) free(f->ring[i].data);
   free(f->piece_buf);
   if (f->sync_ok) {

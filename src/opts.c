@@ -44,6 +44,7 @@ static const struct sw_opt_def sw__opts[] = {
     {"low-speed-limit", SW_OPT_U64, OFF(low_speed_limit), 0, SW_CMD_FETCH, "BYTES", "HTTPS: abort a transfer slower than BYTES/s for --low-speed-time, then try the next URL (default: 10240)", 1ull << 40},
     {"low-speed-time", SW_OPT_U64, OFF(low_speed_time), 0, SW_CMD_FETCH, "SEC", "see --low-speed-limit (default: 20)", 3600},
     {"https-retries", SW_OPT_U64, OFF(https_retries), 0, SW_CMD_FETCH, "N", "HTTPS: tries per Fallback URL for transient errors, with backoff (default: 2)", 10},
+    {"min-rate", SW_OPT_U64, OFF(min_rate), 0, SW_CMD_FETCH, "BYTES", "HTTPS: a transfer must end within 10 s + --low-speed-time + its size at BYTES/s, else the next URL (default: 65536)", 1ull << 40},
     {"seed-time", SW_OPT_U64, OFF(seed_time), 0, SW_CMD_FETCH, "SEC", "after installing, seed for SEC seconds (default: 600; 0: don't seed)", 31536000},
     {"seed-ratio", SW_OPT_RATIO, OFF(seed_ratio), 0, SW_CMD_FETCH, "R", "... or until R copies were uploaded (default: 2.0; 0: no ratio limit)", 0},
     {"upload-limit", SW_OPT_U64, OFF(upload_limit), 0, SW_CMD_FETCH | SW_CMD_SEED, "KIB/S", "upload rate limit (default: 0, unlimited)", 2097151},
@@ -56,7 +57,8 @@ static const struct sw_opt_def sw__opts[] = {
     {"natpmp", SW_OPT_BOOL, OFF(natpmp), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "ask the router for a port mapping with NAT-PMP (default: off)", 0},
     {"encryption", SW_OPT_STR, OFF(encryption), 0, SW_CMD_FETCH | SW_CMD_SEED, "POLICY", "peer connection encryption: enabled (default), forced or disabled", 0},
     {"swarm-timeout", SW_OPT_U64, OFF(swarm_timeout), 0, SW_CMD_FETCH, "SEC", "switch to HTTPS if the swarm gives no metadata or no peer within SEC (default: 15)", 86400},
-    {"stall-timeout", SW_OPT_U64, OFF(stall_timeout), 0, SW_CMD_FETCH, "SEC", "switch to HTTPS after SEC without progress (default: 20)", 86400},
+    {"stall-timeout", SW_OPT_U64, OFF(stall_timeout), 0, SW_CMD_FETCH, "SEC", "switch to HTTPS when the swarm delivered less than --stall-rate on average over the last SEC seconds (default: 20)", 86400},
+    {"stall-rate", SW_OPT_U64, OFF(stall_rate), 0, SW_CMD_FETCH, "BYTES", "see --stall-timeout: the swarm's lowest acceptable rate in bytes/s (default: 16384; 0: any progress is enough)", 1ull << 40},
     {"poll", SW_OPT_U64, OFF(poll), 0, SW_CMD_SEED, "SEC", "check every manifest again every SEC seconds (default: 300)", 604800},
     {"keep", SW_OPT_U64, OFF(keep), 0, SW_CMD_SEED, "N", "keep and seed the last N releases of each product (default: 3)", 1000},
     {"from", SW_OPT_STR, OFF(from), 0, SW_CMD_SEED, "FILE", "adopt this local copy of the release instead of downloading it (it must pass the gate)", 0},
@@ -248,6 +250,8 @@ void sw_opts_defaults(sw_opts *o) {
   o->low_speed_limit = 10240;
   o->low_speed_time = 20;
   o->https_retries = 2;
+  o->min_rate = 65536;
+  o->stall_rate = 16384;
   o->keep = 3;
 }
 

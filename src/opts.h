@@ -47,6 +47,7 @@ typedef struct sw_opts {
   uint64_t low_speed_limit;    /* HTTPS: bytes/s ... */
   uint64_t low_speed_time;     /* ... for this long aborts (s) */
   uint64_t https_retries;      /* per Fallback URL, for transient errors */
+  uint64_t min_rate;           /* HTTPS: bytes/s on average a transfer must reach (its deadline) */
   uint64_t seed_time;
   double seed_ratio;
   uint64_t upload_limit;       /* KiB/s, 0: unlimited */
@@ -56,6 +57,7 @@ typedef struct sw_opts {
   const char *encryption;      /* enabled | forced | disabled */
   uint64_t swarm_timeout;      /* s */
   uint64_t stall_timeout;      /* s */
+  uint64_t stall_rate;         /* bytes/s over --stall-timeout below which the swarm is stalled */
   int no_progress;
   /* seed */
   uint64_t poll;               /* s between manifest checks */

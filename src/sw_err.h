@@ -38,7 +38,8 @@ extern "C" {
   X(TORRENT_MISMATCH, 4, "torrent metadata does not match the manifest")           \
   X(PAYLOAD,          5, "payload rejected")                                       \
   X(STALE,            6, "no fresh manifest (withheld, unreachable or expired)")   \
-  X(CLOCK,            7, "system clock is behind the latest known time")
+  X(CLOCK,            7, "system clock is behind the latest known time")          \
+  X(HTTP_DEADLINE,    4, "transfer did not end within its deadline")
 
 typedef enum sw_err {
 #define SW__ERR_ENUM(name, code, text) SW_ERR_##name,

@@ -22,5 +22,6 @@
 #define SW_CONFIG_LINE_MAX      4096u
 #define SW_STATE_MAX            8192u   /* one state file */
 #define SW_MSG_MAX               512u   /* one error message line */
+#define SW_CONTENT_RANGE_MAX     256u   /* an HTTP Content-Range value ("bytes " and three 20-digit numbers need 70) */
 
 #endif

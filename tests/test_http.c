@@ -444,6 +444,105 @@ SW_TEST(slow_server_is_aborted_by_low_speed_limit) {
   free(c.buf);
 }
 
+/* A server just above the low-speed limit (limit_rate 20k) cannot hold a
+ * transfer past its overall deadline: connect 1 s + low-speed time 1 s +
+ * 5 MiB at 5 MiB/s = 3 s, where the whole body takes over 4 minutes. */
+SW_TEST(transfer_past_its_deadline_is_aborted) {
+  coll c;
+  sw_http_opts o = opts_ca();
+  o.connect_timeout_ms = 1000;
+  o.low_speed_bytes = 1000;
+  o.low_speed_time_s = 1;
+  o.min_rate = BIG_LEN;
+  SW_ASSERT_EQ_INT(sw_http_deadline_ms(&o, BIG_LEN), 3000);
+  coll_init(&c);
+  sw_http_get g = get_for(&c, url("/slow/big.bin"), BIG_LEN);
+  fetch_one(&o, &c, &g);
+  SW_ASSERT_EQ_INT(c.err, SW_ERR_HTTP_DEADLINE);
+  SW_ASSERT_CONTAINS(c.msg, "deadline of 3 s");
+  double secs = (double)(c.t_done - c.t_start) / 1e9;
+  if (secs < 2.5 || secs > 8.0) SW_FAILF("aborted after %.2f s, expected about 3", secs);
+  SW_ASSERT(c.len > 0 && c.len < BIG_LEN);
+  free(c.buf);
+}
+
+SW_TEST(deadline_grows_with_the_bytes_and_saturates) {
+  sw_http_opts o;
+  memset(&o, 0, sizeof o);
+  /* defaults: connect 10 s + low-speed time 30 s + bytes at 64 KiB/s */
+  SW_ASSERT_EQ_INT(sw_http_deadline_ms(NULL, 0), 40000);
+  SW_ASSERT_EQ_INT(sw_http_deadline_ms(&o, 1024u * 1024u * 1024u), 40000 + 16384000);
+  o.min_rate = 1;
+  SW_ASSERT_EQ_INT(sw_http_deadline_ms(&o, UINT64_MAX), (uint64_t)INT64_MAX / 1000u);
+  o.min_rate = 3;
+  SW_ASSERT_EQ_INT(sw_http_deadline_ms(&o, 10), 40000 + 3333);
+}
+
+static int cr_ok(const char *v, uint64_t f, uint64_t l, uint64_t t) {
+  uint64_t a = 1, b = 2, c = 3;
+  return sw_http_parse_content_range((const uint8_t *)v, strlen(v), &a, &b, &c) && a == f && b == l && c == t;
+}
+
+static int cr_bad(const char *v) {
+  uint64_t a = 1, b = 2, c = 3;
+  return !sw_http_parse_content_range((const uint8_t *)v, strlen(v), &a, &b, &c) && a == 1 && b == 2 && c == 3;
+}
+
+SW_TEST(content_range_accepts_only_the_exact_grammar) {
+  SW_ASSERT(cr_ok("bytes 0-0/1", 0, 0, 1));
+  SW_ASSERT(cr_ok("bytes 100-199/1000", 100, 199, 1000));
+  SW_ASSERT(cr_ok(" BYTES\t5-9/*  ", 5, 9, UINT64_MAX));
+  SW_ASSERT(cr_ok("bytes 0-18446744073709551614/18446744073709551615", 0, UINT64_MAX - 1, UINT64_MAX));
+  SW_ASSERT(cr_bad(""));
+  SW_ASSERT(cr_bad("bytes"));
+  SW_ASSERT(cr_bad("bytes "));
+  SW_ASSERT(cr_bad("bytes0-1/2"));
+  SW_ASSERT(cr_bad("bits 0-1/2"));
+  SW_ASSERT(cr_bad("bytes */100"));          /* the 416 form is not a range */
+  SW_ASSERT(cr_bad("bytes 1-0/2"));          /* first > last */
+  SW_ASSERT(cr_bad("bytes 0-2/2"));          /* last >= total */
+  SW_ASSERT(cr_bad("bytes -1-2/3"));
+  SW_ASSERT(cr_bad("bytes +1-2/3"));
+  SW_ASSERT(cr_bad("bytes 1 -2/3"));
+  SW_ASSERT(cr_bad("bytes 1-2/3 x"));
+  SW_ASSERT(cr_bad("bytes 1-2/3,4-5/6"));
+  SW_ASSERT(cr_bad("bytes 1-2"));
+  SW_ASSERT(cr_bad("bytes 1-2/"));
+  SW_ASSERT(cr_bad("bytes 0-18446744073709551616/*")); /* overflow */
+  {
+    /* a NUL inside is not the end of the value */
+    uint64_t a, b, c;
+    SW_ASSERT(!sw_http_parse_content_range((const uint8_t *)"bytes 0-1/2\0", 12, &a, &b, &c));
+    /* longer than SW_CONTENT_RANGE_MAX: refused, whatever it says */
+    char big[SW_CONTENT_RANGE_MAX + 20];
+    memset(big, ' ', sizeof big);
+    memcpy(big, "bytes 0-1/2", 11);
+    SW_ASSERT(!sw_http_parse_content_range((const uint8_t *)big, sizeof big, &a, &b, &c));
+    SW_ASSERT(sw_http_parse_content_range((const uint8_t *)big, SW_CONTENT_RANGE_MAX, &a, &b, &c));
+  }
+}
+
+SW_TEST(response_check_refuses_what_was_not_asked) {
+  char m[SW_MSG_MAX];
+  const uint8_t *cr = (const uint8_t *)"bytes 10-19/100";
+  SW_ASSERT_EQ_INT(sw_http_check_response(200, 0, 0, NULL, 0, m, sizeof m), SW_OK);
+  SW_ASSERT_EQ_INT(sw_http_check_response(404, 0, 0, NULL, 0, m, sizeof m), SW_ERR_HTTP);
+  SW_ASSERT_STREQ(m, "HTTP 404");
+  SW_ASSERT_EQ_INT(sw_http_check_response(199, 0, 0, NULL, 0, m, sizeof m), SW_ERR_HTTP);
+  SW_ASSERT_EQ_INT(sw_http_check_response(300, 0, 0, NULL, 0, m, sizeof m), SW_ERR_HTTP);
+  SW_ASSERT_EQ_INT(sw_http_check_response(206, 0, 0, cr, 15, m, sizeof m), SW_ERR_HTTP);
+  SW_ASSERT_CONTAINS(m, "without a range");
+  SW_ASSERT_EQ_INT(sw_http_check_response(206, 10, 10, cr, 15, m, sizeof m), SW_OK);
+  SW_ASSERT_EQ_INT(sw_http_check_response(200, 10, 10, cr, 15, m, sizeof m), SW_ERR_HTTP);
+  SW_ASSERT_CONTAINS(m, "instead of 206");
+  SW_ASSERT_EQ_INT(sw_http_check_response(206, 10, 10, NULL, 0, m, sizeof m), SW_ERR_HTTP);
+  SW_ASSERT_CONTAINS(m, "without Content-Range");
+  SW_ASSERT_EQ_INT(sw_http_check_response(206, 10, 9, cr, 15, m, sizeof m), SW_ERR_HTTP);
+  SW_ASSERT_CONTAINS(m, "does not match the range asked (10-18)");
+  SW_ASSERT_EQ_INT(sw_http_check_response(206, 11, 9, cr, 15, m, sizeof m), SW_ERR_HTTP);
+  SW_ASSERT_EQ_INT(sw_http_check_response(206, UINT64_MAX, 2, cr, 15, m, sizeof m), SW_ERR_HTTP);
+}
+
 SW_TEST(connection_refused_is_http_error) {
   coll c;
   char u[128];

@@ -2,8 +2,8 @@
 # fuzz.sh [SECONDS] [TARGET...] - build the libFuzzer targets (clang, ASan +
 # UBSan, build-fuzz/) and run each for SECONDS (default 60) on a scratch copy
 # of its seed corpus tests/fuzz/corpus/TARGET (the repository's corpus is
-# never modified). TARGET is manifest, magnet, config, torrent, state or sigpkt
-# (default: all). A crash, leak, timeout or out-of-memory fails the target;
+# never modified). TARGET is manifest, magnet, config, torrent, state, sigpkt
+# or http_range (default: all). A crash, leak, timeout or out-of-memory fails the target;
 # its input is kept in build-fuzz/fuzz-artifacts/TARGET/. One summary line per
 # target, then "N passed, N failed". Exit status 0 only if all passed.
 # Environment: SW_FUZZ_BUILD (build dir, default build-fuzz), SW_FUZZ_ARGS
@@ -15,6 +15,7 @@ shift || true
 case "$SECONDS_PER" in '' | *[!0-9]*) echo "usage: fuzz.sh [SECONDS] [TARGET...]" >&2; exit 2 ;; esac
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(manifest magnet config torrent state sigpkt)
+[ "$#" -eq 0 ] && TARGETS+=(http_range)
 BUILD=${SW_FUZZ_BUILD:-$SRC/build-fuzz}
 
 # Largest input worth trying per target: a little over the parser's own limit,
@@ -27,6 +28,7 @@ max_len() {
     torrent) echo 65536 ;;   # single-file torrents are small; libtorrent's decoder is the cost
     state) echo 8400 ;;      # SW_STATE_MAX 8192
     sigpkt) echo 66000 ;;    # 8 size bytes + SW_MANIFEST_SIG_MAX 65536
+    http_range) echo 300 ;;  # 18 bytes of range and status + SW_CONTENT_RANGE_MAX 256
     *) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
   esac
 }
