@@ -333,6 +333,7 @@ void copy_settings_defaults(sw_swarm_settings *s) {
   s->stats_interval_ms = 1000;
   s->resume_interval_s = 30;
   s->close_timeout_ms = 5000;
+  s->dht_bootstrap = 1;
 }
 
 // "1.2.3.4:5" or "[::1]:5", numeric only: a name here would need a blocking lookup.
@@ -374,7 +375,9 @@ lt::settings_pack make_pack(const sw_swarm_settings &c) {
   p.set_str(lt::settings_pack::user_agent, "swarmup/" "0.1");
   p.set_str(lt::settings_pack::peer_fingerprint, "-SU0010-");
   p.set_bool(lt::settings_pack::enable_dht, c.enable_dht != 0);
-  if (!c.enable_dht) p.set_str(lt::settings_pack::dht_bootstrap_nodes, "");
+  // The router list is the only place libtorrent's DHT goes to by itself (a
+  // name lookup and a public host); without it the DHT knows only what peers tell it.
+  if (!c.enable_dht || !c.dht_bootstrap) p.set_str(lt::settings_pack::dht_bootstrap_nodes, "");
   p.set_bool(lt::settings_pack::enable_lsd, c.enable_lsd != 0);
   p.set_bool(lt::settings_pack::enable_upnp, c.enable_upnp != 0);
   p.set_bool(lt::settings_pack::enable_natpmp, c.enable_natpmp != 0);

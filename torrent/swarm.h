@@ -104,6 +104,9 @@ typedef struct sw_swarm_settings {
   int stats_interval_ms;         /* on_status period, default 1000 */
   int resume_interval_s;         /* resume data save period, default 30 */
   int close_timeout_ms;          /* bound on waiting for resume data at close, default 5000 */
+  int dht_bootstrap;             /* default 1: the DHT starts from libtorrent's bootstrap router
+                                  * (dht.libtorrent.org:25401, a DNS lookup and an Internet host);
+                                  * 0: no router, the DHT learns nodes only from peers */
 } sw_swarm_settings;
 
 /* Fill *s with the defaults above (listen_interfaces "0.0.0.0:6881,[::]:6881"). */
