@@ -18,6 +18,7 @@ extern "C" {
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -314,6 +315,29 @@ extern "C" sw_err sw_swarm_torrent_info(const uint8_t *buf, size_t len, sw_swarm
                                         size_t name_cap, char *msg, size_t msglen) {
   try {
     return torrent_info(buf, len, out, name_out, name_cap, msg, msglen);
+  } catch (std::exception const &e) {
+    return sw_fail(SW_ERR_SWARM, msg, msglen, "rejected torrent: %s", e.what());
+  } catch (...) {
+    return sw_fail(SW_ERR_SWARM, msg, msglen, "rejected torrent: unknown exception");
+  }
+}
+
+extern "C" sw_err sw_swarm_torrent_signed(const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len, char *msg,
+                                          size_t msglen) {
+  try {
+    if (buf == nullptr || out == nullptr || out_len == nullptr)
+      return sw_fail(SW_ERR_USAGE, msg, msglen, "torrent_signed: NULL argument");
+    *out = nullptr;
+    *out_len = 0;
+    std::vector<char> clean;
+    sw_err e = signed_part(buf, len, &clean, msg, msglen);
+    if (e != SW_OK) return e;
+    uint8_t *p = static_cast<uint8_t *>(std::malloc(clean.size()));
+    if (p == nullptr) return sw_fail(SW_ERR_NOMEM, msg, msglen, "torrent_signed: out of memory");
+    std::memcpy(p, clean.data(), clean.size());
+    *out = p;
+    *out_len = clean.size();
+    return SW_OK;
   } catch (std::exception const &e) {
     return sw_fail(SW_ERR_SWARM, msg, msglen, "rejected torrent: %s", e.what());
   } catch (...) {
