@@ -1145,16 +1145,21 @@ static void torrent_data_done(void *arg, sw_err err, const char *msg, long statu
   fetch *f = arg;
   char m2[SW_MSG_MAX], name[SW_FILE_MAX + 1], hex[65];
   sw_swarm_made made;
+  uint8_t *sb = NULL;
+  size_t sl = 0;
   (void)status;
   f->treq = NULL;
   if (err == SW_OK && f->tbuf) {
-    /* The .torrent is untrusted until its v2 info-hash is the signed btmh. */
+    /* The .torrent is untrusted until its v2 info-hash is the signed btmh, and
+     * even then only its signed part is kept: the server's trackers, web seeds
+     * and DHT nodes are not the manifest's. */
     sw_hex(f->r.m->magnet.btmh, 32, hex);
     if (sw_swarm_torrent_info(f->tbuf, f->tlen, &made, name, sizeof name, m2, sizeof m2) == SW_OK &&
         strcmp(made.btmh_hex, hex) == 0 && strcmp(name, f->r.m->file) == 0 && made.size == f->r.m->size) {
-      if (sw_fs_write_atomic(f->paths.dir, strrchr(f->paths.torrent, '/') + 1, f->tbuf, f->tlen, 0600, m2,
-                             sizeof m2) == SW_OK)
+      if (sw_swarm_torrent_signed(f->tbuf, f->tlen, &sb, &sl, m2, sizeof m2) == SW_OK &&
+          sw_fs_write_atomic(f->paths.dir, strrchr(f->paths.torrent, '/') + 1, sb, sl, 0600, m2, sizeof m2) == SW_OK)
         f->torrent_file_ok = 1;
+      free(sb);
     } else {
       fetch_event(f, "warning", "ignoring %.300s: not the signed torrent", f->r.m->torrent_url);
     }

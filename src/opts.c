@@ -51,6 +51,7 @@ static const struct sw_opt_def sw__opts[] = {
     {"download-limit", SW_OPT_U64, OFF(download_limit), 0, SW_CMD_FETCH | SW_CMD_SEED, "KIB/S", "download rate limit (default: 0, unlimited)", 2097151},
     {"listen", SW_OPT_STR, OFF(listen), 0, SW_CMD_FETCH | SW_CMD_SEED, "PORT|ADDR:PORT", "BitTorrent listen port or interfaces (default: 6881 on all interfaces; 0: any free port)", 0},
     {"no-dht", SW_OPT_BOOL, OFF(no_dht), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "don't use the DHT (peers then come from trackers and x.pe only)", 0},
+    {"no-dht-bootstrap", SW_OPT_BOOL, OFF(no_dht_bootstrap), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "DHT on, but without libtorrent's public bootstrap router (dht.libtorrent.org:25401): nodes then come only from peers", 0},
     {"no-lsd", SW_OPT_BOOL, OFF(no_lsd), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "don't use local service discovery (multicast on the LAN)", 0},
     {"no-utp", SW_OPT_BOOL, OFF(no_utp), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "TCP only, no uTP (uTP is much slower over loopback)", 0},
     {"upnp", SW_OPT_BOOL, OFF(upnp), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "ask the router for a port mapping with UPnP (default: off)", 0},

@@ -54,6 +54,7 @@ typedef struct sw_opts {
   uint64_t download_limit;
   const char *listen;          /* "PORT" or "ADDR:PORT[,ADDR:PORT]" */
   int no_dht, no_lsd, no_utp, upnp, natpmp;
+  int no_dht_bootstrap;        /* DHT without libtorrent's public router */
   const char *encryption;      /* enabled | forced | disabled */
   uint64_t swarm_timeout;      /* s */
   uint64_t stall_timeout;      /* s */

@@ -45,6 +45,7 @@ sw_err sw_swarm_opts_to_settings(const sw_opts *o, sw_swarm_settings *s, char *m
     s->listen_interfaces = listen;
   }
   s->enable_dht = !o->no_dht;
+  s->dht_bootstrap = !o->no_dht_bootstrap;
   s->enable_lsd = !o->no_lsd;
   s->enable_utp = !o->no_utp;
   s->enable_upnp = o->upnp;

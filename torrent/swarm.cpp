@@ -18,6 +18,7 @@ extern "C" {
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -220,11 +221,15 @@ sw_err make_torrent(const sw_swarm_make_opts *o, sw_swarm_made *out, char *msg, 
   return SW_OK;
 }
 
-sw_err torrent_info(const uint8_t *buf, size_t len, sw_swarm_made *out, char *name_out, size_t name_cap, char *msg,
-                    size_t msglen) {
-  if (buf == nullptr || out == nullptr || (name_out == nullptr && name_cap != 0))
-    return sw_fail(SW_ERR_USAGE, msg, msglen, "torrent_info: NULL argument");
-  if (name_out && name_cap) name_out[0] = '\0';
+// The signed manifest binds a .torrent only through its btmh, the SHA-256 of
+// the info dictionary; the v2 piece layers are bound too, through the pieces
+// roots inside it (libtorrent checks each layer against its root when the
+// torrent is added). Every other top-level key is the choice of whoever served
+// or wrote the file: announce, announce-list, url-list, httpseeds, nodes, ...
+// libtorrent would contact all of those. So a .torrent is never loaded as it
+// is: *out gets a new one holding the info dictionary's bytes, untouched (same
+// info-hashes), and the piece layers, nothing else.
+sw_err signed_part(const uint8_t *buf, size_t len, std::vector<char> *out, char *msg, size_t msglen) {
   if (len == 0 || len > static_cast<size_t>(INT_MAX))
     return sw_fail(SW_ERR_SWARM, msg, msglen, "rejected torrent: size %zu", len);
   lt::error_code ec;
@@ -232,13 +237,50 @@ sw_err torrent_info(const uint8_t *buf, size_t len, sw_swarm_made *out, char *na
   int pos = 0;
   lt::bdecode_node node = lt::bdecode(span, ec, &pos, SW_TORRENT_DECODE_DEPTH, SW_TORRENT_DECODE_TOKENS);
   if (ec) return sw_fail(SW_ERR_SWARM, msg, msglen, "rejected torrent: bdecode at byte %d: %s", pos, ec.message().c_str());
-  lt::torrent_info ti(node, ec);
+  if (node.type() != lt::bdecode_node::dict_t)
+    return sw_fail(SW_ERR_SWARM, msg, msglen, "rejected torrent: not a dictionary");
+  // The same lookups libtorrent's own parser makes, so that a file with two
+  // "info" keys yields the one libtorrent (and our btmh check) would have used.
+  lt::bdecode_node const info = node.dict_find_dict("info");
+  if (!info) return sw_fail(SW_ERR_SWARM, msg, msglen, "rejected torrent: no info dictionary");
+  lt::bdecode_node const layers = node.dict_find_dict("piece layers");
+  static const char k_info[] = "d4:info", k_layers[] = "12:piece layers";
+  lt::span<char const> const is = info.data_section();
+  out->clear();
+  out->reserve(is.size() + (layers ? layers.data_section().size() : 0) + 32);
+  out->insert(out->end(), k_info, k_info + sizeof k_info - 1);
+  out->insert(out->end(), is.begin(), is.end());
+  if (layers) {  // keys in sorted order, as bencoding wants: "info" < "piece layers"
+    lt::span<char const> const ls = layers.data_section();
+    out->insert(out->end(), k_layers, k_layers + sizeof k_layers - 1);
+    out->insert(out->end(), ls.begin(), ls.end());
+  }
+  out->push_back('e');
+  return SW_OK;
+}
+
+// Load the signed part of a .torrent (above) and check that it is what we can
+// use: exactly one file with a plain basename, a v2 hash. *ti_out may be NULL.
+sw_err load_torrent(const uint8_t *buf, size_t len, sw_swarm_made *out, char *name_out, size_t name_cap,
+                    std::shared_ptr<lt::torrent_info> *ti_out, char *msg, size_t msglen) {
+  if (buf == nullptr || out == nullptr || (name_out == nullptr && name_cap != 0))
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "torrent_info: NULL argument");
+  if (name_out && name_cap) name_out[0] = '\0';
+  std::vector<char> clean;
+  sw_err e = signed_part(buf, len, &clean, msg, msglen);
+  if (e != SW_OK) return e;
+  lt::error_code ec;
+  int pos = 0;
+  lt::bdecode_node node = lt::bdecode(clean, ec, &pos, SW_TORRENT_DECODE_DEPTH, SW_TORRENT_DECODE_TOKENS);
+  if (ec) return sw_fail(SW_ERR_SWARM, msg, msglen, "rejected torrent: bdecode at byte %d: %s", pos, ec.message().c_str());
+  // torrent_info copies what it keeps out of the node: clean may go afterwards.
+  auto ti = std::make_shared<lt::torrent_info>(node, ec);
   if (ec) return sw_fail(SW_ERR_SWARM, msg, msglen, "rejected torrent: %s", ec.message().c_str());
-  if (ti.num_files() != 1)
-    return sw_fail(SW_ERR_TORRENT_MISMATCH, msg, msglen, "rejected torrent: %d files, want exactly 1", ti.num_files());
-  if (!ti.info_hashes().has_v2())
+  if (ti->num_files() != 1)
+    return sw_fail(SW_ERR_TORRENT_MISMATCH, msg, msglen, "rejected torrent: %d files, want exactly 1", ti->num_files());
+  if (!ti->info_hashes().has_v2())
     return sw_fail(SW_ERR_TORRENT_MISMATCH, msg, msglen, "rejected torrent: no v2 info-hash");
-  std::string const name = ti.files().file_path(lt::file_index_t{0});
+  std::string const name = ti->files().file_path(lt::file_index_t{0});
   if (!plain_basename(name))
     return sw_fail(SW_ERR_TORRENT_MISMATCH, msg, msglen, "rejected torrent: file name is not a plain basename");
   if (name_out && name_cap) {
@@ -247,8 +289,14 @@ sw_err torrent_info(const uint8_t *buf, size_t len, sw_swarm_made *out, char *na
                      name_cap - 1);
     std::memcpy(name_out, name.c_str(), name.size() + 1);
   }
-  fill_made(ti, out);
+  fill_made(*ti, out);
+  if (ti_out) *ti_out = std::move(ti);
   return SW_OK;
+}
+
+sw_err torrent_info(const uint8_t *buf, size_t len, sw_swarm_made *out, char *name_out, size_t name_cap, char *msg,
+                    size_t msglen) {
+  return load_torrent(buf, len, out, name_out, name_cap, nullptr, msg, msglen);
 }
 
 }  // namespace
@@ -267,6 +315,29 @@ extern "C" sw_err sw_swarm_torrent_info(const uint8_t *buf, size_t len, sw_swarm
                                         size_t name_cap, char *msg, size_t msglen) {
   try {
     return torrent_info(buf, len, out, name_out, name_cap, msg, msglen);
+  } catch (std::exception const &e) {
+    return sw_fail(SW_ERR_SWARM, msg, msglen, "rejected torrent: %s", e.what());
+  } catch (...) {
+    return sw_fail(SW_ERR_SWARM, msg, msglen, "rejected torrent: unknown exception");
+  }
+}
+
+extern "C" sw_err sw_swarm_torrent_signed(const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len, char *msg,
+                                          size_t msglen) {
+  try {
+    if (buf == nullptr || out == nullptr || out_len == nullptr)
+      return sw_fail(SW_ERR_USAGE, msg, msglen, "torrent_signed: NULL argument");
+    *out = nullptr;
+    *out_len = 0;
+    std::vector<char> clean;
+    sw_err e = signed_part(buf, len, &clean, msg, msglen);
+    if (e != SW_OK) return e;
+    uint8_t *p = static_cast<uint8_t *>(std::malloc(clean.size()));
+    if (p == nullptr) return sw_fail(SW_ERR_NOMEM, msg, msglen, "torrent_signed: out of memory");
+    std::memcpy(p, clean.data(), clean.size());
+    *out = p;
+    *out_len = clean.size();
+    return SW_OK;
   } catch (std::exception const &e) {
     return sw_fail(SW_ERR_SWARM, msg, msglen, "rejected torrent: %s", e.what());
   } catch (...) {
@@ -333,6 +404,7 @@ void copy_settings_defaults(sw_swarm_settings *s) {
   s->stats_interval_ms = 1000;
   s->resume_interval_s = 30;
   s->close_timeout_ms = 5000;
+  s->dht_bootstrap = 1;
 }
 
 // "1.2.3.4:5" or "[::1]:5", numeric only: a name here would need a blocking lookup.
@@ -374,7 +446,9 @@ lt::settings_pack make_pack(const sw_swarm_settings &c) {
   p.set_str(lt::settings_pack::user_agent, "swarmup/" "0.1");
   p.set_str(lt::settings_pack::peer_fingerprint, "-SU0010-");
   p.set_bool(lt::settings_pack::enable_dht, c.enable_dht != 0);
-  if (!c.enable_dht) p.set_str(lt::settings_pack::dht_bootstrap_nodes, "");
+  // The router list is the only place libtorrent's DHT goes to by itself (a
+  // name lookup and a public host); without it the DHT knows only what peers tell it.
+  if (!c.enable_dht || !c.dht_bootstrap) p.set_str(lt::settings_pack::dht_bootstrap_nodes, "");
   p.set_bool(lt::settings_pack::enable_lsd, c.enable_lsd != 0);
   p.set_bool(lt::settings_pack::enable_upnp, c.enable_upnp != 0);
   p.set_bool(lt::settings_pack::enable_natpmp, c.enable_natpmp != 0);
@@ -751,6 +825,52 @@ void set_flags_for_us(lt::add_torrent_params &p) {
   p.flags |= lt::torrent_flags::update_subscribe;
 }
 
+// Resume data is a file in the store, and libtorrent's format carries more than
+// progress: trackers, web seeds, peers, banned peers, file renames (an absolute
+// path writes the download outside the store), a save path, flags, priorities
+// and rate limits. Only what describes our own progress on this torrent is
+// taken from it; trackers, web seeds and peers come from the signed manifest,
+// the rest from us. Its metadata, if any, is loaded again from the info
+// dictionary alone and must have our info-hashes (false if not: then no resume
+// at all). The info-hashes are ours (the manifest's), never the file's.
+bool resume_kept(lt::add_torrent_params &r, lt::info_hash_t const &ih, lt::add_torrent_params *p) {
+  *p = lt::add_torrent_params();
+  p->info_hashes = ih;
+  if (r.ti) {
+    lt::span<char const> const is = r.ti->info_section();
+    std::vector<char> buf;
+    static const char k_info[] = "d4:info";
+    buf.insert(buf.end(), k_info, k_info + sizeof k_info - 1);
+    buf.insert(buf.end(), is.begin(), is.end());
+    buf.push_back('e');
+    lt::error_code ec;
+    lt::bdecode_node node = lt::bdecode(buf, ec, nullptr, SW_TORRENT_DECODE_DEPTH, SW_TORRENT_DECODE_TOKENS);
+    if (ec) return false;
+    auto ti = std::make_shared<lt::torrent_info>(node, ec);
+    if (ec || ti->info_hashes().v2 != ih.v2 || (ih.has_v1() && ti->info_hashes().v1 != ih.v1)) return false;
+    p->ti = std::move(ti);
+  }
+  // Progress claims: libtorrent trusts them for what is on disk (it checks only
+  // that the file is there). A false claim costs a failed payload gate (it hashes
+  // every byte against the manifest), never a wrong install.
+  p->have_pieces = std::move(r.have_pieces);
+  p->unfinished_pieces = std::move(r.unfinished_pieces);
+  p->merkle_trees = std::move(r.merkle_trees);
+  p->merkle_tree_mask = std::move(r.merkle_tree_mask);
+  p->verified_leaf_hashes = std::move(r.verified_leaf_hashes);
+  p->total_uploaded = r.total_uploaded;
+  p->total_downloaded = r.total_downloaded;
+  p->active_time = r.active_time;
+  p->finished_time = r.finished_time;
+  p->seeding_time = r.seeding_time;
+  p->added_time = r.added_time;
+  p->completed_time = r.completed_time;
+  p->last_seen_complete = r.last_seen_complete;
+  p->last_download = r.last_download;
+  p->last_upload = r.last_upload;
+  return true;
+}
+
 sw_err add_download(sw_swarm *s, const sw_swarm_download *d, sw_swarm_torrent **out, char *msg, size_t msglen) {
   if (s == nullptr || d == nullptr || out == nullptr || d->btmh == nullptr || d->save_dir == nullptr ||
       d->expected_name == nullptr || d->expected_size == 0)
@@ -789,18 +909,18 @@ sw_err add_download(sw_swarm *s, const sw_swarm_download *d, sw_swarm_torrent **
                 r.ti->files().file_path(lt::file_index_t{0}) == std::string(d->expected_name) &&
                 static_cast<uint64_t>(r.ti->total_size()) == d->expected_size;
       }
-      if (match) {
-        p = std::move(r);
-        resumed = true;
-      }
+      if (match) resumed = resume_kept(r, ih, &p);
     }
   }
   if (!resumed) {
+    p = lt::add_torrent_params();
     p.info_hashes = ih;
-    p.name = d->expected_name;
   }
+  p.name = d->expected_name;
   p.save_path = d->save_dir;
   set_flags_for_us(p);
+  // Trackers, web seeds and peers: the manifest's below, and none from elsewhere.
+  p.flags |= lt::torrent_flags::override_trackers | lt::torrent_flags::override_web_seeds;
   p.flags &= ~lt::torrent_flags::seed_mode;
   // In order: lets the payload gate verify the file's prefix while it downloads.
   if (d->sequential) p.flags |= lt::torrent_flags::sequential_download;
@@ -842,15 +962,12 @@ sw_err add_seed(sw_swarm *s, const sw_swarm_seed *sd, sw_swarm_torrent **out, ch
   if (s->closing) return sw_fail(SW_ERR_USAGE, msg, msglen, "add_seed: session is closing");
   sw_swarm_made made;
   char name[SW_FILE_MAX + 1];
-  sw_err e = torrent_info(sd->torrent, sd->torrent_len, &made, name, sizeof name, msg, msglen);
+  // Only the signed part of the file is loaded: its trackers, web seeds and
+  // DHT nodes are not ours (a Torrent: URL or the store may have added them).
+  std::shared_ptr<lt::torrent_info> ti;
+  sw_err e = load_torrent(sd->torrent, sd->torrent_len, &made, name, sizeof name, &ti, msg, msglen);
   if (e != SW_OK) return e;
   lt::error_code ec;
-  lt::bdecode_node node = lt::bdecode(
-      lt::span<char const>(reinterpret_cast<const char *>(sd->torrent), static_cast<long>(sd->torrent_len)), ec,
-      nullptr, SW_TORRENT_DECODE_DEPTH, SW_TORRENT_DECODE_TOKENS);
-  if (ec) return sw_fail(SW_ERR_SWARM, msg, msglen, "add_seed: %s", ec.message().c_str());
-  auto ti = std::make_shared<lt::torrent_info>(node, ec);
-  if (ec) return sw_fail(SW_ERR_SWARM, msg, msglen, "add_seed: %s", ec.message().c_str());
 
   std::string const path = std::string(sd->save_dir) + "/" + name;
   struct stat st;
@@ -867,7 +984,9 @@ sw_err add_seed(sw_swarm *s, const sw_swarm_seed *sd, sw_swarm_torrent **out, ch
   // The file passed our payload gate: no need to hash it all before serving.
   p.flags |= lt::torrent_flags::seed_mode;
   if (sd->super_seed) p.flags |= lt::torrent_flags::super_seeding;
-  // Announce to the magnet's trackers too (a rebuilt torrent carries none).
+  // The caller's trackers (the signed magnet's) and no others; no web seeds.
+  // ti carries none anyway; the flags say so once more to libtorrent.
+  p.flags |= lt::torrent_flags::override_trackers | lt::torrent_flags::override_web_seeds;
   for (size_t i = 0; i < sd->n_trackers; i++)
     if (sd->trackers && sd->trackers[i]) p.trackers.emplace_back(sd->trackers[i]);
 
@@ -1042,8 +1161,13 @@ extern "C" sw_err sw_swarm_write_torrent(sw_swarm_torrent *t, const char *path, 
     std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file_with_hashes();
     if (!ti || !ti->is_valid()) return sw_fail(SW_ERR_SWARM, msg, msglen, "write_torrent: no metadata yet");
     lt::create_torrent ct(*ti);
+    std::vector<char> gen;
     std::vector<char> buf;
-    lt::bencode(std::back_inserter(buf), ct.generate());
+    lt::bencode(std::back_inserter(gen), ct.generate());
+    // create_torrent copies the torrent's trackers, web seeds and nodes: keep
+    // only the signed part, as every loader does (signed_part above).
+    sw_err e = signed_part(reinterpret_cast<const uint8_t *>(gen.data()), gen.size(), &buf, msg, msglen);
+    if (e != SW_OK) return e;
     // Refuse to keep a file that would not be the same torrent.
     lt::error_code ec;
     lt::torrent_info check(buf.data(), static_cast<int>(buf.size()), ec);

@@ -62,6 +62,17 @@ sw_err sw_swarm_make_torrent(const sw_swarm_make_opts *o, sw_swarm_made *out, ch
 sw_err sw_swarm_torrent_info(const uint8_t *buf, size_t len, sw_swarm_made *out, char *name_out,
                              size_t name_cap, char *msg, size_t msglen);
 
+/* The signed part of the .torrent in buf[0..len): a new .torrent holding only
+ * its info dictionary (the same bytes, so the same info-hashes) and its v2
+ * piece layers. Every other key (announce, announce-list, url-list, httpseeds,
+ * nodes, ...) is not bound by the manifest's btmh and is dropped. The loaders
+ * in this file use only this part; use it for a .torrent that is kept, so
+ * that no other client is handed those keys either. On SW_OK *out (malloc'd,
+ * the caller frees it) and *out_len; SW_ERR_SWARM if it does not decode or
+ * has no info dictionary. */
+sw_err sw_swarm_torrent_signed(const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len, char *msg,
+                               size_t msglen);
+
 /* ----------------------------------------------------------------- session
  *
  * One libtorrent session per process, driven by the caller's libuv loop:
@@ -104,6 +115,9 @@ typedef struct sw_swarm_settings {
   int stats_interval_ms;         /* on_status period, default 1000 */
   int resume_interval_s;         /* resume data save period, default 30 */
   int close_timeout_ms;          /* bound on waiting for resume data at close, default 5000 */
+  int dht_bootstrap;             /* default 1: the DHT starts from libtorrent's bootstrap router
+                                  * (dht.libtorrent.org:25401, a DNS lookup and an Internet host);
+                                  * 0: no router, the DHT learns nodes only from peers */
 } sw_swarm_settings;
 
 /* Fill *s with the defaults above (listen_interfaces "0.0.0.0:6881,[::]:6881"). */

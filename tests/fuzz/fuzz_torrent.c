@@ -7,7 +7,8 @@
  * those of tests/fuzz/corpus/torrent/valid_hybrid_p_bin (a 100000-byte p.bin
  * made by swarmup-publish), so the fuzzer starts on the matching path. A
  * torrent whose v2 info-hash is the signed one must describe exactly the
- * signed file: the info dictionary is what that hash covers. */
+ * signed file: the info dictionary is what that hash covers. Its signed part
+ * (sw_swarm_torrent_signed: what is kept and loaded) must be the same torrent. */
 #include "fuzz_common.h"
 #include <stdint.h>
 #include <stdio.h>
@@ -85,6 +86,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* The comparison fetch makes before keeping a downloaded .torrent. */
   if (strcmp(made.btmh_hex, manifest_btmh) == 0)
     CHECK(strcmp(name, manifest_file) == 0 && made.size == manifest_size);
+
+  /* What is kept and loaded is the signed part alone: it must be the same torrent. */
+  {
+    uint8_t *sp = NULL;
+    size_t sl = 0;
+    char sname[SW_FILE_MAX + 1];
+    CHECK(sw_swarm_torrent_signed(data, size, &sp, &sl, msg, sizeof msg) == SW_OK);
+    CHECK(sp != NULL && sl > 0 && sl <= size + 32);
+    CHECK(sw_swarm_torrent_info(sp, sl, &again, sname, sizeof sname, msg, sizeof msg) == SW_OK);
+    CHECK(memcmp(&again, &made, sizeof made) == 0 && strcmp(sname, name) == 0);
+    free(sp);
+  }
 
   /* The name buffer is optional, and a too-small one is refused, not overrun. */
   CHECK(sw_swarm_torrent_info(data, size, &again, NULL, 0, msg, sizeof msg) == SW_OK);
