@@ -36,7 +36,9 @@ extern "C" {
   X(HTTP_SLOW,        4, "transfer slower than the low-speed limit")               \
   X(SWARM,            4, "swarm download failed")                                  \
   X(TORRENT_MISMATCH, 4, "torrent metadata does not match the manifest")           \
-  X(PAYLOAD,          5, "payload rejected")
+  X(PAYLOAD,          5, "payload rejected")                                     \
+  X(UNSAFE_DIR,       2, "directory not safe (owner or mode)")                     \
+  X(STATE_MISSING,    1, "state file is missing")
 
 typedef enum sw_err {
 #define SW__ERR_ENUM(name, code, text) SW_ERR_##name,
