@@ -107,6 +107,14 @@ expect deleted_state_file_is_an_error_not_sequence_0 1 \
 rm -rf "$S6/hello"
 expect deleted_product_dir_is_an_error_not_sequence_0 1 "is missing, but an earlier run recorded one" -- \
   "$SWARMUP" check --manifest "$T/m5" "${CK[@]}" --state-dir "$S6"
+# A state dir from before STATE/known existed: the pair is registered when its state is read.
+S6a=$T/s6a
+chk "$S6a" >/dev/null
+rm "$S6a/known"
+chk "$S6a" >/dev/null
+rm "$S6a/hello/stable/state"
+expect deleted_state_file_of_older_state_dir_is_an_error 1 "is missing, but an earlier run recorded one" -- \
+  "$SWARMUP" check --manifest "$T/m5" "${CK[@]}" --state-dir "$S6a"
 S6b=$T/s6b
 chk "$S6b" >/dev/null
 : >"$S6b/hello/stable/state"
