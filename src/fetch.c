@@ -256,7 +256,7 @@ static void start_seeding(fetch *f) {
     sw_swarm_seed sd;
     const char *tr[SW_MAGNET_TR_MAX];
     if (!f->torrent_file_ok ||
-        sw_fs_read_file(f->paths.torrent, SW_TORRENT_FILE_MAX, SW_ERR_IO, &tb, &tl, msg, sizeof msg) != SW_OK) {
+        sw_store_read_torrent(&f->paths, f->r.m, SW_TORRENT_FILE_MAX, &tb, &tl, msg, sizeof msg) != SW_OK) {
       fetch_event(f, "done", "not seeding: no torrent file for this release");
       fetch_shutdown(f);
       return;
@@ -413,7 +413,7 @@ static void gate_work(uv_work_t *w) {
   }
   /* File mode reads the .part being written; it is renamed, not rewritten. */
   const char *path = f->hmode == HM_FILE && f->part_fd >= 0 ? f->part_path : f->paths.file;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = sw_store_openat(&f->paths, strrchr(path, '/') + 1, O_RDONLY, 0);
   if (fd < 0) {
     f->gate_err = SW_ERR_IO;
     snprintf(f->gv->reason, sizeof f->gv->reason, "%.300s: %s", path, strerror(errno));
@@ -427,7 +427,8 @@ static void gate_work(uv_work_t *w) {
 /* File mode: the complete .part becomes the store's file (idempotent). */
 static sw_err finish_part(fetch *f) {
   if (f->part_fd < 0) return SW_OK;
-  if (fsync(f->part_fd) != 0 || rename(f->part_path, f->paths.file) != 0) {
+  if (fsync(f->part_fd) != 0 ||
+      renameat(f->paths.d.fd, f->paths.part_name, f->paths.d.fd, f->paths.file_name) != 0) {
     int e = errno;
     close(f->part_fd);
     f->part_fd = -1;
@@ -435,7 +436,7 @@ static sw_err finish_part(fetch *f) {
   }
   close(f->part_fd);
   f->part_fd = -1;
-  sw_fs_sync_dir(f->paths.dir, NULL, 0);
+  (void)fsync(f->paths.d.fd); /* best effort, as before: the gate's verdict does not depend on it */
   return SW_OK;
 }
 
@@ -857,8 +858,7 @@ static void torrent_data_done(void *arg, sw_err err, const char *msg, long statu
     sw_hex(f->r.m->magnet.btmh, 32, hex);
     if (sw_swarm_torrent_info(f->tbuf, f->tlen, &made, name, sizeof name, m2, sizeof m2) == SW_OK &&
         strcmp(made.btmh_hex, hex) == 0 && strcmp(name, f->r.m->file) == 0 && made.size == f->r.m->size) {
-      if (sw_fs_write_atomic(f->paths.dir, strrchr(f->paths.torrent, '/') + 1, f->tbuf, f->tlen, 0600, m2,
-                             sizeof m2) == SW_OK)
+      if (sw_store_write(&f->paths, f->paths.torrent_name, f->tbuf, f->tlen, m2, sizeof m2) == SW_OK)
         f->torrent_file_ok = 1;
     } else {
       fetch_event(f, "warning", "ignoring %.300s: not the signed torrent", f->r.m->torrent_url);
@@ -921,8 +921,14 @@ static void switch_to_https(fetch *f, const char *reason) {
       sw_swarm_remove(f->t);
       f->t = NULL;
     }
-    f->part_fd = open(f->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (f->part_fd < 0 || fstat(f->part_fd, &st) != 0) {
+    /* Never through a symlink: a link planted at .part must not make us
+     * truncate or write into its target. */
+    f->part_fd = sw_dir_open_own_file(&f->paths.d, f->paths.part_name, O_RDWR | O_CREAT, 0600, msg, sizeof msg);
+    if (f->part_fd < 0) {
+      fetch_fail(f, SW_ERR_IO, "%s", msg);
+      return;
+    }
+    if (fstat(f->part_fd, &st) != 0) {
       fetch_fail(f, SW_ERR_IO, "%s: %s", f->part_path, strerror(errno));
       return;
     }
@@ -1312,11 +1318,9 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
   if (!f->o.json && !f->o.no_progress)
     fprintf(stderr, "manifest ok: %s %s (sequence %" PRIu64 "), %s, %" PRIu64 " bytes\n", f->r.m->product,
             f->r.m->version, f->r.m->sequence, f->r.m->file, f->r.m->size);
-  err = sw_store_paths_for(f->o.state_dir, f->r.m, &f->paths, msg, msglen);
+  err = sw_store_open(sw_state_root(f->st), f->r.m, 1, &f->paths, msg, msglen);
   if (err) return err;
-  snprintf(f->part_path, sizeof f->part_path, "%s.part", f->paths.file);
-  err = sw_store_prepare(&f->paths, msg, msglen);
-  if (err) return err;
+  snprintf(f->part_path, sizeof f->part_path, "%s", f->paths.part);
   {
     /* The download goes into the store through memory-mapped files: a disk
      * that fills up under a mapping is a crash in libtorrent (SIGBUS), not an
@@ -1324,8 +1328,9 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
     struct statvfs vfs;
     struct stat st;
     uint64_t have = 0, need, room;
-    if (stat(f->paths.file, &st) == 0) have = (uint64_t)st.st_blocks * 512u;
-    if (stat(f->part_path, &st) == 0 && (uint64_t)st.st_blocks * 512u > have) have = (uint64_t)st.st_blocks * 512u;
+    if (fstatat(f->paths.d.fd, f->paths.file_name, &st, AT_SYMLINK_NOFOLLOW) == 0) have = (uint64_t)st.st_blocks * 512u;
+    if (fstatat(f->paths.d.fd, f->paths.part_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (uint64_t)st.st_blocks * 512u > have)
+      have = (uint64_t)st.st_blocks * 512u;
     need = f->r.m->size > have ? f->r.m->size - have : 0;
     /* HTTPS alone writes with pwrite: a full disk is a plain error there. */
     if (!f->o.no_swarm && statvfs(f->paths.dir, &vfs) == 0) {
@@ -1353,6 +1358,8 @@ int sw_cmd_fetch(int argc, char **argv) {
   if (f == NULL) return sw_report_error(0, "fetch", SW_ERR_NOMEM, "out of memory");
   f->tty = isatty(2);
   f->part_fd = -1;
+  sw_dir_init(&f->paths.d);
+  sw_dir_init(&f->paths.store);
   err = fetch_prepare(f, argc, argv, statedir, msg, sizeof msg, &done);
   if (err) goto fail;
   if (done) {
@@ -1411,11 +1418,11 @@ int sw_cmd_fetch(int argc, char **argv) {
       goto run;
     }
   }
-  if (sw_store_is_verified(&f->paths, f->r.m) && access(f->paths.file, R_OK) == 0) {
+  if (sw_store_is_verified(&f->paths, f->r.m) && sw_store_has(&f->paths, f->paths.file_name)) {
     /* An earlier run downloaded and verified it but stopped before installing:
      * install from the store (the gate checks it again on the way). */
     f->from_store = 1;
-    f->torrent_file_ok = access(f->paths.torrent, R_OK) == 0;
+    f->torrent_file_ok = sw_store_has(&f->paths, f->paths.torrent_name); /* checked against btmh when read */
     fetch_event(f, "from-store", "the release was downloaded and verified before: installing it from the store");
   }
   if (f->o.no_swarm) {
@@ -1518,6 +1525,7 @@ out:
     uv_mutex_destroy(&f->mu);
   }
   free(f->tbuf);
+  sw_store_close(&f->paths);
   sw_state_close(f->st);
   sw_release_free(&f->r);
   sw_pgp_free(f->pgp);
