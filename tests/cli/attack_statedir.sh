@@ -49,6 +49,10 @@ expect fetch_into_state_dir_owned_by_another_user_is_refused 2 "unsafe directory
 ok fetch_refused_lock_target_untouched victim_intact 1
 ok fetch_refused_out_not_created test ! -e "$T/out1"
 
+expect seed_into_state_dir_owned_by_another_user_is_refused 2 "unsafe directory $E1: owned by uid $NOBODY" -- \
+  timeout 20 "$SWARMUP" seed --manifest "$T/m" "${CK[@]}" --state-dir "$E1" --listen 127.0.0.1:0 --no-dht --no-lsd
+ok seed_refused_lock_target_untouched victim_intact 1
+
 E2=$T/evil2
 mkdir "$E2" && chmod 0770 "$E2"
 expect state_dir_writable_by_group_is_refused 2 \
@@ -80,6 +84,15 @@ victim 4
 ln -s "$T/victim.4" "$S4/lock"
 expect planted_lock_symlink_is_not_followed 1 "lock $S4/lock: .*(symbolic link|Too many levels)" -- chk "$S4"
 ok planted_lock_symlink_target_untouched victim_intact 4
+
+# The lock is written in place, never truncated (a hard link or a file we were
+# tricked into using as the lock keeps its length).
+S4b=$T/s4b
+mkdir -m 0700 "$S4b"
+head -c 4096 /dev/zero | tr '\0' x >"$S4b/lock"
+expect check_with_long_lock_file_works 0 "update available" -- chk "$S4b"
+ok lock_file_is_never_truncated test "$(stat -c %s "$S4b/lock")" = 4096
+ok lock_file_holds_the_pid_in_place grep -qE '^[0-9]+ +$' <(head -1 "$S4b/lock")
 
 S5=$T/s5
 chk "$S5" >/dev/null
