@@ -6,10 +6,11 @@
 # restart. Each is refused with a one-line message naming the path; the
 # planted link's target is left untouched. The defaults (/var/lib/swarmup for
 # root, XDG for a user) keep working.
-# Needs root (chown to nobody, a private mount namespace for /var/lib).
+# Needs root (chown to nobody, setpriv to nobody, a private mount namespace for
+# /var/lib); skipped (exit 77) without those capabilities.
 . "$(dirname "$0")/lib.sh" "$1"
 
-if [ "$(id -u)" != 0 ]; then echo "attack_statedir.sh needs root"; exit 1; fi
+sw_need_caps "chown to nobody, run as nobody, a private mount namespace for /var/lib" CAP_CHOWN CAP_SETUID CAP_SYS_ADMIN
 unset SWARMUP_STATE_DIR
 
 sw_keys
