@@ -257,7 +257,8 @@ static void start_seeding(fetch *f) {
     const char *tr[SW_MAGNET_TR_MAX];
     if (!f->torrent_file_ok ||
         sw_store_read_torrent(&f->paths, f->r.m, SW_TORRENT_FILE_MAX, &tb, &tl, msg, sizeof msg) != SW_OK) {
-      fetch_event(f, "done", "not seeding: no torrent file for this release");
+      if (f->torrent_file_ok) fetch_event(f, "done", "not seeding: %s", msg);
+      else fetch_event(f, "done", "not seeding: no torrent file for this release");
       fetch_shutdown(f);
       return;
     }
