@@ -116,7 +116,6 @@ typedef struct fetch {
   int swarm_again;             /* back on the swarm after every URL failed (pieces mode) */
   int advance_after_cancel;    /* file mode: the next URL starts when the cancelled request is done */
   int part_url;                /* the URL whose bytes .part holds (STORE/part-source); -1: none */
-  char part_src_path[2600];
   /* the summary: who delivered which bytes of the file */
   uint8_t *src;                /* per piece: SRC_* (swarm and pieces mode) */
   uint64_t resumed_part;       /* file mode: bytes .part held when this run took it up */
@@ -361,8 +360,9 @@ static void start_seeding(fetch *f) {
     sw_swarm_seed sd;
     const char *tr[SW_MAGNET_TR_MAX];
     if (!f->torrent_file_ok ||
-        sw_fs_read_file(f->paths.torrent, SW_TORRENT_FILE_MAX, SW_ERR_IO, &tb, &tl, msg, sizeof msg) != SW_OK) {
-      fetch_event(f, "done", "not seeding: no torrent file for this release");
+        sw_store_read_torrent(&f->paths, f->r.m, SW_TORRENT_FILE_MAX, &tb, &tl, msg, sizeof msg) != SW_OK) {
+      if (f->torrent_file_ok) fetch_event(f, "done", "not seeding: %s", msg);
+      else fetch_event(f, "done", "not seeding: no torrent file for this release");
       fetch_shutdown(f);
       return;
     }
@@ -518,7 +518,7 @@ static void gate_work(uv_work_t *w) {
   }
   /* File mode reads the .part being written; it is renamed, not rewritten. */
   const char *path = f->hmode == HM_FILE && f->part_fd >= 0 ? f->part_path : f->paths.file;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = sw_store_openat(&f->paths, strrchr(path, '/') + 1, O_RDONLY, 0);
   if (fd < 0) {
     f->gate_err = SW_ERR_IO;
     snprintf(f->gv->reason, sizeof f->gv->reason, "%.300s: %s", path, strerror(errno));
@@ -532,7 +532,8 @@ static void gate_work(uv_work_t *w) {
 /* File mode: the complete .part becomes the store's file (idempotent). */
 static sw_err finish_part(fetch *f) {
   if (f->part_fd < 0) return SW_OK;
-  if (fsync(f->part_fd) != 0 || rename(f->part_path, f->paths.file) != 0) {
+  if (fsync(f->part_fd) != 0 ||
+      renameat(f->paths.d.fd, f->paths.part_name, f->paths.d.fd, f->paths.file_name) != 0) {
     int e = errno;
     close(f->part_fd);
     f->part_fd = -1;
@@ -540,8 +541,8 @@ static sw_err finish_part(fetch *f) {
   }
   close(f->part_fd);
   f->part_fd = -1;
-  unlink(f->part_src_path); /* no .part left to resume */
-  sw_fs_sync_dir(f->paths.dir, NULL, 0);
+  unlinkat(f->paths.d.fd, SW_PART_SOURCE, 0); /* no .part left to resume */
+  (void)fsync(f->paths.d.fd); /* best effort, as before: the gate's verdict does not depend on it */
   return SW_OK;
 }
 
@@ -844,7 +845,7 @@ static int part_src_read(fetch *f) {
   uint8_t *buf = NULL;
   size_t len = 0;
   int u = -1;
-  if (sw_fs_read_file(f->part_src_path, SW_URL_MAX + 2, SW_ERR_IO, &buf, &len, NULL, 0) != SW_OK) return -1;
+  if (sw_store_read(&f->paths, SW_PART_SOURCE, SW_URL_MAX + 2, &buf, &len, NULL, 0) != SW_OK) return -1;
   if (len > 0 && buf[len - 1] == '\n') {
     buf[--len] = '\0';
     for (size_t i = 0; i < f->r.m->n_fallback; i++)
@@ -879,8 +880,8 @@ static sw_err part_restart(fetch *f) {
   }
   if (f->part_fd < 0) {
     /* (Deleted after a rejection: a new one for the next URL.) */
-    f->part_fd = open(f->part_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (f->part_fd < 0) return sw_fail(SW_ERR_IO, f->msg, sizeof f->msg, "%s: %s", f->part_path, strerror(errno));
+    f->part_fd = sw_dir_open_own_file(&f->paths.d, f->paths.part_name, O_RDWR | O_CREAT, 0600, msg, sizeof msg);
+    if (f->part_fd < 0) return sw_fail(SW_ERR_IO, f->msg, sizeof f->msg, "%s", msg);
   }
   if (ftruncate(f->part_fd, 0) != 0)
     return sw_fail(SW_ERR_IO, f->msg, sizeof f->msg, "%s: %s", f->part_path, strerror(errno));
@@ -888,8 +889,7 @@ static sw_err part_restart(fetch *f) {
   f->resumed_part = 0;
   f->part_url = -1;
   n = snprintf(line, sizeof line, "%s\n", url);
-  if (sw_fs_write_atomic(f->paths.dir, SW_PART_SOURCE, (const uint8_t *)line, (size_t)n, 0600, msg, sizeof msg) !=
-      SW_OK)
+  if (sw_store_write(&f->paths, SW_PART_SOURCE, (const uint8_t *)line, (size_t)n, msg, sizeof msg) != SW_OK)
     return sw_fail(SW_ERR_IO, f->msg, sizeof f->msg, "%s", msg);
   f->part_url = (int)f->url_idx;
   return SW_OK;
@@ -969,12 +969,12 @@ static void mirror_rejected(fetch *f) {
   f->last_err = SW_ERR_PAYLOAD;
   if (f->part_fd >= 0) close(f->part_fd);
   f->part_fd = -1;
-  unlink(f->part_src_path);
-  if (unlink(f->part_path) != 0 && errno != ENOENT) {
+  unlinkat(f->paths.d.fd, SW_PART_SOURCE, 0);
+  if (unlinkat(f->paths.d.fd, f->paths.part_name, 0) != 0 && errno != ENOENT) {
     fetch_fail(f, SW_ERR_IO, "deleting the rejected %s: %s", f->part_path, strerror(errno));
     return;
   }
-  sw_fs_sync_dir(f->paths.dir, NULL, 0);
+  (void)fsync(f->paths.d.fd);
   f->part_done = 0;
   f->resumed_part = 0;
   f->part_url = -1;
@@ -1157,7 +1157,7 @@ static void torrent_data_done(void *arg, sw_err err, const char *msg, long statu
     if (sw_swarm_torrent_info(f->tbuf, f->tlen, &made, name, sizeof name, m2, sizeof m2) == SW_OK &&
         strcmp(made.btmh_hex, hex) == 0 && strcmp(name, f->r.m->file) == 0 && made.size == f->r.m->size) {
       if (sw_swarm_torrent_signed(f->tbuf, f->tlen, &sb, &sl, m2, sizeof m2) == SW_OK &&
-          sw_fs_write_atomic(f->paths.dir, strrchr(f->paths.torrent, '/') + 1, sb, sl, 0600, m2, sizeof m2) == SW_OK)
+          sw_store_write(&f->paths, f->paths.torrent_name, sb, sl, m2, sizeof m2) == SW_OK)
         f->torrent_file_ok = 1;
       free(sb);
     } else {
@@ -1239,8 +1239,14 @@ static void switch_to_https(fetch *f, const char *reason) {
       sw_swarm_remove(f->t);
       f->t = NULL;
     }
-    f->part_fd = open(f->part_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (f->part_fd < 0 || fstat(f->part_fd, &st) != 0) {
+    /* Never through a symlink: a link planted at .part must not make us
+     * truncate or write into its target. */
+    f->part_fd = sw_dir_open_own_file(&f->paths.d, f->paths.part_name, O_RDWR | O_CREAT, 0600, msg, sizeof msg);
+    if (f->part_fd < 0) {
+      fetch_fail(f, SW_ERR_IO, "%s", msg);
+      return;
+    }
+    if (fstat(f->part_fd, &st) != 0) {
       fetch_fail(f, SW_ERR_IO, "%s: %s", f->part_path, strerror(errno));
       return;
     }
@@ -1714,12 +1720,9 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
   if (!f->o.json && !f->o.no_progress)
     fprintf(stderr, "manifest ok: %s %s (sequence %" PRIu64 "), %s, %" PRIu64 " bytes\n", f->r.m->product,
             f->r.m->version, f->r.m->sequence, f->r.m->file, f->r.m->size);
-  err = sw_store_paths_for(f->o.state_dir, f->r.m, &f->paths, msg, msglen);
+  err = sw_store_open(sw_state_root(f->st), f->r.m, 1, &f->paths, msg, msglen);
   if (err) return err;
-  snprintf(f->part_path, sizeof f->part_path, "%s.part", f->paths.file);
-  snprintf(f->part_src_path, sizeof f->part_src_path, "%s/%s", f->paths.dir, SW_PART_SOURCE);
-  err = sw_store_prepare(&f->paths, msg, msglen);
-  if (err) return err;
+  snprintf(f->part_path, sizeof f->part_path, "%s", f->paths.part);
   {
     /* The download goes into the store through memory-mapped files: a disk
      * that fills up under a mapping is a crash in libtorrent (SIGBUS), not an
@@ -1727,8 +1730,9 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
     struct statvfs vfs;
     struct stat st;
     uint64_t have = 0, need, room;
-    if (stat(f->paths.file, &st) == 0) have = (uint64_t)st.st_blocks * 512u;
-    if (stat(f->part_path, &st) == 0 && (uint64_t)st.st_blocks * 512u > have) have = (uint64_t)st.st_blocks * 512u;
+    if (fstatat(f->paths.d.fd, f->paths.file_name, &st, AT_SYMLINK_NOFOLLOW) == 0) have = (uint64_t)st.st_blocks * 512u;
+    if (fstatat(f->paths.d.fd, f->paths.part_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (uint64_t)st.st_blocks * 512u > have)
+      have = (uint64_t)st.st_blocks * 512u;
     need = f->r.m->size > have ? f->r.m->size - have : 0;
     /* HTTPS alone writes with pwrite: a full disk is a plain error there. */
     if (!f->o.no_swarm && statvfs(f->paths.dir, &vfs) == 0) {
@@ -1756,6 +1760,8 @@ int sw_cmd_fetch(int argc, char **argv) {
   if (f == NULL) return sw_report_error(0, "fetch", SW_ERR_NOMEM, "out of memory");
   f->tty = isatty(2);
   f->part_fd = -1;
+  sw_dir_init(&f->paths.d);
+  sw_dir_init(&f->paths.store);
   err = fetch_prepare(f, argc, argv, statedir, msg, sizeof msg, &done);
   if (err) goto fail;
   if (done) {
@@ -1815,11 +1821,11 @@ int sw_cmd_fetch(int argc, char **argv) {
       goto run;
     }
   }
-  if (sw_store_is_verified(&f->paths, f->r.m) && access(f->paths.file, R_OK) == 0) {
+  if (sw_store_is_verified(&f->paths, f->r.m) && sw_store_has(&f->paths, f->paths.file_name)) {
     /* An earlier run downloaded and verified it but stopped before installing:
      * install from the store (the gate checks it again on the way). */
     f->from_store = 1;
-    f->torrent_file_ok = access(f->paths.torrent, R_OK) == 0;
+    f->torrent_file_ok = sw_store_has(&f->paths, f->paths.torrent_name); /* checked against btmh when read */
     fetch_event(f, "from-store", "the release was downloaded and verified before: installing it from the store");
   }
   if (f->o.no_swarm) {
@@ -1924,6 +1930,7 @@ out:
     uv_mutex_destroy(&f->mu);
   }
   free(f->tbuf);
+  sw_store_close(&f->paths);
   sw_state_close(f->st);
   sw_release_free(&f->r);
   sw_pgp_free(f->pgp);

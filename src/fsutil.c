@@ -11,21 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-sw_err sw_fs_read_file(const char *path, size_t max, sw_err too_big_err, uint8_t **buf, size_t *len,
-                       char *msg, size_t msglen) {
+/* Read the open fd (shown as path) into a malloc'd buffer; see sw_fs_read_file. */
+static sw_err sw__read_fd(int fd, const char *path, size_t max, sw_err too_big_err, uint8_t **buf, size_t *len,
+                          char *msg, size_t msglen) {
   sw_err err = SW_ERR_IO;
-  int fd = -1;
   uint8_t *data = NULL;
   size_t have = 0;
   struct stat st;
 
-  *buf = NULL;
-  *len = 0;
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    err = sw_fail(SW_ERR_IO, msg, msglen, "%s: %s", path, strerror(errno));
-    goto out;
-  }
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     err = sw_fail(SW_ERR_IO, msg, msglen, "%s: not a regular file", path);
     goto out;
@@ -58,7 +51,35 @@ sw_err sw_fs_read_file(const char *path, size_t max, sw_err too_big_err, uint8_t
   err = SW_OK;
 out:
   free(data);
-  if (fd >= 0) close(fd);
+  return err;
+}
+
+sw_err sw_fs_read_file(const char *path, size_t max, sw_err too_big_err, uint8_t **buf, size_t *len,
+                       char *msg, size_t msglen) {
+  sw_err err;
+  int fd;
+  *buf = NULL;
+  *len = 0;
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return sw_fail(SW_ERR_IO, msg, msglen, "%s: %s", path, strerror(errno));
+  err = sw__read_fd(fd, path, max, too_big_err, buf, len, msg, msglen);
+  close(fd);
+  return err;
+}
+
+sw_err sw_fs_read_at(int dirfd, const char *dir, const char *name, size_t max, sw_err too_big_err, uint8_t **buf,
+                     size_t *len, char *msg, size_t msglen) {
+  char path[4096];
+  sw_err err;
+  int fd;
+  *buf = NULL;
+  *len = 0;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  /* O_NONBLOCK: a FIFO planted here must not hang us (it is refused as not regular). */
+  fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return sw_fail(SW_ERR_IO, msg, msglen, "%s: %s", path, errno == ELOOP ? "is a symbolic link (not followed)" : strerror(errno));
+  err = sw__read_fd(fd, path, max, too_big_err, buf, len, msg, msglen);
+  close(fd);
   return err;
 }
 
@@ -77,17 +98,23 @@ sw_err sw_fs_sync_dir(const char *path, char *msg, size_t msglen) {
 /* Remove ".NAME.tmp.*" left by writers that crashed before their rename.
  * Callers write a given name only while holding the state lock, so a temp
  * file of that name that is not ours belongs to a dead run. */
-static void sw__remove_stale_temps(const char *dir, const char *name) {
+static void sw__remove_stale_temps(int dir_fd, const char *name) {
   char prefix[300];
   size_t plen;
   DIR *d;
   struct dirent *e;
+  int fd;
   plen = (size_t)snprintf(prefix, sizeof prefix, ".%s.tmp.", name);
   if (plen >= sizeof prefix) return;
-  d = opendir(dir);
-  if (d == NULL) return;
+  fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* fdopendir takes it */
+  if (fd < 0) return;
+  d = fdopendir(fd);
+  if (d == NULL) {
+    close(fd);
+    return;
+  }
   while ((e = readdir(d)) != NULL)
-    if (strncmp(e->d_name, prefix, plen) == 0) unlinkat(dirfd(d), e->d_name, 0);
+    if (strncmp(e->d_name, prefix, plen) == 0) unlinkat(fd, e->d_name, 0);
   closedir(d);
 }
 
@@ -101,18 +128,30 @@ static int sw__fault_before_rename(const char *name) {
 
 sw_err sw_fs_write_atomic(const char *dir, const char *name, const uint8_t *buf, size_t len,
                           unsigned mode, char *msg, size_t msglen) {
+  sw_err err;
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return sw_fail(SW_ERR_IO, msg, msglen, "%s: %s", dir, strerror(errno));
+  err = sw_fs_write_atomic_at(dfd, dir, name, buf, len, mode, msg, msglen);
+  close(dfd);
+  return err;
+}
+
+sw_err sw_fs_write_atomic_at(int dirfd, const char *dir, const char *name, const uint8_t *buf, size_t len,
+                             unsigned mode, char *msg, size_t msglen) {
   sw_err err = SW_ERR_IO;
-  char tmp[4096], dst[4096];
+  char tmpname[320], tmp[4096], dst[4096];
   int fd = -1, made_tmp = 0;
   size_t off = 0;
 
-  if ((size_t)snprintf(dst, sizeof dst, "%s/%s", dir, name) >= sizeof dst ||
-      (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid()) >= sizeof tmp) {
+  if ((size_t)snprintf(tmpname, sizeof tmpname, ".%s.tmp.%ld", name, (long)getpid()) >= sizeof tmpname ||
+      (size_t)snprintf(dst, sizeof dst, "%s/%s", dir, name) >= sizeof dst ||
+      (size_t)snprintf(tmp, sizeof tmp, "%s/%s", dir, tmpname) >= sizeof tmp) {
     err = sw_fail(SW_ERR_IO, msg, msglen, "path too long in %s", dir);
     goto out;
   }
-  sw__remove_stale_temps(dir, name);
-  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+  sw__remove_stale_temps(dirfd, name);
+  /* O_EXCL | O_NOFOLLOW: a name planted here is never written through. */
+  fd = openat(dirfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
   if (fd < 0) {
     err = sw_fail(SW_ERR_IO, msg, msglen, "create %s: %s", tmp, strerror(errno));
     goto out;
@@ -138,15 +177,20 @@ sw_err sw_fs_write_atomic(const char *dir, const char *name, const uint8_t *buf,
   }
   fd = -1;
   if (sw__fault_before_rename(name)) raise(SIGKILL);
-  if (rename(tmp, dst) != 0) {
+  /* rename replaces a planted symlink at name; it never writes through it. */
+  if (renameat(dirfd, tmpname, dirfd, name) != 0) {
     err = sw_fail(SW_ERR_IO, msg, msglen, "rename %s: %s", dst, strerror(errno));
     goto out;
   }
   made_tmp = 0;
-  err = sw_fs_sync_dir(dir, msg, msglen);
+  if (fsync(dirfd) != 0 && errno != EINVAL) {
+    err = sw_fail(SW_ERR_IO, msg, msglen, "fsync %s: %s", dir, strerror(errno));
+    goto out;
+  }
+  err = SW_OK;
 out:
   if (fd >= 0) close(fd);
-  if (made_tmp) unlink(tmp);
+  if (made_tmp) unlinkat(dirfd, tmpname, 0);
   return err;
 }
 

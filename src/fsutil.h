@@ -14,6 +14,11 @@
 sw_err sw_fs_read_file(const char *path, size_t max, sw_err too_big_err, uint8_t **buf, size_t *len,
                        char *msg, size_t msglen);
 
+/* The same for dir/name opened relative to dirfd (dir is only for messages),
+ * never through a symlink (O_NOFOLLOW), never blocking on a FIFO. */
+sw_err sw_fs_read_at(int dirfd, const char *dir, const char *name, size_t max, sw_err too_big_err, uint8_t **buf,
+                     size_t *len, char *msg, size_t msglen);
+
 /* Write buf to dir/name atomically: a temp file in dir (O_EXCL, mode), write,
  * fsync, rename over name, fsync dir. Readers see the old or the new content,
  * never a mix. Temp files of crashed writers of the same name are removed
@@ -22,6 +27,12 @@ sw_err sw_fs_read_file(const char *path, size_t max, sw_err too_big_err, uint8_t
  * after the temp file of NAME (or of any file) is synced, before the rename. */
 sw_err sw_fs_write_atomic(const char *dir, const char *name, const uint8_t *buf, size_t len,
                           unsigned mode, char *msg, size_t msglen);
+
+/* The same relative to dirfd (dir is only for messages): the temp file is
+ * created with O_EXCL | O_NOFOLLOW and renamed with renameat, so nothing is
+ * ever written through a name planted in the directory. */
+sw_err sw_fs_write_atomic_at(int dirfd, const char *dir, const char *name, const uint8_t *buf, size_t len,
+                             unsigned mode, char *msg, size_t msglen);
 
 /* mkdir -p with mode for each missing component. */
 sw_err sw_fs_mkdirs(const char *path, unsigned mode, char *msg, size_t msglen);

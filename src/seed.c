@@ -28,6 +28,7 @@
 #include "http.h"
 #include "out.h"
 #include "release.h"
+#include "safedir.h"
 #include "store.h"
 #include "swarm.h"
 #include "swopts.h"
@@ -57,6 +58,9 @@ typedef struct seed_rel {
   uint64_t reported;       /* the last count reported */
   uint64_t t_reported;     /* when (loop ms) */
   int peers;
+  uint8_t *tbuf;           /* the stored .torrent, checked against the btmh, until handed to the swarm */
+  size_t tlen;
+  int refused;             /* store re-check: 1 refused (say why), 2 skipped quietly (a partial download) */
   char msg[SW_MSG_MAX];
 } seed_rel;
 
@@ -78,6 +82,7 @@ struct seeder {
   uv_loop_t loop;
   sw_opts g;
   char statedir[2048];
+  sw_dir root;             /* the checked state dir (safedir.h), held for the seeder's life */
   const char *config_path;
   sw_http *http;
   sw_swarm *swarm;
@@ -157,8 +162,20 @@ static void on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swar
     report_upload(r, 0);
 }
 
+static seed_rel *rel_new(seed_prod *p, uint64_t seq) {
+  seed_rel *r = calloc(1, sizeof *r);
+  if (r == NULL) return NULL;
+  r->p = p;
+  r->seq = seq;
+  sw_dir_init(&r->paths.d);
+  sw_dir_init(&r->paths.store);
+  return r;
+}
+
 static void rel_free(seed_rel *r) {
   if (r == NULL) return;
+  sw_store_close(&r->paths);
+  free(r->tbuf);
   free(r->m);
   free(r->gv);
   free(r);
@@ -212,10 +229,13 @@ static void prod_prune(seed_prod *p) {
 
 /* Seed a verified release from the store: its torrent file beside the payload. */
 static sw_err rel_add_seed(seed_rel *r, char *msg, size_t msglen) {
-  uint8_t *tbuf = NULL;
-  size_t tlen = 0;
+  uint8_t *tbuf = r->tbuf;
+  size_t tlen = r->tlen;
   sw_swarm_seed sd;
-  sw_err err = sw_fs_read_file(r->paths.torrent, SEED_TORRENT_MAX, SW_ERR_IO, &tbuf, &tlen, msg, msglen);
+  sw_err err = SW_OK;
+  r->tbuf = NULL;
+  /* The .torrent is used only if its v2 info-hash is the signed btmh. */
+  if (tbuf == NULL) err = sw_store_read_torrent(&r->paths, r->m, SEED_TORRENT_MAX, &tbuf, &tlen, msg, msglen);
   if (err) return err;
   memset(&sd, 0, sizeof sd);
   sd.torrent = tbuf;
@@ -246,7 +266,9 @@ static void gate_work(uv_work_t *w) {
   if (r->adopted) {
     /* --from: the gate reads the operator's copy and writes the checked bytes into the store. */
     in = open(r->p->o.from, O_RDONLY | O_CLOEXEC);
-    out = open(r->paths.file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* A fresh file, never through whatever is at that name. */
+    unlinkat(r->paths.d.fd, r->paths.file_name, 0);
+    out = sw_store_openat(&r->paths, r->paths.file_name, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (in < 0 || out < 0) {
       r->work_err = SW_ERR_IO;
       snprintf(r->gv->reason, sizeof r->gv->reason, "%.300s: %s", in < 0 ? r->p->o.from : r->paths.file,
@@ -271,12 +293,18 @@ static void gate_work(uv_work_t *w) {
       mo.name = r->m->file;
       sw_hex(r->m->magnet.btmh, 32, hex);
       if (sw_swarm_make_torrent(&mo, &made, r->msg, sizeof r->msg) == SW_OK && strcmp(made.btmh_hex, hex) == 0 &&
-          rename(tmp, r->paths.torrent) == 0)
+          renameat(r->paths.d.fd, strrchr(tmp, '/') + 1, r->paths.d.fd, r->paths.torrent_name) == 0)
         r->torrent_ok = 1;
-      else unlink(tmp);
+      else unlinkat(r->paths.d.fd, strrchr(tmp, '/') + 1, 0);
     }
   } else {
-    r->work_err = sw_gate_check_path(r->p->pgp, r->m, r->paths.file, (unsigned)r->p->o.threshold, r->gv);
+    in = sw_store_openat(&r->paths, r->paths.file_name, O_RDONLY, 0);
+    if (in < 0) {
+      r->work_err = SW_ERR_IO;
+      snprintf(r->gv->reason, sizeof r->gv->reason, "%.300s: %s", r->paths.file, strerror(errno));
+      goto out;
+    }
+    r->work_err = sw_gate_check_fd(r->p->pgp, r->m, in, (unsigned)r->p->o.threshold, r->gv);
   }
 out:
   if (in >= 0) close(in);
@@ -419,18 +447,14 @@ static void accept_release(seed_prod *p) {
     return;
   }
   if (prod_find(p, p->r.m->sequence)) return; /* already seeding or on its way */
-  r = calloc(1, sizeof *r);
-  if (r == NULL || p->n_rel >= SEED_REL_MAX) {
-    free(r);
+  r = p->n_rel < SEED_REL_MAX ? rel_new(p, p->r.m->sequence) : NULL;
+  if (r == NULL) {
     seed_log(sd, "error", p, 0, "too many releases");
     return;
   }
-  r->p = p;
-  r->seq = p->r.m->sequence;
   r->m = p->r.m; /* take the parsed manifest */
   p->r.m = NULL;
-  if (sw_store_paths_for(sd->statedir, r->m, &r->paths, msg, sizeof msg) != SW_OK ||
-      sw_store_prepare(&r->paths, msg, sizeof msg) != SW_OK) {
+  if (sw_store_open(&sd->root, r->m, 1, &r->paths, msg, sizeof msg) != SW_OK) {
     seed_log(sd, "error", p, r->seq, "store: %s", msg);
     rel_free(r);
     return;
@@ -438,7 +462,7 @@ static void accept_release(seed_prod *p) {
   p->rel[p->n_rel++] = r;
   seed_log(sd, "release", p, r->seq, "new release %s %s (%s, %" PRIu64 " bytes)", r->m->product, r->m->version,
            r->m->file, r->m->size);
-  if (sw_store_is_verified(&r->paths, r->m) && access(r->paths.torrent, R_OK) == 0 &&
+  if (sw_store_is_verified(&r->paths, r->m) && sw_store_has(&r->paths, r->paths.torrent_name) &&
       rel_add_seed(r, msg, sizeof msg) == SW_OK) {
     seed_log(sd, "seeding", p, r->seq, "seeding %s (verified earlier)", r->m->file);
   } else if (p->o.from) {
@@ -478,50 +502,142 @@ static void prod_poll(seed_prod *p) {
   p->busy++;
 }
 
-/* Seed what the store already holds, verified, for this product (newest first, up to --keep). */
+/* Seed what the store already holds, verified, for this product (up to --keep).
+ * Nothing found there is taken on trust (a `verified` marker only says a
+ * run of ours once gated it): each release is re-checked on the thread pool
+ * (scan_work) before it is seeded: the kept manifest's signature under the
+ * current --trusted-key and --threshold, its product, channel and sequence,
+ * the marker against it, and the stored .torrent's v2 info-hash against its
+ * btmh. */
+static void scan_work(uv_work_t *w) {
+  seed_rel *r = w->data;
+  seed_prod *p = r->p;
+  const char *names[4] = {p->o.product, p->o.channel, "manifests", NULL};
+  char name[64], inner[SW_MSG_MAX];
+  sw_dir md;
+  sw_release rel;
+  sw_pgp_verdict *v = NULL;
+  sw_err err;
+
+  memset(&rel, 0, sizeof rel);
+  r->refused = 2;
+  err = sw_dir_open_chain(&md, &p->sd->root, names, 0, r->msg, sizeof r->msg);
+  if (err) {
+    r->refused = 1;
+    return;
+  }
+  if (md.fd < 0) return;
+  snprintf(name, sizeof name, "%" PRIu64 ".manifest", r->seq);
+  if (sw_fs_read_at(md.fd, md.path, name, SW_MANIFEST_MAX, SW_ERR_IO, &rel.manifest, &rel.manifest_len, NULL, 0) !=
+      SW_OK)
+    goto out; /* no kept manifest: not a release we finished */
+  r->refused = 1;
+  snprintf(name, sizeof name, "%" PRIu64 ".manifest.sig", r->seq);
+  if (sw_fs_read_at(md.fd, md.path, name, SW_MANIFEST_SIG_MAX, SW_ERR_IO, &rel.sig, &rel.sig_len, inner,
+                    sizeof inner) != SW_OK) {
+    snprintf(r->msg, sizeof r->msg, "kept manifest #%" PRIu64 ": no signature: %.300s", r->seq, inner);
+    goto out;
+  }
+  v = calloc(1, sizeof *v);
+  if (v == NULL) {
+    snprintf(r->msg, sizeof r->msg, "out of memory");
+    goto out;
+  }
+  err = sw_pgp_verify_mem(p->pgp, rel.sig, rel.sig_len, rel.manifest, rel.manifest_len, (unsigned)p->o.threshold, v);
+  if (err || !v->accepted) {
+    snprintf(r->msg, sizeof r->msg, "kept manifest %.200s/%" PRIu64 ".manifest: signature %s: %.200s", md.path, r->seq,
+             err ? "could not be checked" : "not accepted under the current trust", v->reason);
+    goto out;
+  }
+  r->m = calloc(1, sizeof *r->m);
+  if (r->m == NULL || sw_manifest_parse(rel.manifest, rel.manifest_len, r->m, inner, sizeof inner) != SW_OK) {
+    snprintf(r->msg, sizeof r->msg, "kept manifest #%" PRIu64 " does not parse: %.300s", r->seq, r->m ? inner : "no memory");
+    goto out;
+  }
+  if (strcmp(r->m->product, p->o.product) != 0 || strcmp(r->m->channel, p->o.channel) != 0 ||
+      r->m->sequence != r->seq) {
+    snprintf(r->msg, sizeof r->msg, "kept manifest #%" PRIu64 " is for %s/%s #%" PRIu64, r->seq, r->m->product,
+             r->m->channel, r->m->sequence);
+    goto out;
+  }
+  if (sw_store_open(&p->sd->root, r->m, 0, &r->paths, r->msg, sizeof r->msg) != SW_OK) goto out;
+  if (r->paths.d.fd < 0 || !sw_store_is_verified(&r->paths, r->m)) {
+    r->refused = 2; /* a partial download: nothing to seed, nothing to say */
+    goto out;
+  }
+  if (sw_store_read_torrent(&r->paths, r->m, SEED_TORRENT_MAX, &r->tbuf, &r->tlen, r->msg, sizeof r->msg) != SW_OK)
+    goto out;
+  r->refused = 0;
+out:
+  free(v);
+  sw_dir_close(&md);
+  free(rel.manifest);
+  free(rel.sig);
+}
+
+static void scan_done(uv_work_t *w, int status) {
+  seed_rel *r = w->data;
+  seed_prod *p = r->p;
+  char msg[SW_MSG_MAX];
+  (void)status;
+  p->busy--;
+  if (p->dead || p->sd->closing) {
+    rel_free(r);
+    if (p->dead && p->busy == 0) prod_free(p);
+    return;
+  }
+  if (r->refused == 1)
+    seed_log(p->sd, "refused", p, r->seq, "not seeding the release found in the store: %s", r->msg);
+  if (r->refused || prod_find(p, r->seq) || p->n_rel >= SEED_REL_MAX) {
+    rel_free(r);
+    return;
+  }
+  if (rel_add_seed(r, msg, sizeof msg) != SW_OK) {
+    seed_log(p->sd, "refused", p, r->seq, "not seeding the release found in the store: %s", msg);
+    rel_free(r);
+    return;
+  }
+  p->rel[p->n_rel++] = r;
+  seed_log(p->sd, "seeding", p, r->seq, "seeding %s (verified earlier)", r->m->file);
+  prod_prune(p);
+}
+
 static void prod_scan_store(seed_prod *p) {
-  char dir[2400], msg[SW_MSG_MAX];
+  const char *names[4] = {p->o.product, p->o.channel, "store", NULL};
+  char msg[SW_MSG_MAX];
+  sw_dir sd;
   DIR *d;
   struct dirent *e;
-  snprintf(dir, sizeof dir, "%s/%s/%s/store", p->sd->statedir, p->o.product, p->o.channel);
-  d = opendir(dir);
-  if (d == NULL) return;
-  while ((e = readdir(d)) != NULL && p->n_rel < SEED_REL_MAX) {
-    char *end = NULL, manifest[2600];
+  int fd;
+  if (sw_dir_open_chain(&sd, &p->sd->root, names, 0, msg, sizeof msg) != SW_OK) {
+    seed_log(p->sd, "refused", p, 0, "not seeding from the store: %s", msg);
+    return;
+  }
+  if (sd.fd < 0) return;
+  fd = sd.fd; /* fdopendir takes it */
+  sd.fd = -1;
+  d = fdopendir(fd);
+  if (d == NULL) {
+    close(fd);
+    return;
+  }
+  while ((e = readdir(d)) != NULL) {
+    char *end = NULL;
     uint64_t seq;
     seed_rel *r;
-    sw_manifest *m;
-    uint8_t *buf = NULL;
-    size_t len = 0;
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     seq = strtoull(e->d_name, &end, 10);
     if (end == NULL || *end) continue;
-    /* The kept manifest tells name, size and hash; the marker must agree. */
-    snprintf(manifest, sizeof manifest, "%s/%s/%s/manifests/%" PRIu64 ".manifest", p->sd->statedir, p->o.product,
-             p->o.channel, seq);
-    m = calloc(1, sizeof *m);
-    r = calloc(1, sizeof *r);
-    if (m == NULL || r == NULL || sw_fs_read_file(manifest, SW_MANIFEST_MAX, SW_ERR_IO, &buf, &len, NULL, 0) != SW_OK ||
-        sw_manifest_parse(buf, len, m, NULL, 0) != SW_OK) {
-      free(buf);
-      free(m);
-      free(r);
-      continue;
-    }
-    free(buf);
-    r->p = p;
-    r->seq = seq;
-    r->m = m;
-    if (sw_store_paths_for(p->sd->statedir, m, &r->paths, NULL, 0) != SW_OK || !sw_store_is_verified(&r->paths, m) ||
-        rel_add_seed(r, msg, sizeof msg) != SW_OK) {
+    r = rel_new(p, seq);
+    if (r == NULL) break;
+    r->work.data = r;
+    if (uv_queue_work(&p->sd->loop, &r->work, scan_work, scan_done) != 0) {
       rel_free(r);
-      continue;
+      break;
     }
-    p->rel[p->n_rel++] = r;
-    seed_log(p->sd, "seeding", p, seq, "seeding %s (verified earlier)", m->file);
+    p->busy++;
   }
   closedir(d);
-  prod_prune(p);
 }
 
 /* ---- configuration ------------------------------------------------------------- */
@@ -739,6 +855,7 @@ int sw_cmd_seed(int argc, char **argv) {
   int rc = 1, loop_ok = 0;
 
   if (sd == NULL) return sw_report_error(0, "seed", SW_ERR_NOMEM, "out of memory");
+  sw_dir_init(&sd->root);
   err = sw_opts_parse(SW_CMD_SEED, argc, argv, &sd->g, msg, sizeof msg);
   if (err) goto fail;
   if (sd->g.help) {
@@ -758,7 +875,7 @@ int sw_cmd_seed(int argc, char **argv) {
   }
   err = sw_swarm_opts_to_settings(&sd->g, &ss, msg, sizeof msg);
   if (err) goto fail;
-  err = sw_fs_mkdirs(sd->statedir, 0700, msg, sizeof msg);
+  err = sw_dir_open_root(&sd->root, sd->statedir, 1, msg, sizeof msg);
   if (err) goto fail;
   err = load_products(sd, msg, sizeof msg);
   if (err) goto fail;
@@ -807,6 +924,7 @@ out:
     uv_loop_close(&sd->loop);
   }
   products_drop(sd);
+  sw_dir_close(&sd->root);
   sw_opts_free(&sd->g);
   free(sd);
   return rc;

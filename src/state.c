@@ -12,11 +12,17 @@
 
 #include "fsutil.h"
 #include "manifest.h"
+#include "safedir.h"
 
 struct sw_state {
-  char dir[2048];
+  sw_dir root;   /* the checked state dir; every file below is opened relative to it */
   int lock_fd;
 };
+
+/* ROOT/known: one "product/channel" line for every pair that has had a state
+ * file, so that a state file gone missing is noticed (see sw_state_load). */
+#define SW_STATE_KNOWN "known"
+#define SW_STATE_KNOWN_MAGIC "swarmup-known 1\n"
 
 #define SW_STATE_MAGIC "swarmup-state 2\n"
 #define SW_STATE_MAGIC_V1 "swarmup-state 1\n" /* before the freshness fields; still read */
@@ -34,49 +40,52 @@ sw_err sw_state_default_dir(char *out, size_t cap) {
   return (n < 0 || (size_t)n >= cap) ? SW_ERR_CONFIG : SW_OK;
 }
 
+/* Width of the pid written into the lock: always this many bytes, so that the
+ * lock file is overwritten in place and never truncated. */
+#define SW_LOCK_PID_WIDTH 20
+
 sw_err sw_state_open(sw_state **out, const char *dir, char *msg, size_t msglen) {
   sw_err err = SW_ERR_IO;
   sw_state *s = NULL;
-  char path[2300], pidbuf[32];
+  char pidbuf[SW_LOCK_PID_WIDTH + 2], inner[SW_MSG_MAX];
   int n;
 
   *out = NULL;
-  if (strlen(dir) >= sizeof s->dir) return sw_fail(SW_ERR_CONFIG, msg, msglen, "state dir path too long");
-  err = sw_fs_mkdirs(dir, 0700, msg, msglen);
-  if (err) goto out;
   s = calloc(1, sizeof *s);
-  if (s == NULL) {
-    err = sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
-    goto out;
-  }
+  if (s == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
   s->lock_fd = -1;
-  snprintf(s->dir, sizeof s->dir, "%s", dir);
-  snprintf(path, sizeof path, "%s/lock", dir);
-  s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  sw_dir_init(&s->root);
+  err = sw_dir_open_root(&s->root, dir, 1, msg, msglen);
+  if (err) goto out;
+  /* Never through a symlink, never truncated: a link planted here while the
+   * dir was someone else's must not make us write into its target. */
+  s->lock_fd = sw_dir_open_own_file(&s->root, "lock", O_RDWR | O_CREAT, 0600, inner, sizeof inner);
   if (s->lock_fd < 0) {
-    err = sw_fail(SW_ERR_IO, msg, msglen, "state dir %s: %s", dir, strerror(errno));
+    if (errno == ELOOP || errno == EPERM) err = sw_fail(SW_ERR_IO, msg, msglen, "lock %s", inner);
+    else err = sw_fail(SW_ERR_IO, msg, msglen, "state dir %s: %s", dir, strerror(errno));
     goto out;
   }
   if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
-      char holder[32] = "?";
+      char holder[SW_LOCK_PID_WIDTH + 2] = "?";
       ssize_t r = pread(s->lock_fd, holder, sizeof holder - 1, 0);
       if (r > 0) {
         holder[r] = 0;
-        holder[strcspn(holder, "\n")] = 0;
+        holder[strcspn(holder, " \n")] = 0;
       }
       err = sw_fail(SW_ERR_LOCKED, msg, msglen,
                     "state dir %s is in use by another swarmup (pid %s); try again when it ends", dir,
                     holder);
     } else {
-      err = sw_fail(SW_ERR_IO, msg, msglen, "lock %s: %s", path, strerror(errno));
+      err = sw_fail(SW_ERR_IO, msg, msglen, "lock %s/lock: %s", s->root.path, strerror(errno));
     }
     goto out;
   }
-  /* The pid is informational only (the flock is the lock). */
-  n = snprintf(pidbuf, sizeof pidbuf, "%ld\n", (long)getpid());
-  if (ftruncate(s->lock_fd, 0) != 0 || pwrite(s->lock_fd, pidbuf, (size_t)n, 0) != n) {
-    err = sw_fail(SW_ERR_IO, msg, msglen, "write %s: %s", path, strerror(errno));
+  /* The pid is informational only (the flock is the lock): a fixed-width
+   * field overwritten in place. */
+  n = snprintf(pidbuf, sizeof pidbuf, "%-*ld\n", SW_LOCK_PID_WIDTH, (long)getpid());
+  if (pwrite(s->lock_fd, pidbuf, (size_t)n, 0) != n) {
+    err = sw_fail(SW_ERR_IO, msg, msglen, "write %s/lock: %s", s->root.path, strerror(errno));
     goto out;
   }
   *out = s;
@@ -90,17 +99,95 @@ out:
 void sw_state_close(sw_state *s) {
   if (s == NULL) return;
   if (s->lock_fd >= 0) close(s->lock_fd); /* releases the flock */
+  sw_dir_close(&s->root);
   free(s);
 }
 
-static sw_err sw__pc_dir(const sw_state *s, const char *product, const char *channel, char *out,
-                         size_t cap, char *msg, size_t msglen) {
+const sw_dir *sw_state_root(const sw_state *s) { return &s->root; }
+
+/* Open STATE/<product>/<channel> (creating it if create; with create 0 a
+ * missing one gives SW_OK and out->fd == -1). Every level is checked. */
+static sw_err sw__pc_dir(const sw_state *s, const char *product, const char *channel, int create, sw_dir *out,
+                         char *msg, size_t msglen) {
+  const char *names[3];
+  sw_dir_init(out);
   /* These names become path components: check them here too, whatever the caller did. */
   if (!sw_manifest_name_ok(product, strlen(product)) || !sw_manifest_name_ok(channel, strlen(channel)))
     return sw_fail(SW_ERR_CONFIG, msg, msglen, "invalid product or channel name");
-  if ((size_t)snprintf(out, cap, "%s/%s/%s", s->dir, product, channel) >= cap)
-    return sw_fail(SW_ERR_CONFIG, msg, msglen, "state path too long");
-  return SW_OK;
+  names[0] = product;
+  names[1] = channel;
+  names[2] = NULL;
+  return sw_dir_open_chain(out, &s->root, names, create, msg, msglen);
+}
+
+/* Is "product/channel" in ROOT/known? A missing registry is an empty one
+ * (a state dir from before it existed, or a new one). */
+static sw_err sw__known_has(const sw_state *s, const char *product, const char *channel, int *has, char *msg,
+                            size_t msglen) {
+  uint8_t *buf = NULL;
+  size_t len = 0, mlen = strlen(SW_STATE_KNOWN_MAGIC), plen = strlen(product), clen = strlen(channel);
+  const char *p, *end;
+  sw_err err;
+
+  *has = 0;
+  if (!sw_dir_has_file(&s->root, SW_STATE_KNOWN)) {
+    struct stat st;
+    if (fstatat(s->root.fd, SW_STATE_KNOWN, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) return SW_OK;
+    return sw_fail(SW_ERR_STATE_CORRUPT, msg, msglen, "%s/%s is not a regular file", s->root.path, SW_STATE_KNOWN);
+  }
+  err = sw_fs_read_at(s->root.fd, s->root.path, SW_STATE_KNOWN, SW_STATE_KNOWN_MAX, SW_ERR_STATE_CORRUPT, &buf, &len,
+                      msg, msglen);
+  if (err) goto out;
+  err = sw_fail(SW_ERR_STATE_CORRUPT, msg, msglen, "%s/%s is corrupt", s->root.path, SW_STATE_KNOWN);
+  if (len < mlen || memcmp(buf, SW_STATE_KNOWN_MAGIC, mlen) != 0) goto out;
+  p = (const char *)buf + mlen;
+  end = (const char *)buf + len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p)), *slash;
+    if (nl == NULL) goto out;
+    slash = memchr(p, '/', (size_t)(nl - p));
+    if (slash == NULL || !sw_manifest_name_ok(p, (size_t)(slash - p)) ||
+        !sw_manifest_name_ok(slash + 1, (size_t)(nl - slash - 1)))
+      goto out;
+    if ((size_t)(slash - p) == plen && memcmp(p, product, plen) == 0 && (size_t)(nl - slash - 1) == clen &&
+        memcmp(slash + 1, channel, clen) == 0)
+      *has = 1;
+    p = nl + 1;
+  }
+  err = SW_OK;
+out:
+  free(buf);
+  return err;
+}
+
+/* Add "product/channel" to ROOT/known (atomically; under the lock). */
+static sw_err sw__known_add(const sw_state *s, const char *product, const char *channel, char *msg, size_t msglen) {
+  uint8_t *old = NULL, *text = NULL;
+  size_t len = 0, n;
+  sw_err err;
+  if (sw_dir_has_file(&s->root, SW_STATE_KNOWN)) {
+    err = sw_fs_read_at(s->root.fd, s->root.path, SW_STATE_KNOWN, SW_STATE_KNOWN_MAX, SW_ERR_STATE_CORRUPT, &old,
+                        &len, msg, msglen);
+    if (err) return err;
+  }
+  n = (len ? len : strlen(SW_STATE_KNOWN_MAGIC)) + strlen(product) + strlen(channel) + 2;
+  if (n > SW_STATE_KNOWN_MAX) {
+    free(old);
+    return sw_fail(SW_ERR_STATE_CORRUPT, msg, msglen, "%s/%s would be over the %u-byte limit", s->root.path,
+                   SW_STATE_KNOWN, SW_STATE_KNOWN_MAX);
+  }
+  text = malloc(n + 1);
+  if (text == NULL) {
+    free(old);
+    return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+  }
+  if (len) memcpy(text, old, len);
+  else len = (size_t)snprintf((char *)text, n + 1, "%s", SW_STATE_KNOWN_MAGIC);
+  snprintf((char *)text + len, n + 1 - len, "%s/%s\n", product, channel);
+  err = sw_fs_write_atomic_at(s->root.fd, s->root.path, SW_STATE_KNOWN, text, n, 0600, msg, msglen);
+  free(old);
+  free(text);
+  return err;
 }
 
 /* A record time: "-" when unknown, else YYYY-MM-DDTHH:MM:SSZ. */
@@ -247,53 +334,90 @@ bad:
 
 sw_err sw_state_load(sw_state *s, const char *product, const char *channel, sw_state_rec *rec,
                      char *msg, size_t msglen) {
-  char dir[2300], path[2400];
+  char path[SW_DIR_PATH_MAX + 16];
   uint8_t *buf = NULL;
   size_t len = 0;
+  sw_dir d;
   sw_err err;
+  int has = 0;
 
   memset(rec, 0, sizeof *rec);
-  err = sw__pc_dir(s, product, channel, dir, sizeof dir, msg, msglen);
+  err = sw__pc_dir(s, product, channel, 0, &d, msg, msglen);
   if (err) return err;
-  snprintf(path, sizeof path, "%s/state", dir);
-  if (access(path, F_OK) != 0 && errno == ENOENT) return SW_OK; /* nothing accepted yet */
-  err = sw_fs_read_file(path, SW_STATE_MAX, SW_ERR_STATE_CORRUPT, &buf, &len, msg, msglen);
+  snprintf(path, sizeof path, "%s/%s/%s/state", s->root.path, product, channel);
+  if (d.fd < 0 || !sw_dir_has_file(&d, "state")) {
+    struct stat st;
+    if (d.fd >= 0 && !(fstatat(d.fd, "state", &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)) {
+      err = sw_fail(SW_ERR_STATE_CORRUPT, msg, msglen, "%s is not a regular file; refusing to guess", path);
+      goto out;
+    }
+    /* No state file: nothing accepted yet, unless a run before us wrote one. */
+    err = sw__known_has(s, product, channel, &has, msg, msglen);
+    if (err == SW_OK && has)
+      err = sw_fail(SW_ERR_STATE_MISSING, msg, msglen,
+                    "state file %s is missing, but an earlier run recorded one; refusing to start over from "
+                    "sequence 0 (to start over on purpose, remove the line \"%s/%s\" from %s/%s)",
+                    path, product, channel, s->root.path, SW_STATE_KNOWN);
+    goto out;
+  }
+  err = sw_fs_read_at(d.fd, d.path, "state", SW_STATE_MAX, SW_ERR_STATE_CORRUPT, &buf, &len, msg, msglen);
   if (err == SW_OK) err = sw_state_decode(buf, len, product, channel, rec, msg, msglen);
+  if (err == SW_OK && sw__known_has(s, product, channel, &has, NULL, 0) == SW_OK && !has) {
+    /* A state file from before STATE/known existed: register it now, so that
+     * losing it from here on is noticed. Best effort (a read-only state dir
+     * must still be readable); sw_state_save tries again. */
+    (void)sw__known_add(s, product, channel, NULL, 0);
+  }
   if (err == SW_ERR_STATE_CORRUPT) {
     char inner[SW_MSG_MAX];
     snprintf(inner, sizeof inner, "%s", msg ? msg : "");
     err = sw_fail(err, msg, msglen, "%s (%s)", inner, path);
   }
+out:
+  sw_dir_close(&d);
   free(buf);
   return err;
 }
 
 sw_err sw_state_save(sw_state *s, const char *product, const char *channel, const sw_state_rec *rec,
                      char *msg, size_t msglen) {
-  char dir[2300], text[SW_STATE_MAX];
+  char text[SW_STATE_MAX];
   size_t len = 0;
-  sw_err err = sw__pc_dir(s, product, channel, dir, sizeof dir, msg, msglen);
-  if (err) return err;
+  sw_dir d;
+  int has = 0;
+  sw_err err;
   if (sw_state_encode(product, channel, rec, text, sizeof text, &len) != SW_OK)
     return sw_fail(SW_ERR_INTERNAL, msg, msglen, "state record does not fit");
-  err = sw_fs_mkdirs(dir, 0700, msg, msglen);
+  err = sw__pc_dir(s, product, channel, 1, &d, msg, msglen);
   if (err) return err;
-  return sw_fs_write_atomic(dir, "state", (const uint8_t *)text, len, 0600, msg, msglen);
+  err = sw_fs_write_atomic_at(d.fd, d.path, "state", (const uint8_t *)text, len, 0600, msg, msglen);
+  sw_dir_close(&d);
+  if (err) return err;
+  /* Registered after the file exists: a crash in between leaves a state file
+   * that is not yet registered (registered on the next save), never a
+   * registered one that was never written. */
+  err = sw__known_has(s, product, channel, &has, msg, msglen);
+  if (err == SW_OK && !has) err = sw__known_add(s, product, channel, msg, msglen);
+  return err;
 }
 
 sw_err sw_state_keep_manifest(sw_state *s, const char *product, const char *channel, uint64_t sequence,
                               const uint8_t *manifest, size_t manifest_len, const uint8_t *sig,
                               size_t sig_len, char *msg, size_t msglen) {
-  char dir[2400], name[64];
-  sw_err err = sw__pc_dir(s, product, channel, dir, sizeof dir - 16, msg, msglen);
+  char name[64];
+  sw_dir d, md;
+  sw_err err = sw__pc_dir(s, product, channel, 1, &d, msg, msglen);
   if (err) return err;
-  strcat(dir, "/manifests");
-  err = sw_fs_mkdirs(dir, 0700, msg, msglen);
+  err = sw_dir_open_sub(&md, &d, "manifests", 1, msg, msglen);
+  sw_dir_close(&d);
   if (err) return err;
   /* The signature first: a manifest file present means its signature is too. */
   snprintf(name, sizeof name, "%" PRIu64 ".manifest.sig", sequence);
-  err = sw_fs_write_atomic(dir, name, sig, sig_len, 0644, msg, msglen);
-  if (err) return err;
-  snprintf(name, sizeof name, "%" PRIu64 ".manifest", sequence);
-  return sw_fs_write_atomic(dir, name, manifest, manifest_len, 0644, msg, msglen);
+  err = sw_fs_write_atomic_at(md.fd, md.path, name, sig, sig_len, 0644, msg, msglen);
+  if (err == SW_OK) {
+    snprintf(name, sizeof name, "%" PRIu64 ".manifest", sequence);
+    err = sw_fs_write_atomic_at(md.fd, md.path, name, manifest, manifest_len, 0644, msg, msglen);
+  }
+  sw_dir_close(&md);
+  return err;
 }

@@ -1,7 +1,9 @@
 /* state.h - the state store: what was accepted and installed, per
  * (Product, Channel), under one state directory.
  *
- * Layout: DIR/lock (flock; holds the pid of the holder), and per product and
+ * Layout: DIR/lock (flock; holds the pid of the holder), DIR/known (every
+ * product/channel that has had a state file, one "product/channel" line each,
+ * so that a deleted state file is an error, not "nothing accepted"), and per product and
  * channel DIR/<product>/<channel>/state plus the accepted manifests
  * DIR/<product>/<channel>/manifests/<sequence>.manifest(.sig). Product and
  * channel are checked names ([a-z0-9][a-z0-9._-]*) before they become paths.
@@ -21,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "safedir.h"
 #include "sw_err.h"
 #include "sw_limits.h"
 
@@ -46,12 +49,18 @@ typedef struct sw_state_rec {
 } sw_state_rec;
 
 /* Open (creating it with mode 0700 if missing) the state directory and take
- * its lock without waiting: another holder gives SW_ERR_LOCKED naming its pid. */
+ * its lock without waiting: another holder gives SW_ERR_LOCKED naming its pid.
+ * The dir, its parents and every dir used below it are checked (safedir.h):
+ * one owned by another user or writable by others is SW_ERR_UNSAFE_DIR. The
+ * lock is never opened through a symlink and never truncated. */
 sw_err sw_state_open(sw_state **out, const char *dir, char *msg, size_t msglen);
+/* The checked state dir (valid until sw_state_close). */
+const sw_dir *sw_state_root(const sw_state *s);
 /* Release the lock and free. NULL is a no-op. */
 void sw_state_close(sw_state *s);
 
-/* Read the record for (product, channel). A missing file gives rec->have = 0. */
+/* Read the record for (product, channel). A missing file gives rec->have = 0,
+ * unless STATE/known says an earlier run wrote one: then SW_ERR_STATE_MISSING. */
 sw_err sw_state_load(sw_state *s, const char *product, const char *channel, sw_state_rec *rec,
                      char *msg, size_t msglen);
 /* Write the record atomically. */

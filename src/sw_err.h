@@ -39,7 +39,9 @@ extern "C" {
   X(PAYLOAD,          5, "payload rejected")                                       \
   X(STALE,            6, "no fresh manifest (withheld, unreachable or expired)")   \
   X(CLOCK,            7, "system clock is behind the latest known time")          \
-  X(HTTP_DEADLINE,    4, "transfer did not end within its deadline")
+  X(HTTP_DEADLINE,    4, "transfer did not end within its deadline")              \
+  X(UNSAFE_DIR,       2, "directory not safe (owner or mode)")                     \
+  X(STATE_MISSING,    1, "state file is missing")
 
 typedef enum sw_err {
 #define SW__ERR_ENUM(name, code, text) SW_ERR_##name,

@@ -21,6 +21,7 @@
 #define SW_CONFIG_MAX          65536u   /* --config file */
 #define SW_CONFIG_LINE_MAX      4096u
 #define SW_STATE_MAX            8192u   /* one state file */
+#define SW_STATE_KNOWN_MAX     65536u   /* STATE/known: the (product, channel) pairs with a state file */
 #define SW_MSG_MAX               512u   /* one error message line */
 #define SW_CONTENT_RANGE_MAX     256u   /* an HTTP Content-Range value ("bytes " and three 20-digit numbers need 70) */
 
