@@ -27,6 +27,13 @@ static void sw__remove_stale(sw_install *in) {
   closedir(d);
 }
 
+/* The test hook SWARMUP_FAULT=no-o-tmpfile: O_TMPFILE fails as on a file
+ * system without it (a pure failure injection: it only forces that path). */
+static int sw__no_tmpfile_fault(void) {
+  const char *f = getenv("SWARMUP_FAULT");
+  return f != NULL && strcmp(f, "no-o-tmpfile") == 0;
+}
+
 sw_err sw_install_begin(sw_install *in, const char *dir, const char *name, char *msg, size_t msglen) {
   sw_err err;
   memset(in, 0, sizeof *in);
@@ -42,7 +49,8 @@ sw_err sw_install_begin(sw_install *in, const char *dir, const char *name, char 
   in->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (in->dir_fd < 0) return sw_fail(SW_ERR_IO, msg, msglen, "%s: %s", dir, strerror(errno));
   sw__remove_stale(in);
-  in->fd = openat(in->dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  in->fd = sw__no_tmpfile_fault() ? (errno = EOPNOTSUPP, -1)
+                                   : openat(in->dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
   if (in->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
     snprintf(in->tmp, sizeof in->tmp, ".%s.swarmup-%ld", name, (long)getpid());
     unlinkat(in->dir_fd, in->tmp, 0);
