@@ -146,6 +146,12 @@ sw_err sw_install_open(sw_install *in, const char *dir, char *msg, size_t msglen
     if (leaf) break;
     *e = '/';
   }
+  /* Writable by us (not read-only, not someone else's 0755): found now, not
+   * after a whole download. */
+  if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
+    err = sw_fail(SW_ERR_IO, msg, msglen, "cannot write in %s: %s", in->dir, strerror(errno));
+    goto out;
+  }
   in->dir_fd = fd;
   fd = -1;
   err = SW_OK;

@@ -47,7 +47,8 @@ typedef struct sw_install {
 void sw_install_init(sw_install *in);
 /* Resolve, make if missing (0755) and check dir as above; keep its fd.
  * SW_ERR_CONFIG with a one-line message naming the path and the fix when it is
- * unsafe or not a directory; SW_ERR_IO when it cannot be made or opened. */
+ * unsafe or not a directory; SW_ERR_IO when it cannot be made, opened or
+ * written (e.g. a read-only file system). */
 sw_err sw_install_open(sw_install *in, const char *dir, char *msg, size_t msglen);
 /* Prepare to install dir/name (name must be a checked plain basename).
  * scratch_dir: a directory of ours for the private copy where dir has no

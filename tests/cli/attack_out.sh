@@ -5,7 +5,7 @@
 # the download started, a racer that renames its own file over the installed
 # one before the hook runs it, and unverified bytes in --out on a file system
 # without O_TMPFILE (injected: SWARMUP_FAULT=no-o-tmpfile).
-# Needs root (chown to nobody, a racer as nobody); 127.0.0.1 only; every wait bounded.
+# Needs root (chown to nobody, a racer as nobody, a read-only tmpfs); 127.0.0.1 only; every wait bounded.
 . "$(dirname "$0")/lib.sh" "$1"
 
 if [ "$(id -u)" != 0 ]; then echo "attack_out.sh needs root (dirs owned by nobody)"; exit 1; fi
@@ -216,6 +216,16 @@ expect out_under_a_file_is_refused_before_any_download 2 "not a directory" -- \
 sleep 1
 ok out_under_a_file_no_swarm_peer_connection test ! -s "$T/peer.log"
 ok out_under_a_file_no_https_request test "$(requests)" -eq "$before"
+
+# A safe --out we cannot write (a read-only file system) is found before the download too.
+D4=$T/o-ro
+mkdir "$D4" && mount -t tmpfs -o size=1m,mode=0755,ro tmpfs "$D4"
+SW_CLEANUPS+=("timeout 10 umount '$D4' 2>/dev/null || umount -l '$D4'")
+expect unwritable_out_is_refused_before_any_download 1 "cannot write in $D4: Read-only file system" -- \
+  "$SWARMUP" fetch --manifest "$T/mpeer" --state-dir "$T/s4" --out "$D4" "${F[@]}" --swarm-timeout 2
+sleep 1
+ok unwritable_out_no_swarm_peer_connection test ! -s "$T/peer.log"
+ok unwritable_out_no_https_request test "$(requests)" -eq "$before"
 
 # A safe --out that does not exist yet is made (0755) and used.
 expect missing_safe_out_is_made 0 "installed $T/o-new/sub/$NAME" -- \
