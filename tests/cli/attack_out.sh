@@ -205,12 +205,13 @@ ok tmp_itself_got_nothing test ! -e "/tmp/$NAME"
 
 # --- 4. a bad --out is found before any download starts -------------------------
 echo "not a dir" >"$T/o-file"
-before=$(requests)
+: >"$T/peer.log"; before=$(requests)
 expect bad_out_is_refused_before_any_download 2 "--out $T/o-file is not a directory" -- \
   "$SWARMUP" fetch --manifest "$T/mpeer" --state-dir "$T/s4" --out "$T/o-file" "${F[@]}" --swarm-timeout 2
 sleep 1 # a connection the client made would be logged by now
 ok bad_out_no_swarm_peer_connection test ! -s "$T/peer.log"
 ok bad_out_no_https_request test "$(requests)" -eq "$before"
+: >"$T/peer.log"; before=$(requests)
 expect out_under_a_file_is_refused_before_any_download 2 "not a directory" -- \
   "$SWARMUP" fetch --manifest "$T/mpeer" --state-dir "$T/s4" --out "$T/o-file/sub" "${F[@]}" --swarm-timeout 2
 sleep 1
@@ -221,6 +222,7 @@ ok out_under_a_file_no_https_request test "$(requests)" -eq "$before"
 D4=$T/o-ro
 mkdir "$D4" && mount -t tmpfs -o size=1m,mode=0755,ro tmpfs "$D4"
 SW_CLEANUPS+=("timeout 10 umount '$D4' 2>/dev/null || umount -l '$D4'")
+: >"$T/peer.log"; before=$(requests)
 expect unwritable_out_is_refused_before_any_download 1 "cannot write in $D4: Read-only file system" -- \
   "$SWARMUP" fetch --manifest "$T/mpeer" --state-dir "$T/s4" --out "$D4" "${F[@]}" --swarm-timeout 2
 sleep 1
