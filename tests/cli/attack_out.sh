@@ -251,7 +251,8 @@ while [ ! -e "$SW_SWAPPED" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); don
   echo "sha ${SWARMUP_SHA256:-unset}"
   echo "file ${SWARMUP_FILE:-unset}"
   echo "fdsum $(sha256sum <"/dev/fd/${SWARMUP_FILE_FD:-99}" | cut -d' ' -f1)"
-  if (echo x >&"${SWARMUP_FILE_FD:-99}") 2>/dev/null; then echo "fdmode writable"; else echo "fdmode read-only"; fi
+  if [ -z "${SWARMUP_FILE_FD:-}" ] || ! [ -e "/dev/fd/$SWARMUP_FILE_FD" ]; then echo "fdmode none"
+  elif (echo x >&"$SWARMUP_FILE_FD") 2>/dev/null; then echo "fdmode writable"; else echo "fdmode read-only"; fi
 } >"$SW_HOOKLOG"
 exec sh "/dev/fd/${SWARMUP_FILE_FD:-99}"
 HOOK
