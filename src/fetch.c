@@ -414,9 +414,10 @@ static void exec_exit(uv_process_t *p, int64_t status, int signo) {
 
 static void run_exec(fetch *f) {
   uv_process_options_t po;
-  uv_stdio_container_t io[3];
+  uv_stdio_container_t io[4];
   char script[4200];
   char *args[6];
+  char **env = NULL;
   int rc;
   if (f->o.exec == NULL) {
     start_seeding(f);
@@ -436,13 +437,28 @@ static void run_exec(fetch *f) {
   io[1].data.fd = f->o.json ? 2 : 1; /* keep stdout for our JSON events */
   io[2].flags = UV_INHERIT_FD;
   io[2].data.fd = 2;
+  /* The verified inode itself as fd 3 (read-only), with its SHA-256: a hook
+   * that uses them runs what the gate accepted, whatever happens to the path. */
+  io[3].flags = UV_INHERIT_FD;
+  io[3].data.fd = f->inst.ro_fd;
+  env = sw_install_hook_env(&f->inst, f->out_path, 3);
   po.file = "/bin/sh";
   po.args = args;
+  po.env = env;
   po.exit_cb = exec_exit;
   po.stdio = io;
-  po.stdio_count = 3;
+  po.stdio_count = 4;
   f->proc.data = f;
+  if (env == NULL || f->inst.ro_fd < 0) {
+    sw_install_free_env(env);
+    f->exec_status = 127;
+    snprintf(f->exec_msg, sizeof f->exec_msg, "--exec could not start: out of memory");
+    fetch_event(f, "exec", "%s", f->exec_msg);
+    start_seeding(f);
+    return;
+  }
   rc = uv_spawn(&f->loop, &f->proc, &po);
+  sw_install_free_env(env); /* uv_spawn has exec'd (or failed) by now */
   if (rc != 0) {
     f->exec_status = 127;
     snprintf(f->exec_msg, sizeof f->exec_msg, "--exec could not start: %s", uv_strerror(rc));
@@ -632,7 +648,7 @@ static void gate_done(uv_work_t *w, int status) {
     fetch_fail(f, err, "recording the verified release failed: %s", msg);
     return;
   }
-  err = sw_install_commit(&f->inst, msg, sizeof msg);
+  err = sw_install_commit(&f->inst, f->gv->sha256, f->r.m->size, msg, sizeof msg);
   if (err) {
     fetch_fail(f, err, "install into %s failed: %s", f->o.out, msg);
     return;
@@ -682,7 +698,7 @@ static void start_gate(fetch *f) {
   char msg[SW_MSG_MAX];
   sw_err err;
   if (f->gating || (f->phase != PH_SWARM && f->phase != PH_HTTPS)) return;
-  err = sw_install_begin(&f->inst, f->o.out, f->r.m->file, msg, sizeof msg);
+  err = sw_install_begin(&f->inst, f->r.m->file, f->paths.dir, msg, sizeof msg);
   if (err) {
     fetch_fail(f, err, "cannot install into %s: %s", f->o.out, msg);
     return;
@@ -1671,6 +1687,9 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
   err = sw__cmd_check_names(&f->o, msg, msglen);
   if (err) return err;
   if (f->o.out == NULL) return sw_fail(SW_ERR_USAGE, msg, msglen, "--out is required");
+  /* --out is made and checked (ours, nobody else can write it) before any download. */
+  err = sw_install_open(&f->inst, f->o.out, msg, msglen);
+  if (err) return err;
   if (f->o.no_swarm && f->o.no_fallback)
     return sw_fail(SW_ERR_USAGE, msg, msglen, "--no-swarm and --no-fallback leave no source");
   if (f->o.state_dir == NULL) {
@@ -1691,7 +1710,7 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
     err = sw_release_record(f->st, &f->r, &f->rec, msg, msglen);
     if (err) return err;
   }
-  if ((size_t)snprintf(f->out_path, sizeof f->out_path, "%s/%s", f->o.out, f->r.m->file) >= sizeof f->out_path)
+  if ((size_t)snprintf(f->out_path, sizeof f->out_path, "%s/%s", f->inst.dir, f->r.m->file) >= sizeof f->out_path)
     return sw_fail(SW_ERR_USAGE, msg, msglen, "--out path too long");
   if (f->rec.installed_sequence == f->r.m->sequence) {
     /* Installed before: up to date if --out still holds exactly that release. */
@@ -1762,6 +1781,7 @@ int sw_cmd_fetch(int argc, char **argv) {
   f->part_fd = -1;
   sw_dir_init(&f->paths.d);
   sw_dir_init(&f->paths.store);
+  sw_install_init(&f->inst);
   err = fetch_prepare(f, argc, argv, statedir, msg, sizeof msg, &done);
   if (err) goto fail;
   if (done) {
@@ -1918,7 +1938,7 @@ out:
     if (uv_loop_close(&f->loop) != 0) fprintf(stderr, "swarmup fetch: warning: loop handles left open\n");
   }
   if (f->part_fd >= 0) close(f->part_fd);
-  sw_install_abort(&f->inst);
+  sw_install_close(&f->inst);
   free(f->gv);
   free(f->have);
   free(f->done);
