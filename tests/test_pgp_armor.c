@@ -175,7 +175,8 @@ SW_TEST(armored_signature_with_malformed_crc24_line_is_refused) {
 }
 
 /* gpg 2.2 accepts an armor without a CRC-24 line (RFC 9580 makes it
- * optional); so does swarmup, or a valid signature would be refused. */
+ * optional) when its data ends in '=' padding; so does swarmup, or a valid
+ * signature would be refused. */
 SW_TEST(armored_signature_without_crc24_line_is_accepted_as_gpg_does) {
   need_fixture();
   gpgv_setup();
@@ -184,11 +185,45 @@ SW_TEST(armored_signature_without_crc24_line_is_accepted_as_gpg_does) {
   struct pd_armor_opt o = {0};
   o.crc = 0;
   size_t n = armor(&o, t, sizeof t);
+  SW_ASSERT(g_bin_len % 3 != 0); /* an ed25519 signature of A: 119 bytes */
   both_accept(p, t, n, "no CRC-24 line");
   o.crlf = 1;
   o.width = 76;
   n = armor(&o, t, sizeof t);
   both_accept(p, t, n, "no CRC-24 line, CRLF, 76 columns");
+  sw_pgp_free(p);
+}
+
+/* Without padding nothing stops gpg's decoder before the END line, which it
+ * then decodes as data: it refuses the signature, and so does swarmup (found
+ * by test_pgp_diff: the first version of the new decoder accepted it). */
+SW_TEST(armored_signature_with_neither_crc24_nor_padding_is_refused) {
+  need_fixture();
+  gpgv_setup();
+  sw_pgp *p = open_both();
+  /* A notation whose value grows by a byte each time: one of them makes the
+   * signature a multiple of 3 bytes long (EdDSA MPIs can be a byte short). */
+  static const char *const values[] = {"n@test.invalid=1",    "n@test.invalid=12",     "n@test.invalid=123",
+                                       "n@test.invalid=1234", "n@test.invalid=12345", "n@test.invalid=123456"};
+  int found = 0;
+  for (int i = 0; i < 6 && !found; i++) {
+    const char *extra[] = {"--sig-notation", values[i], NULL};
+    size_t bl, n;
+    uint8_t *bin = sign_as(A, DATA, sizeof DATA, "--detach-sign", 0, extra, &bl);
+    char t[4096];
+    struct pd_armor_opt o = {0};
+    if (bl % 3 == 0) {
+      found = 1;
+      o.crc = 1;
+      n = pd_armor(bin, bl, &o, t, sizeof t);
+      both_accept(p, t, n, "no padding, a CRC-24 line");
+      o.crc = 0;
+      n = pd_armor(bin, bl, &o, t, sizeof t);
+      both_refuse(p, t, n, "neither padding nor a CRC-24", "neither padding nor a CRC-24 line");
+    }
+    free(bin);
+  }
+  if (!found) SW_FAILF("none of 6 signatures was a multiple of 3 bytes long");
   sw_pgp_free(p);
 }
 

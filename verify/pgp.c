@@ -162,8 +162,10 @@ static int crc_line(const uint8_t *l, size_t n, uint32_t *crc) {
  *   base64 lines (blanks inside ignored; '=' padding only at the very end),
  *   optionally the CRC-24 line "=XXXX", which must match the block's bytes,
  *   END line.
- * A missing CRC-24 line is accepted, as gpg 2.2 does (RFC 9580 makes it
- * optional); a wrong or malformed one is refused, as gpg does. Stricter than
+ * A missing CRC-24 line is accepted where gpg 2.2 accepts it (RFC 9580
+ * makes it optional): when the data ends in '=' padding, the only '=' that
+ * stops gpg's decoder short of the END line. A wrong or malformed CRC-24 is
+ * refused, as gpg does. Stricter than
  * gpg, on purpose: text before BEGIN, between CRC-24 and END or after END,
  * '=' padding in the wrong place, a CRC-24 line with more than four
  * characters, and data whose last group holds a single character (gpg would
@@ -285,7 +287,15 @@ static int dearmor(const uint8_t *buf, size_t len, const char *label, uint8_t *o
         sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "armor block without END line");
         return -1;
       }
-      if (!have_crc && (chars == 1 || (pad > 0 && chars + pad != 4))) {
+      if (!have_crc && pad == 0) {
+        /* gpg 2.2 ends the data at the first '=': with neither padding nor a
+         * CRC-24 line it reads on into the END line, decodes it as data and
+         * refuses the result ("invalid packet"). */
+        sw_fail(SW_ERR_MANIFEST_SIG, why, whylen,
+                "armor block with neither padding nor a CRC-24 line (gpg reads its END line as data)");
+        return -1;
+      }
+      if (!have_crc && (chars == 1 || chars + pad != 4)) {
         sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "armor data ends inside a byte");
         return -1;
       }

@@ -37,10 +37,29 @@ edit_crc "$T/m.asc" "$T/m.shortcrc" "s/^(=...)./\\1/"
 ok gpg_refuses_armored_signature_with_malformed_crc24 gpg_refuses "$T/m.shortcrc" "$T/m"
 expect armored_signature_with_malformed_crc24_is_refused 3 "manifest rejected: .*CRC-24" -- check "$T/m.shortcrc"
 
-# No CRC-24 line at all: gpg 2.2 accepts it, and so does swarmup.
-grep -vE '^=' "$T/m.asc" >"$T/m.nocrc"
-ok gpg_accepts_armored_signature_without_crc24 gpg_ok "$T/m.nocrc" "$T/m"
-expect armored_signature_without_crc24_is_accepted_as_gpg_does 0 "" -- check "$T/m.nocrc"
+# No CRC-24 line at all: gpg 2.2 accepts it when the data ends in '=' padding,
+# and refuses it when the signature is a multiple of 3 bytes (nothing stops its
+# decoder before the END line, which it decodes as data). swarmup does the
+# same. Notations of growing length give signatures of each length mod 3.
+seen_ok=0 seen_refused=0
+for v in 1 12 123 1234; do
+  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --sig-notation "n@test.invalid=$v" \
+    --detach-sign -o "$T/n$v.asc" "$T/m"
+  grep -vE '^=' "$T/n$v.asc" >"$T/n$v.nocrc"
+  # the signature's length: its armor body (after the blank line, before the CRC-24), decoded
+  len=$(sed -n '/^$/,/^=/p' "$T/n$v.asc" | grep -vE '^(=|$)' | base64 -d | wc -c)
+  if [ $((len % 3)) -ne 0 ]; then
+    seen_ok=1
+    ok "gpg_accepts_signature_without_crc24_ending_in_padding_$v" gpg_ok "$T/n$v.nocrc" "$T/m"
+    expect "armored_signature_without_crc24_is_accepted_as_gpg_does_$v" 0 "" -- check "$T/n$v.nocrc"
+  else
+    seen_refused=1
+    ok "gpg_refuses_signature_with_neither_crc24_nor_padding_$v" gpg_refuses "$T/n$v.nocrc" "$T/m"
+    expect "armored_signature_with_neither_crc24_nor_padding_is_refused_$v" 3 \
+      "manifest rejected: .*neither padding nor a CRC-24" -- check "$T/n$v.nocrc"
+  fi
+done
+ok both_kinds_of_signature_without_crc24_were_tried test "$seen_ok$seen_refused" = 11
 
 # A header line without ": " (gpg: "invalid armor header").
 sed '1a Comment:x' "$T/m.asc" >"$T/m.badhdr"
