@@ -2,9 +2,9 @@
 # fuzz.sh [SECONDS] [TARGET...] - build the libFuzzer targets (clang, ASan +
 # UBSan, build-fuzz/) and run each for SECONDS (default 60) on a scratch copy
 # of its seed corpus tests/fuzz/corpus/TARGET (the repository's corpus is
-# never modified). TARGET is manifest, magnet, config, torrent, state, sigpkt
-# or http_range (default: all). A crash, leak, timeout or out-of-memory fails the target;
-# its input is kept in build-fuzz/fuzz-artifacts/TARGET/. One summary line per
+# never modified). TARGET is manifest, magnet, config, torrent, state, sigpkt,
+# pgp_diff, resume or http_range (default: all). A crash, leak, timeout or out-of-memory
+# fails the target; its input is kept in build-fuzz/fuzz-artifacts/TARGET/. One summary line per
 # target, then "N passed, N failed". Exit status 0 only if all passed.
 # Environment: SW_FUZZ_BUILD (build dir, default build-fuzz), SW_FUZZ_ARGS
 # (more libFuzzer flags, e.g. "-jobs=2 -workers=2" or "-dict=FILE").
@@ -14,8 +14,7 @@ SECONDS_PER=${1:-60}
 shift || true
 case "$SECONDS_PER" in '' | *[!0-9]*) echo "usage: fuzz.sh [SECONDS] [TARGET...]" >&2; exit 2 ;; esac
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(manifest magnet config torrent state sigpkt)
-[ "$#" -eq 0 ] && TARGETS+=(http_range)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(manifest magnet config torrent state sigpkt pgp_diff resume http_range)
 BUILD=${SW_FUZZ_BUILD:-$SRC/build-fuzz}
 
 # Largest input worth trying per target: a little over the parser's own limit,
@@ -29,6 +28,8 @@ max_len() {
     state) echo 8400 ;;      # SW_STATE_MAX 8192
     sigpkt) echo 66000 ;;    # 8 size bytes + SW_MANIFEST_SIG_MAX 65536
     http_range) echo 300 ;;  # 18 bytes of range and status + SW_CONTENT_RANGE_MAX 256
+    pgp_diff) echo 2048 ;;   # the mutator's choices; a mutant takes a few dozen bytes
+    resume) echo 65536 ;;    # our resume files are ~1 KiB (the 64 MiB cap is for the disk read)
     *) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
   esac
 }

@@ -825,6 +825,25 @@ void set_flags_for_us(lt::add_torrent_params &p) {
   p.flags |= lt::torrent_flags::update_subscribe;
 }
 
+// Decode resume data raw[0..len) (at most SW_SWARM_RESUME_MAX, read back from
+// disk) for the download of ih (v1 compared too when want_v1), a single file
+// name of size bytes. Resume data is only a hint: another torrent's, or
+// metadata that does not match the manifest, is ignored (false; libtorrent then
+// rechecks files). true and *out when it is usable. Also behind
+// sw_swarm_resume_check (tests/fuzz/fuzz_resume.c).
+bool resume_for(const char *raw, size_t len, lt::info_hash_t const &ih, bool want_v1, const char *name, uint64_t size,
+                lt::add_torrent_params *out) {
+  lt::error_code ec;
+  lt::add_torrent_params r = lt::read_resume_data(lt::span<char const>(raw, static_cast<long>(len)), ec);
+  bool match = !ec && r.info_hashes.v2 == ih.v2 && (!want_v1 || r.info_hashes.v1 == ih.v1);
+  if (match && r.ti) {
+    match = r.ti->num_files() == 1 && r.ti->files().file_path(lt::file_index_t{0}) == std::string(name) &&
+            static_cast<uint64_t>(r.ti->total_size()) == size;
+  }
+  if (match) *out = std::move(r);
+  return match;
+}
+
 // Resume data is a file in the store, and libtorrent's format carries more than
 // progress: trackers, web seeds, peers, banned peers, file renames (an absolute
 // path writes the download outside the store), a save path, flags, priorities
@@ -899,17 +918,9 @@ sw_err add_download(sw_swarm *s, const sw_swarm_download *d, sw_swarm_torrent **
     bool ok = false;
     std::string const raw = read_small_file(d->resume_path, SW_SWARM_RESUME_MAX, &ok);
     if (ok && !raw.empty()) {
-      lt::error_code ec;
-      lt::add_torrent_params r = lt::read_resume_data(lt::span<char const>(raw.data(), static_cast<long>(raw.size())), ec);
-      // Resume data is only a hint: another torrent's, or metadata that does
-      // not match the manifest, is ignored (libtorrent then rechecks files).
-      bool match = !ec && r.info_hashes.v2 == ih.v2 && (!d->btih || r.info_hashes.v1 == ih.v1);
-      if (match && r.ti) {
-        match = r.ti->num_files() == 1 &&
-                r.ti->files().file_path(lt::file_index_t{0}) == std::string(d->expected_name) &&
-                static_cast<uint64_t>(r.ti->total_size()) == d->expected_size;
-      }
-      if (match) resumed = resume_kept(r, ih, &p);
+      lt::add_torrent_params r;
+      if (resume_for(raw.data(), raw.size(), ih, d->btih != nullptr, d->expected_name, d->expected_size, &r))
+        resumed = resume_kept(r, ih, &p);
     }
   }
   if (!resumed) {
@@ -1108,6 +1119,25 @@ extern "C" int sw_swarm_listen_port(sw_swarm *s) {
   } catch (...) {
     return 0;
   }
+}
+
+extern "C" sw_err sw_swarm_resume_check(const uint8_t *buf, size_t len, const uint8_t btmh[32], const uint8_t *btih,
+                                        const char *name, uint64_t size, int *usable, char *msg, size_t msglen) {
+  if (usable) *usable = 0;
+  if ((buf == nullptr && len > 0) || btmh == nullptr || name == nullptr || usable == nullptr)
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "resume_check: bad arguments");
+  if (len > SW_SWARM_RESUME_MAX) return SW_OK; // add_download never reads more
+  SW_SWARM_TRY("resume_check", {
+    lt::info_hash_t ih;
+    lt::add_torrent_params r;
+    lt::add_torrent_params p;
+    ih.v2 = lt::sha256_hash(reinterpret_cast<const char *>(btmh));
+    if (btih) ih.v1 = lt::sha1_hash(reinterpret_cast<const char *>(btih));
+    // The same two steps as add_download: does it match, then keep only the progress.
+    *usable = len > 0 && resume_for(reinterpret_cast<const char *>(buf), len, ih, btih != nullptr, name, size, &r) &&
+              resume_kept(r, ih, &p);
+    return SW_OK;
+  })
 }
 
 extern "C" sw_err sw_swarm_add_download(sw_swarm *s, const sw_swarm_download *d, sw_swarm_torrent **out, char *msg,

@@ -73,6 +73,15 @@ sw_err sw_swarm_torrent_info(const uint8_t *buf, size_t len, sw_swarm_made *out,
 sw_err sw_swarm_torrent_signed(const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len, char *msg,
                                size_t msglen);
 
+/* Whether resume data buf[0..len) would be used for a download of btmh
+ * (btih: NULL or the v1 hash) of the single file name, size bytes: the check
+ * sw_swarm_add_download makes on the resume file it reads back (at most 64 MiB;
+ * anything else is ignored and libtorrent rechecks the files). *usable is 1 or
+ * 0. Returns SW_OK, or SW_ERR_USAGE / SW_ERR_SWARM (exception). For tests and
+ * tests/fuzz/fuzz_resume.c. */
+sw_err sw_swarm_resume_check(const uint8_t *buf, size_t len, const uint8_t btmh[32], const uint8_t *btih,
+                             const char *name, uint64_t size, int *usable, char *msg, size_t msglen);
+
 /* ----------------------------------------------------------------- session
  *
  * One libtorrent session per process, driven by the caller's libuv loop:

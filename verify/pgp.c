@@ -112,9 +112,64 @@ static int line_blank(const uint8_t *l, size_t n) {
   return 1;
 }
 
+/* CRC-24 of RFC 4880 6.1 over buf[0..len). */
+static uint32_t crc24(const uint8_t *buf, size_t len) {
+  uint32_t crc = 0xB704CEu;
+  for (size_t i = 0; i < len; i++) {
+    crc ^= (uint32_t)buf[i] << 16;
+    for (int k = 0; k < 8; k++) {
+      crc <<= 1;
+      if (crc & 0x1000000u) crc ^= 0x1864CFBu;
+    }
+  }
+  return crc & 0xFFFFFFu;
+}
+
+/* gpg 2.2 reads an armor header as "Key: value", or "Key:" ending the line
+ * (g10/armor.c, parse_header_line); any other line before the blank line is
+ * an "invalid armor header" to it, and the armor is refused. */
+static int armor_header_ok(const uint8_t *l, size_t n) {
+  const uint8_t *c = memchr(l, ':', n);
+  size_t i;
+  if (c == NULL) return 0;
+  i = (size_t)(c - l) + 1;
+  return i == n || l[i] == ' ';
+}
+
+/* The CRC-24 line: '=' and exactly four base64 characters (trailing blanks
+ * allowed). 1 and *crc, or 0 if it is not one. */
+static int crc_line(const uint8_t *l, size_t n, uint32_t *crc) {
+  uint32_t v = 0;
+  if (n < 5 || l[0] != '=') return 0;
+  for (size_t i = 1; i < 5; i++) {
+    int d = b64val(l[i]);
+    if (d < 0) return 0;
+    v = (v << 6) | (uint32_t)d;
+  }
+  if (!line_blank(l + 5, n - 5)) return 0;
+  *crc = v;
+  return 1;
+}
+
 /* Decode the armored text buf[0..len) into out (capacity cap, at least len).
  * label: "SIGNATURE" to accept only signature blocks; NULL for any block
- * (key files). Returns 0 and *olen, or -1 with a reason in why. */
+ * (key files). Returns 0 and *olen, or -1 with a reason in why.
+ *
+ * gpg never sees this text: it is given the decoded packets (see "the
+ * message gpg is given"), so every check gpg's armor filter would make is
+ * made here, and an armor gpg refuses is refused. Each block is
+ *   BEGIN line, header lines ("Key: value"), a blank line,
+ *   base64 lines (blanks inside ignored; '=' padding only at the very end),
+ *   optionally the CRC-24 line "=XXXX", which must match the block's bytes,
+ *   END line.
+ * A missing CRC-24 line is accepted where gpg 2.2 accepts it (RFC 9580
+ * makes it optional): when the data ends in '=' padding, the only '=' that
+ * stops gpg's decoder short of the END line. A wrong or malformed CRC-24 is
+ * refused, as gpg does. Stricter than
+ * gpg, on purpose: text before BEGIN, between CRC-24 and END or after END,
+ * '=' padding in the wrong place, a CRC-24 line with more than four
+ * characters, and data whose last group holds a single character (gpg would
+ * turn it into a stray byte) are refused. One spelling, nothing unchecked. */
 static int dearmor(const uint8_t *buf, size_t len, const char *label, uint8_t *out, size_t cap,
                    size_t *olen, char *why, size_t whylen) {
   size_t pos = 0, n = 0, llen = 0;
@@ -139,19 +194,26 @@ static int dearmor(const uint8_t *buf, size_t len, const char *label, uint8_t *o
           sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "armor block is not a PGP SIGNATURE");
         return -1;
       }
-      /* Armor headers up to the first blank line. */
-      int in_headers = 1, done = 0;
-      uint32_t acc = 0;
-      int bits = 0, pad = 0;
-      while (next_line(buf, len, &pos, &l, &llen)) {
-        if (in_headers) {
-          if (line_blank(l, llen)) {
-            in_headers = 0;
-            continue;
-          }
-          if (memchr(l, ':', llen) != NULL) continue;
-          in_headers = 0; /* no headers and no blank line: tolerated, body starts */
+      /* Header lines up to the blank line that must end them. */
+      for (;;) {
+        if (!next_line(buf, len, &pos, &l, &llen)) {
+          sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "armor block without END line");
+          return -1;
         }
+        if (line_blank(l, llen)) break;
+        if (!armor_header_ok(l, llen)) {
+          sw_fail(SW_ERR_MANIFEST_SIG, why, whylen,
+                  "invalid armor header line (headers are \"Key: value\", then a blank line)");
+          return -1;
+        }
+      }
+      size_t start = n;   /* this block's bytes: out[start..n) */
+      unsigned chars = 0; /* base64 characters of the data, mod 4 */
+      unsigned pad = 0;
+      int done = 0, have_crc = 0;
+      uint32_t acc = 0;
+      int bits = 0;
+      while (next_line(buf, len, &pos, &l, &llen)) {
         if (llen >= 9 && memcmp(l, "-----END ", 9) == 0) {
           if (label ? !line_is(l, llen, end) : (llen < 13 || memcmp(l, "-----END PGP ", 13) != 0)) {
             sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "armor END line does not match BEGIN");
@@ -160,19 +222,54 @@ static int dearmor(const uint8_t *buf, size_t len, const char *label, uint8_t *o
           done = 1;
           break;
         }
-        if (llen > 0 && l[0] == '=') continue; /* CRC-24 line; gpg checks it */
+        if (line_blank(l, llen)) continue;
+        if (have_crc) {
+          sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "text after the armor CRC-24 line");
+          return -1;
+        }
+        if (l[0] == '=') {
+          /* gpg's data ends at the first '=' and what follows is the CRC-24. */
+          uint32_t want = 0, got;
+          if (!crc_line(l, llen, &want)) {
+            sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "malformed armor CRC-24 line");
+            return -1;
+          }
+          if (chars == 1 || (pad > 0 && chars + pad != 4)) {
+            sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "armor data ends inside a byte");
+            return -1;
+          }
+          got = crc24(out + start, n - start);
+          if (got != want) {
+            sw_fail(SW_ERR_MANIFEST_SIG, why, whylen,
+                    "armor CRC-24 is %06X but the data's is %06X (damaged or altered)", (unsigned)want,
+                    (unsigned)got);
+            return -1;
+          }
+          have_crc = 1;
+          continue;
+        }
         for (size_t i = 0; i < llen; i++) {
           int v;
           if (l[i] == ' ' || l[i] == '\t') continue;
           if (l[i] == '=') {
+            /* Padding completes the last group of 2 or 3 characters. */
+            if (chars < 2 || chars + pad >= 4) {
+              sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "armor padding in the wrong place");
+              return -1;
+            }
             pad++;
             continue;
           }
           v = b64val(l[i]);
-          if (v < 0 || pad) {
+          if (v < 0) {
             sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "invalid character in armor");
             return -1;
           }
+          if (pad) {
+            sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "armor data after its padding");
+            return -1;
+          }
+          chars = (chars + 1) & 3;
           acc = (acc << 6) | (uint32_t)v;
           bits += 6;
           if (bits >= 8) {
@@ -188,6 +285,18 @@ static int dearmor(const uint8_t *buf, size_t len, const char *label, uint8_t *o
       }
       if (!done) {
         sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "armor block without END line");
+        return -1;
+      }
+      if (!have_crc && pad == 0) {
+        /* gpg 2.2 ends the data at the first '=': with neither padding nor a
+         * CRC-24 line it reads on into the END line, decodes it as data and
+         * refuses the result ("invalid packet"). */
+        sw_fail(SW_ERR_MANIFEST_SIG, why, whylen,
+                "armor block with neither padding nor a CRC-24 line (gpg reads its END line as data)");
+        return -1;
+      }
+      if (!have_crc && (chars == 1 || chars + pad != 4)) {
+        sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "armor data ends inside a byte");
         return -1;
       }
       blocks++;

@@ -4,7 +4,8 @@
  * Each run starts from a fresh sw_opts holding the defaults sw_opts_parse
  * applies, and frees it with sw_opts_free, so leaks of the string store show
  * up in LeakSanitizer. An accepted config for fetch/seed is also turned into
- * swarm settings, as the commands do (that parses --listen). */
+ * swarm settings, as the commands do (that parses --listen). For seed, every
+ * "[label]" section is parsed too, as a layer over the global part. */
 #include "fuzz_common.h"
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,58 @@
 #include "swopts.h"
 
 static void check_opt_str(const char *s) { CHECK(s == NULL || s[0] != 0); }
+
+/* swarmup seed reads a config as global options, then one "[label]" section
+ * per product, each parsed as a next layer over the global part (src/seed.c,
+ * prod_new). Parse every section body that way: it must be accepted or
+ * refused with a message naming the file, and a section may set again what
+ * the global part set. (The splitting into sections is seed.c's static
+ * load_products, not reachable from here; the loop below finds the bodies
+ * the same way: a trimmed line starting with '[' opens one.) */
+static void seed_sections(const uint8_t *data, size_t size) {
+  size_t pos = 0, global_end = size, n = 0;
+  char msg[SW_MSG_MAX];
+  while (pos < size && n < 64) {
+    const uint8_t *nl = memchr(data + pos, '\n', size - pos);
+    size_t end = nl ? (size_t)(nl - data) : size, a = pos, next = nl ? end + 1 : size;
+    while (a < end && (data[a] == ' ' || data[a] == '\t')) a++;
+    if (a < end && data[a] == '[') {
+      sw_opts o;
+      size_t body = next, stop = size;
+      if (global_end == size) global_end = pos;
+      /* the body runs to the next header */
+      for (size_t q = body; q < size;) {
+        const uint8_t *nl2 = memchr(data + q, '\n', size - q);
+        size_t e2 = nl2 ? (size_t)(nl2 - data) : size, a2 = q;
+        while (a2 < e2 && (data[a2] == ' ' || data[a2] == '\t')) a2++;
+        if (a2 < e2 && data[a2] == '[') {
+          stop = q;
+          break;
+        }
+        q = nl2 ? e2 + 1 : size;
+      }
+      sw_opts_defaults(&o);
+      msg[0] = 0;
+      if (sw_opts_parse_config(SW_CMD_SEED, "fuzz.conf", data, global_end, &o, msg, sizeof msg) == SW_OK) {
+        sw_err err;
+        sw_opts_new_config_layer(&o);
+        err = sw_opts_parse_config(SW_CMD_SEED, "fuzz.conf [s]", data + body, stop - body, &o, msg, sizeof msg);
+        if (err != SW_OK) {
+          CHECK(err == SW_ERR_CONFIG || err == SW_ERR_NOMEM);
+          check_msg(msg, sizeof msg);
+          CHECK(strstr(msg, "fuzz.conf [s]") != NULL || err == SW_ERR_NOMEM);
+        } else {
+          CHECK(o.config == NULL);
+          CHECK(o.threshold <= SW_THRESHOLD_MAX);
+          CHECK(o.n_trusted_key <= SW_LIST_MAX);
+        }
+      }
+      sw_opts_free(&o);
+      n++;
+    }
+    pos = next;
+  }
+}
 
 static void one(enum sw_cmd cmd, const uint8_t *data, size_t size) {
   sw_opts o;
@@ -64,6 +117,7 @@ static void one(enum sw_cmd cmd, const uint8_t *data, size_t size) {
   /* A next layer ([section] of swarmup seed) may set the same keys again. */
   sw_opts_new_config_layer(&o);
   (void)sw_opts_parse_config(cmd, "fuzz.conf", data, size, &o, msg, sizeof msg);
+  if (cmd == SW_CMD_SEED) seed_sections(data, size);
 out:
   sw_opts_free(&o);
 }
