@@ -1665,7 +1665,8 @@ static void fetch_help(void) {
          "file. An interrupted download resumes on the next run.\n\n"
          "options:\n");
   sw_opts_print_help(SW_CMD_FETCH, stdout);
-  printf("\nexit status: 0 installed (or already up to date), 2 usage or configuration,\n"
+  printf("\nexit status: 0 installed (or already up to date), 2 usage or configuration\n"
+         "(an unsafe state dir or --out included),\n"
          "3 manifest rejected, 4 download failed on every source, 5 payload rejected,\n"
          "6 stale (no fresh manifest since the last successful check), 7 the clock is\n"
          "behind the latest known time, 1 other failure (an interrupted download, a\n"

@@ -29,11 +29,12 @@
 #include "out.h"
 #include "release.h"
 #include "safedir.h"
+#include "seedcfg.h"
 #include "store.h"
 #include "swarm.h"
 #include "swopts.h"
 
-#define SEED_PRODUCTS_MAX 32
+#define SEED_PRODUCTS_MAX SW_SEEDCFG_SECTIONS_MAX
 #define SEED_REL_MAX 64
 #define SEED_TORRENT_MAX (16u << 20) /* a .torrent we read back from our own store */
 
@@ -699,46 +700,21 @@ static sw_err prod_new(seeder *sd, const char *label, const uint8_t *global, siz
 /* Build the product list from the config file (sections "[label]") and the flags. */
 static sw_err load_products(seeder *sd, char *msg, size_t msglen) {
   uint8_t *cfg = NULL;
-  size_t cfg_len = 0, pos = 0, global_len = 0, n_sec = 0;
-  size_t sec_start[SEED_PRODUCTS_MAX + 1], sec_end[SEED_PRODUCTS_MAX + 1];
-  char labels[SEED_PRODUCTS_MAX + 1][80];
+  size_t cfg_len = 0, global_len = 0;
+  sw_seedcfg split;
   sw_err err = SW_OK;
 
   if (sd->config_path) {
     err = sw_fs_read_file(sd->config_path, SW_CONFIG_MAX, SW_ERR_CONFIG, &cfg, &cfg_len, msg, msglen);
     if (err) return SW_ERR_CONFIG;
-    global_len = cfg_len;
-    /* Find the sections: a line "[label]" starts one, the next header or the end closes it. */
-    while (pos < cfg_len) {
-      const uint8_t *nl = memchr(cfg + pos, '\n', cfg_len - pos);
-      size_t end = nl ? (size_t)(nl - cfg) : cfg_len, a = pos, b = end;
-      size_t next = nl ? end + 1 : cfg_len;
-      while (a < b && (cfg[a] == ' ' || cfg[a] == '\t')) a++;
-      while (b > a && (cfg[b - 1] == ' ' || cfg[b - 1] == '\t')) b--;
-      if (a < b && cfg[a] == '[') {
-        if (n_sec == 0) global_len = pos;
-        else sec_end[n_sec - 1] = pos;
-        if (n_sec >= SEED_PRODUCTS_MAX) {
-          err = sw_fail(SW_ERR_CONFIG, msg, msglen, "config %s: more than %d products", sd->config_path,
-                        SEED_PRODUCTS_MAX);
-          goto out;
-        }
-        if (b - a < 3 || cfg[b - 1] != ']' || b - a - 2 >= sizeof labels[0]) {
-          err = sw_fail(SW_ERR_CONFIG, msg, msglen, "config %s: bad section header", sd->config_path);
-          goto out;
-        }
-        memcpy(labels[n_sec], cfg + a + 1, b - a - 2);
-        labels[n_sec][b - a - 2] = 0;
-        sec_start[n_sec] = next;
-        sec_end[n_sec] = cfg_len;
-        n_sec++;
-      }
-      pos = next;
-    }
-    for (size_t i = 0; i < n_sec; i++) {
+    /* The global part, then one "[label]" section per product (seedcfg.h). */
+    err = sw_seedcfg_split(cfg, cfg_len, sd->config_path, &split, msg, msglen);
+    if (err) goto out;
+    global_len = split.global_len;
+    for (size_t i = 0; i < split.n; i++) {
       seed_prod *p = NULL;
-      err = prod_new(sd, labels[i], cfg, global_len, cfg + sec_start[i], sec_end[i] - sec_start[i], NULL, &p, msg,
-                     msglen);
+      err = prod_new(sd, split.sec[i].label, cfg, global_len, cfg + split.sec[i].start,
+                     split.sec[i].end - split.sec[i].start, NULL, &p, msg, msglen);
       if (err) goto out;
       sd->prod[sd->n_prod++] = p;
     }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "opts.h"
+#include "seedcfg.h"
 #include "sw_err.h"
 #include "sw_limits.h"
 #include "swarm.h"
@@ -21,54 +22,49 @@
 static void check_opt_str(const char *s) { CHECK(s == NULL || s[0] != 0); }
 
 /* swarmup seed reads a config as global options, then one "[label]" section
- * per product, each parsed as a next layer over the global part (src/seed.c,
- * prod_new). Parse every section body that way: it must be accepted or
- * refused with a message naming the file, and a section may set again what
- * the global part set. (The splitting into sections is seed.c's static
- * load_products, not reachable from here; the loop below finds the bodies
- * the same way: a trimmed line starting with '[' opens one.) */
+ * per product (sw_seedcfg_split, src/seedcfg.h: the splitter seed.c uses),
+ * each parsed as a next layer over the global part (src/seed.c, prod_new).
+ * The split must describe ordered, in-bounds parts; every section body must be
+ * accepted or refused with a message naming the file, and a section may set
+ * again what the global part set. */
 static void seed_sections(const uint8_t *data, size_t size) {
-  size_t pos = 0, global_end = size, n = 0;
+  static sw_seedcfg split;
   char msg[SW_MSG_MAX];
-  while (pos < size && n < 64) {
-    const uint8_t *nl = memchr(data + pos, '\n', size - pos);
-    size_t end = nl ? (size_t)(nl - data) : size, a = pos, next = nl ? end + 1 : size;
-    while (a < end && (data[a] == ' ' || data[a] == '\t')) a++;
-    if (a < end && data[a] == '[') {
-      sw_opts o;
-      size_t body = next, stop = size;
-      if (global_end == size) global_end = pos;
-      /* the body runs to the next header */
-      for (size_t q = body; q < size;) {
-        const uint8_t *nl2 = memchr(data + q, '\n', size - q);
-        size_t e2 = nl2 ? (size_t)(nl2 - data) : size, a2 = q;
-        while (a2 < e2 && (data[a2] == ' ' || data[a2] == '\t')) a2++;
-        if (a2 < e2 && data[a2] == '[') {
-          stop = q;
-          break;
-        }
-        q = nl2 ? e2 + 1 : size;
+  size_t prev_end;
+  msg[0] = 0;
+  if (sw_seedcfg_split(data, size, "fuzz.conf", &split, msg, sizeof msg) != SW_OK) {
+    check_msg(msg, sizeof msg);
+    CHECK(strstr(msg, "fuzz.conf") != NULL);
+    return;
+  }
+  CHECK(split.global_len <= size && split.n <= SW_SEEDCFG_SECTIONS_MAX);
+  CHECK(split.n > 0 || split.global_len == size);
+  prev_end = split.global_len;
+  for (size_t i = 0; i < split.n; i++) {
+    const sw_seedcfg_section *sec = &split.sec[i];
+    sw_opts o;
+    sw_err err;
+    CHECK(prev_end <= sec->start && sec->start <= sec->end && sec->end <= size);
+    CHECK(sec->label[0] != 0 && strlen(sec->label) <= SW_SEEDCFG_LABEL_MAX);
+    CHECK(i + 1 < split.n || sec->end == size);
+    prev_end = sec->end;
+    sw_opts_defaults(&o);
+    msg[0] = 0;
+    if (sw_opts_parse_config(SW_CMD_SEED, "fuzz.conf", data, split.global_len, &o, msg, sizeof msg) == SW_OK) {
+      sw_opts_new_config_layer(&o);
+      err = sw_opts_parse_config(SW_CMD_SEED, "fuzz.conf [s]", data + sec->start, sec->end - sec->start, &o, msg,
+                                 sizeof msg);
+      if (err != SW_OK) {
+        CHECK(err == SW_ERR_CONFIG || err == SW_ERR_NOMEM);
+        check_msg(msg, sizeof msg);
+        CHECK(strstr(msg, "fuzz.conf [s]") != NULL || err == SW_ERR_NOMEM);
+      } else {
+        CHECK(o.config == NULL);
+        CHECK(o.threshold <= SW_THRESHOLD_MAX);
+        CHECK(o.n_trusted_key <= SW_LIST_MAX);
       }
-      sw_opts_defaults(&o);
-      msg[0] = 0;
-      if (sw_opts_parse_config(SW_CMD_SEED, "fuzz.conf", data, global_end, &o, msg, sizeof msg) == SW_OK) {
-        sw_err err;
-        sw_opts_new_config_layer(&o);
-        err = sw_opts_parse_config(SW_CMD_SEED, "fuzz.conf [s]", data + body, stop - body, &o, msg, sizeof msg);
-        if (err != SW_OK) {
-          CHECK(err == SW_ERR_CONFIG || err == SW_ERR_NOMEM);
-          check_msg(msg, sizeof msg);
-          CHECK(strstr(msg, "fuzz.conf [s]") != NULL || err == SW_ERR_NOMEM);
-        } else {
-          CHECK(o.config == NULL);
-          CHECK(o.threshold <= SW_THRESHOLD_MAX);
-          CHECK(o.n_trusted_key <= SW_LIST_MAX);
-        }
-      }
-      sw_opts_free(&o);
-      n++;
     }
-    pos = next;
+    sw_opts_free(&o);
   }
 }
 
