@@ -26,19 +26,8 @@ import sys
 import time
 
 import libtorrent as lt
-
-
-def hard_exit(code):
-    # os._exit skips the flush of Python's stdout buffer: whatever was printed
-    # would be lost when stdout is a pipe (it is, in `x=$(...)`), unless the
-    # caller's environment happens to set PYTHONUNBUFFERED. Flush first.
-    # (A signal handler may land inside a write: a reentrant flush raises.)
-    for f in (sys.stdout, sys.stderr):
-        try:
-            f.flush()
-        except (OSError, RuntimeError, ValueError):
-            pass
-    os._exit(code)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from swexit import hard_exit  # noqa: E402
 
 
 def make_session(upload_limit=0, port=0):

@@ -19,6 +19,7 @@ source "$HERE/qbt.sh"
 source "$HERE/tracker.sh"
 
 PY=/usr/bin/python3     # Debian's: the one with libtorrent (pyenv's may lack it)
+export SW_PYLIB=$HERE   # peer.py imports swexit (hard_exit) from here
 SIZE_MIB=${1:-16}
 W=$(mktemp -d /tmp/qbtst.XXXXXX)
 PIDS=()
@@ -50,19 +51,9 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 cat > "$W/peer.py" <<'PYEOF'
 import os, signal, sys, time
 import libtorrent as lt
+sys.path.insert(0, os.environ["SW_PYLIB"])
+from swexit import hard_exit  # noqa: E402
 
-
-def hard_exit(code):
-    # os._exit skips the flush of Python's stdout buffer: whatever was printed
-    # would be lost when stdout is a pipe (it is, in `x=$(...)`), unless the
-    # caller's environment happens to set PYTHONUNBUFFERED. Flush first.
-    # (A signal handler may land inside a write: a reentrant flush raises.)
-    for f in (sys.stdout, sys.stderr):
-        try:
-            f.flush()
-        except (OSError, RuntimeError, ValueError):
-            pass
-    os._exit(code)
 
 def session():
     return lt.session({

@@ -27,19 +27,8 @@ import sys
 import time
 
 import libtorrent as lt
-
-
-def hard_exit(code):
-    # os._exit skips the flush of Python's stdout buffer: whatever was printed
-    # would be lost when stdout is a pipe (it is, in `x=$(...)`), unless the
-    # caller's environment happens to set PYTHONUNBUFFERED. Flush first.
-    # (A signal handler may land inside a write: a reentrant flush raises.)
-    for f in (sys.stdout, sys.stderr):
-        try:
-            f.flush()
-        except (OSError, RuntimeError, ValueError):
-            pass
-    os._exit(code)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "lib"))
+from swexit import hard_exit  # noqa: E402
 
 
 def get_session():
