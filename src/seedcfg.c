@@ -22,6 +22,10 @@ sw_err sw_seedcfg_split(const uint8_t *buf, size_t len, const char *name, sw_see
       /* "[" label "]": at least one byte of label, and it must fit. */
       if (b - a < 3 || buf[b - 1] != ']' || b - a - 2 > SW_SEEDCFG_LABEL_MAX)
         return sw_fail(SW_ERR_CONFIG, msg, msglen, "config %s: bad section header", name);
+      /* The label goes into messages and logs: printable ASCII, no brackets. */
+      for (size_t i = a + 1; i < b - 1; i++)
+        if (buf[i] < 0x20 || buf[i] >= 0x7f || buf[i] == '[' || buf[i] == ']')
+          return sw_fail(SW_ERR_CONFIG, msg, msglen, "config %s: bad section header (label characters)", name);
       s = &out->sec[out->n++];
       memcpy(s->label, buf + a + 1, b - a - 2);
       s->label[b - a - 2] = 0;

@@ -23,7 +23,8 @@ typedef struct sw_seedcfg {
 } sw_seedcfg;
 
 /* Split buf[0..len). A line whose trimmed text starts with '[' is a header: it
- * must be "[label]" with 1..SW_SEEDCFG_LABEL_MAX bytes of label, and opens a
+ * must be "[label]" with 1..SW_SEEDCFG_LABEL_MAX bytes of label (printable
+ * ASCII, no brackets: it is shown in messages), and opens a
  * section that runs to the next header or the end. More than
  * SW_SEEDCFG_SECTIONS_MAX sections or a bad header is SW_ERR_CONFIG, with a
  * message naming `name` (the file). The labels are not checked further here:
