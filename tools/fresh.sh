@@ -149,6 +149,8 @@ CLEAN_ENV=(HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 # The mount namespace is private, so nothing mounted here propagates to the host.
 INNER='set -u
 R=$1; shift
+# On a real system / is a mount point (unshare --propagation and the like need one): here too.
+mount --bind "$R" "$R"
 mount -t proc proc "$R/proc"
 mount -t sysfs sysfs "$R/sys"
 mount --rbind /dev "$R/dev"
@@ -156,7 +158,7 @@ mount --make-rslave "$R/dev"
 mount -t tmpfs -o mode=755,nosuid,nodev tmpfs "$R/run"
 timeout --kill-after=30 "$TIMEOUT_S" chroot "$R" /usr/bin/env -i "$@"
 rc=$?
-umount -R "$R/run" "$R/dev" "$R/sys" "$R/proc" 2>/dev/null || umount -R -l "$R/run" "$R/dev" "$R/sys" "$R/proc"
+umount -R "$R" 2>/dev/null || umount -R -l "$R"
 exit $rc'
 log "running the README's commands in $ROOT under env -i (bounded to $TIMEOUT_MIN min)"
 t1=$SECONDS

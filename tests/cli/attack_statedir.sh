@@ -146,9 +146,14 @@ UH=$(mktemp -d /tmp/swt-home.XXXXXX)
 SW_CLEANUPS+=("rm -rf '$UH'")
 cp "$T/m" "$T/m.sig" "$K/trusted.asc" "$UH/"
 chown -R nobody "$UH"
+# nobody may not reach the build (a fresh clone as root lives in /root, 0700): a copy it can run.
+UB=$(mktemp -d /tmp/swt-bin.XXXXXX)
+SW_CLEANUPS+=("rm -rf '$UB'")
+chmod 755 "$UB"
+cp "$SWARMUP" "$UB/swarmup"
 expect default_state_dir_still_works_for_user 0 "update available: hello 1.0 \(sequence 10" -- \
   setpriv --reuid=nobody --regid=nogroup --clear-groups env -u XDG_STATE_HOME HOME="$UH" TMPDIR=/tmp \
-  "$SWARMUP" check --manifest "$UH/m" --trusted-key "$UH/trusted.asc" --product hello
+  "$UB/swarmup" check --manifest "$UH/m" --trusted-key "$UH/trusted.asc" --product hello
 ok user_default_state_dir_is_private test "$(stat -c %a:%u "$UH/.local/state/swarmup")" = "700:$NOBODY"
 
 # --- the seeder re-checks its store after a restart ----------------------------------
