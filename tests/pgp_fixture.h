@@ -100,6 +100,20 @@ static const char *keyfile(const char *name) {
   return p;
 }
 
+/* Open a verifier over the fixture's key files names[0..n) (at most 8); fails
+ * the test if it cannot. (inline: not every test that includes this uses it.) */
+static inline sw_pgp *open_keys(const char *const *names, size_t n) {
+  const char *files[8];
+  char msg[SW_MSG_MAX] = "";
+  sw_pgp *p = NULL;
+  if (n > 8) SW_FAILF("open_keys: %zu key files, at most 8", n);
+  for (size_t i = 0; i < n; i++) files[i] = keyfile(names[i]);
+  sw_err rc = sw_pgp_open(&p, files, n, msg, sizeof msg);
+  if (rc != SW_OK) SW_FAILF("sw_pgp_open: %s: %s", sw_err_name(rc), msg);
+  SW_ASSERT(p != NULL);
+  return p;
+}
+
 static void write_file(const char *path, const void *data, size_t len) {
   FILE *f = fopen(path, "wb");
   SW_ASSERT(f != NULL);

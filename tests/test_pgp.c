@@ -18,17 +18,6 @@ static uint8_t *sign_detached(int who, const void *data, size_t len, int armor, 
   return sign_as(who, data, len, "--detach-sign", armor, NULL, sig_len);
 }
 
-static sw_pgp *open_keys(const char *const *names, size_t n) {
-  const char *files[8];
-  char msg[SW_MSG_MAX] = "";
-  sw_pgp *p = NULL;
-  for (size_t i = 0; i < n; i++) files[i] = keyfile(names[i]);
-  sw_err rc = sw_pgp_open(&p, files, n, msg, sizeof msg);
-  if (rc != SW_OK) SW_FAILF("sw_pgp_open: %s: %s", sw_err_name(rc), msg);
-  SW_ASSERT(p != NULL);
-  return p;
-}
-
 static sw_pgp *open_trusted(void) {
   static const char *const k[] = {"trusted.asc"};
   return open_keys(k, 1);

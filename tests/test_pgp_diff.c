@@ -60,16 +60,8 @@ static void setup(void) {
 }
 
 static sw_pgp *open_both(void) {
-  const char *files[2];
-  char a[300], e[300], msg[SW_MSG_MAX] = "";
-  sw_pgp *p = NULL;
-  snprintf(a, sizeof a, "%s", keyfile("trusted.asc"));
-  snprintf(e, sizeof e, "%s", keyfile("second.asc"));
-  files[0] = a;
-  files[1] = e;
-  sw_err rc = sw_pgp_open(&p, files, 2, msg, sizeof msg);
-  if (rc != SW_OK) SW_FAILF("sw_pgp_open: %s: %s", sw_err_name(rc), msg);
-  return p;
+  static const char *const k[] = {"trusted.asc", "second.asc"};
+  return open_keys(k, 2);
 }
 
 struct base {
