@@ -1,6 +1,7 @@
 /* test_swarm.c - torrent/swarm: making and reading torrents, and (part 2) the
  * session on a libuv loop against a real python-libtorrent peer on 127.0.0.1. */
 #include "sw_test.h"
+#include "sw_testfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,21 +14,6 @@
 #define LT_PY "/usr/bin/python3"
 
 /* ------------------------------------------------------------ helpers */
-
-static char *tdir(void) {
-  static char d[64];
-  snprintf(d, sizeof d, "/tmp/swt.XXXXXX");
-  SW_ASSERT(mkdtemp(d) != NULL);
-  return d;
-}
-
-/* Remove a test directory made by tdir() (only those: the prefix is checked). */
-static void rmtree(const char *d) {
-  char cmd[128];
-  SW_ASSERT(strncmp(d, "/tmp/swt.", 9) == 0 && strchr(d, '\'') == NULL);
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-  SW_ASSERT_EQ_INT(system(cmd), 0);
-}
 
 /* Write n pseudo-random bytes (seeded, so a test can rewrite the same file). */
 static void write_random(const char *path, size_t n, unsigned seed) {
@@ -46,28 +32,6 @@ static void write_random(const char *path, size_t n, unsigned seed) {
     done += k;
   }
   SW_ASSERT_EQ_INT(fclose(f), 0);
-}
-
-static uint8_t *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  SW_ASSERT(f != NULL);
-  SW_ASSERT_EQ_INT(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  SW_ASSERT(n >= 0);
-  rewind(f);
-  uint8_t *b = malloc((size_t)n + 1);
-  SW_ASSERT(b != NULL);
-  SW_ASSERT_EQ_INT(fread(b, 1, (size_t)n, f), n);
-  fclose(f);
-  *len = (size_t)n;
-  return b;
-}
-
-static int contains(const uint8_t *hay, size_t n, const char *needle) {
-  size_t k = strlen(needle);
-  for (size_t i = 0; i + k <= n; i++)
-    if (memcmp(hay + i, needle, k) == 0) return 1;
-  return 0;
 }
 
 /* Run a shell command, capture its first line of stdout into out. */

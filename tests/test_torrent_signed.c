@@ -2,47 +2,12 @@
  * .torrent only the info dictionary (byte for byte) and the piece layers are
  * kept; the keys the btmh does not bind are dropped (issue 10, section 4). */
 #include "sw_test.h"
+#include "sw_testfs.h"
 
 #include <stdint.h>
 
 #include "sw_limits.h"
 #include "swarm.h"
-
-static char *tdir(void) {
-  static char d[64];
-  snprintf(d, sizeof d, "/tmp/swt.XXXXXX");
-  SW_ASSERT(mkdtemp(d) != NULL);
-  return d;
-}
-
-static void rmtree(const char *d) {
-  char cmd[128];
-  SW_ASSERT(strncmp(d, "/tmp/swt.", 9) == 0 && strchr(d, '\'') == NULL);
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
-  SW_ASSERT_EQ_INT(system(cmd), 0);
-}
-
-static uint8_t *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  SW_ASSERT(f != NULL);
-  SW_ASSERT_EQ_INT(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  SW_ASSERT(n > 0);
-  rewind(f);
-  uint8_t *b = malloc((size_t)n);
-  SW_ASSERT(b != NULL);
-  SW_ASSERT_EQ_INT(fread(b, 1, (size_t)n, f), n);
-  SW_ASSERT_EQ_INT(fclose(f), 0);
-  *len = (size_t)n;
-  return b;
-}
-
-static int contains(const uint8_t *b, size_t n, const char *s) {
-  size_t k = strlen(s);
-  for (size_t i = 0; i + k <= n; i++)
-    if (memcmp(b + i, s, k) == 0) return 1;
-  return 0;
-}
 
 /* A release torrent made with a tracker, then more unsigned keys appended at
  * the top level (kept in key order, as bencoding wants). */
@@ -60,6 +25,7 @@ static uint8_t *tampered(const char *d, size_t *len, sw_swarm_made *m) {
   if (e != SW_OK) SW_FAILF("make: %s", msg);
   size_t n = 0;
   uint8_t *b = read_all(tor, &n);
+  SW_ASSERT(n > 0);
   /* "url-list" sorts after "piece layers", so it goes last: before the final 'e'. */
   static const char extra[] = "8:url-listl19:http://127.0.0.1:2/ee";
   SW_ASSERT(n > 1 && b[n - 1] == 'e');
