@@ -104,7 +104,7 @@ step "Part 1 done: every forgery was refused, and the client state still says se
 grep -E '^(sequence|version) ' "$W/client-state/hello/stable/state"
 
 # ---- Part 2: the full update on loopback --------------------------------------------------
-freeport() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+freeport() { /usr/bin/python3 "$SRC/tests/lib/freeport.py"; }  # outside the ephemeral range: see there
 waitfor() { local n=$(( $3 * 10 )); until grep -qE -- "$2" "$1" 2>/dev/null; do n=$((n-1)); [ $n -gt 0 ] || { echo "demo: timeout waiting for $2" >&2; exit 1; }; sleep 0.1; done; }
 NET=(--listen 127.0.0.1:0 --no-dht --no-lsd --no-utp)
 

@@ -172,10 +172,7 @@ sw_nginx() {
 # no DHT/LSD/UPnP/NAT-PMP.
 SW_NET=(--listen 127.0.0.1:0 --no-dht --no-lsd --no-utp)
 
-sw_free_port() {
-  /usr/bin/python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+sw_free_port() { /usr/bin/python3 "$SW_SRC/tests/lib/freeport.py"; }
 
 # sw_wait_for FILE REGEX SECONDS: wait until FILE has a line matching REGEX.
 sw_wait_for() {

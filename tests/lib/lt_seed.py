@@ -133,8 +133,15 @@ def main():
         h.set_flags(lt.torrent_flags.upload_mode)
         end = time.time() + a.timeout
         seen, most = None, 0
+        next_dial = time.time() + 1.0
         while time.time() < end:
-            for p in h.get_peer_info():
+            peers = h.get_peer_info()
+            if not peers and time.time() >= next_dial:
+                # libtorrent waits a minute before it dials a peer that refused it
+                # again (the seed may still be starting): dial again now, each second.
+                h.connect_peer((host.strip("[]"), int(pport)))
+                next_dial = time.time() + 1.0
+            for p in peers:
                 if p.pieces is not None and len(p.pieces) > 0:
                     seen = seen or time.time()
                     most = max(most, sum(1 for b in p.pieces if b))

@@ -27,11 +27,8 @@
 
 sw_nginx__die() { echo "nginx.sh: $*" >&2; return 1; }
 
-# Print a port that is free on 127.0.0.1 now (the kernel's choice).
-sw_nginx__free_port() {
-  python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# Print a port that is free on 127.0.0.1 now, outside the ephemeral range (freeport.py says why).
+sw_nginx__free_port() { /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/freeport.py"; }
 
 sw_nginx__alive() {
   local pid=$1 state

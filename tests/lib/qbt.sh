@@ -33,11 +33,8 @@ SW_QBT_PY=/usr/bin/python3
 
 sw_qbt__die() { echo "qbt.sh: $*" >&2; return 1; }
 
-# Print a port that is free on 127.0.0.1 now (the kernel's choice).
-sw_qbt__free_port() {
-  "$SW_QBT_PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# Print a port that is free on 127.0.0.1 now, outside the ephemeral range (freeport.py says why).
+sw_qbt__free_port() { "$SW_QBT_PY" "$(dirname "${BASH_SOURCE[0]}")/freeport.py"; }
 
 sw_qbt__alive() {
   local pid=$1 state

@@ -37,16 +37,8 @@ SW_TRACKER_PY=/usr/bin/python3
 sw_tracker__die() { echo "tracker.sh: $*" >&2; return 1; }
 
 sw_tracker__free_port() {
-  # A port free for both TCP and UDP on 127.0.0.1 now.
-  "$SW_TRACKER_PY" -c 'import socket
-for _ in range(50):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind(("127.0.0.1", p))
-    except OSError:
-        s.close(); continue
-    u.close(); s.close(); print(p); break'
+  # A port free for both TCP and UDP on 127.0.0.1 now, outside the ephemeral range.
+  "$SW_TRACKER_PY" "$(dirname "${BASH_SOURCE[0]}")/freeport.py"
 }
 
 sw_tracker__alive() {
