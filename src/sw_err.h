@@ -41,7 +41,10 @@ extern "C" {
   X(CLOCK,            7, "system clock is behind the latest known time")          \
   X(HTTP_DEADLINE,    4, "transfer did not end within its deadline")              \
   X(UNSAFE_DIR,       2, "directory not safe (owner or mode)")                     \
-  X(STATE_MISSING,    1, "state file is missing")
+  X(STATE_MISSING,    1, "state file is missing")                                  \
+  X(KEYS_SYNTAX,      3, "key statement malformed")                                \
+  X(KEYS_SIG,         3, "key statement signature rejected")                       \
+  X(KEYS_POLICY,      3, "key statement refused (version, fork, expiry, revocation)")
 
 typedef enum sw_err {
 #define SW__ERR_ENUM(name, code, text) SW_ERR_##name,

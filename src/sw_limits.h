@@ -23,6 +23,12 @@
 #define SW_STATE_MAX            8192u   /* one state file */
 #define SW_STATE_KNOWN_MAX     65536u   /* STATE/known: the (product, channel) pairs with a state file */
 #define SW_MSG_MAX               512u   /* one error message line */
+#define SW_KEYS_STMT_MAX       65536u   /* one N.keys key statement, bytes (same text rules as a manifest) */
+#define SW_KEYS_LINE_MAX      65536u   /* one line of it: the Keyring line may fill the statement */
+#define SW_KEYS_FPR_MAX           16u   /* Key: lines, and Next: lines, each */
+#define SW_KEYS_FLOOR_MAX         16u   /* channel=N pairs on the Sequence-Floor line */
+#define SW_KEYS_KEYRING_MAX    49152u   /* decoded Keyring (binary public keys) */
+#define SW_KEYS_WALK_MAX          32u   /* statements fetched per run (python-tuf's cap) */
 #define SW_CONTENT_RANGE_MAX     256u   /* an HTTP Content-Range value ("bytes " and three 20-digit numbers need 70) */
 
 #endif
