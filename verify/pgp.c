@@ -639,10 +639,16 @@ out:
   return rc;
 }
 
-static sw_err import_one(sw_pgp *p, gpgme_ctx_t ctx, const char *path, char *msg, size_t msglen) {
+/* Import the public keys buf[0..len) (armored or binary) into p's home, named
+ * path in messages. pin_all: pin every imported primary (key files); else pin
+ * nothing here (sw_pgp_open_keyring pins its own list) and, when imported is
+ * not NULL, copy the imported primaries' fingerprints there (at most
+ * *n_imported on entry, the count on return). */
+static sw_err import_buf(sw_pgp *p, gpgme_ctx_t ctx, const char *path, const uint8_t *buf, size_t len, int pin_all,
+                         char (*imported)[41], size_t *n_imported, char *msg, size_t msglen) {
   sw_err rc = SW_OK;
-  uint8_t *buf = NULL, *bin = NULL;
-  size_t len = 0, blen = 0;
+  uint8_t *bin = NULL;
+  size_t blen = 0, cap = n_imported ? *n_imported : 0;
   gpgme_data_t d = NULL;
   gpgme_error_t e;
   gpgme_import_result_t ir = NULL;
@@ -650,8 +656,7 @@ static sw_err import_one(sw_pgp *p, gpgme_ctx_t ctx, const char *path, char *msg
   char why[SW_MSG_MAX] = "";
   size_t found = 0;
 
-  rc = read_key_file(path, &buf, &len, msg, msglen);
-  if (rc != SW_OK) goto out;
+  if (n_imported) *n_imported = 0;
   if (len == 0) {
     rc = sw_fail(SW_ERR_CONFIG, msg, msglen, "trusted key %s: empty file", path);
     goto out;
@@ -705,6 +710,14 @@ static sw_err import_one(sw_pgp *p, gpgme_ctx_t ctx, const char *path, char *msg
       goto out;
     }
     found++;
+    if (!pin_all) {
+      /* gpg lists a key once per import status; keep each fingerprint once. */
+      int seen = 0;
+      for (size_t i = 0; n_imported && i < *n_imported; i++)
+        if (strcmp(imported[i], s->fpr) == 0) seen = 1;
+      if (!seen && n_imported && *n_imported < cap) memcpy(imported[(*n_imported)++], s->fpr, 41);
+      continue;
+    }
     if (pinned_index(p, s->fpr) >= 0) continue;
     if (p->n_pinned >= SW_PGP_MAX_KEYS) {
       rc = sw_fail(SW_ERR_CONFIG, msg, msglen, "more than %d trusted keys", SW_PGP_MAX_KEYS);
@@ -719,6 +732,15 @@ static sw_err import_one(sw_pgp *p, gpgme_ctx_t ctx, const char *path, char *msg
 out:
   gpgme_data_release(d);
   free(bin);
+  return rc;
+}
+
+static sw_err import_one(sw_pgp *p, gpgme_ctx_t ctx, const char *path, char *msg, size_t msglen) {
+  sw_err rc;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  rc = read_key_file(path, &buf, &len, msg, msglen);
+  if (rc == SW_OK) rc = import_buf(p, ctx, path, buf, len, 1, NULL, NULL, msg, msglen);
   free(buf);
   return rc;
 }
@@ -751,17 +773,15 @@ static sw_err write_conf(const char *home, char *msg, size_t msglen) {
   return SW_OK;
 }
 
-sw_err sw_pgp_open(sw_pgp **out, const char *const *key_files, size_t n_keys, char *msg, size_t msglen) {
+/* A new sw_pgp with its private home and gpg.conf, and a context on it. */
+static sw_err new_home(sw_pgp **out, gpgme_ctx_t *ctx, char *msg, size_t msglen) {
   sw_err rc = SW_OK;
   sw_pgp *p = NULL;
-  gpgme_ctx_t ctx = NULL;
   const char *tmp = getenv("TMPDIR");
   int n;
 
-  if (out == NULL || (key_files == NULL && n_keys > 0))
-    return sw_fail(SW_ERR_USAGE, msg, msglen, "sw_pgp_open: bad arguments");
   *out = NULL;
-  if (n_keys == 0) return sw_fail(SW_ERR_CONFIG, msg, msglen, "no trusted key given");
+  *ctx = NULL;
   pthread_once(&sw_pgp_once, sw_pgp_init);
   if (!sw_pgp_init_ok) return sw_fail(SW_ERR_PGP_ENGINE, msg, msglen, "gpgme is too old or unusable");
   if (gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP) != 0)
@@ -784,7 +804,25 @@ sw_err sw_pgp_open(sw_pgp **out, const char *const *key_files, size_t n_keys, ch
   }
   rc = write_conf(p->home, msg, msglen);
   if (rc != SW_OK) goto out;
-  rc = new_ctx(p, &ctx, msg, msglen);
+  rc = new_ctx(p, ctx, msg, msglen);
+  if (rc != SW_OK) goto out;
+  *out = p;
+  p = NULL;
+out:
+  sw_pgp_free(p);
+  return rc;
+}
+
+sw_err sw_pgp_open(sw_pgp **out, const char *const *key_files, size_t n_keys, char *msg, size_t msglen) {
+  sw_err rc = SW_OK;
+  sw_pgp *p = NULL;
+  gpgme_ctx_t ctx = NULL;
+
+  if (out == NULL || (key_files == NULL && n_keys > 0))
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "sw_pgp_open: bad arguments");
+  *out = NULL;
+  if (n_keys == 0) return sw_fail(SW_ERR_CONFIG, msg, msglen, "no trusted key given");
+  rc = new_home(&p, &ctx, msg, msglen);
   if (rc != SW_OK) goto out;
   for (size_t i = 0; i < n_keys; i++) {
     if (key_files[i] == NULL) {
@@ -799,6 +837,56 @@ sw_err sw_pgp_open(sw_pgp **out, const char *const *key_files, size_t n_keys, ch
 out:
   gpgme_release(ctx);
   sw_pgp_free(p);
+  return rc;
+}
+
+sw_err sw_pgp_open_keyring(sw_pgp **out, const uint8_t *keyring, size_t len, const char (*pin)[41], size_t n_pin,
+                           char *msg, size_t msglen) {
+  sw_err rc = SW_OK;
+  sw_pgp *p = NULL;
+  gpgme_ctx_t ctx = NULL;
+  char (*imported)[41] = NULL;
+  size_t n_imported = SW_PGP_MAX_KEYS;
+
+  if (out == NULL || (keyring == NULL && len > 0) || (pin == NULL && n_pin > 0))
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "sw_pgp_open_keyring: bad arguments");
+  *out = NULL;
+  if (n_pin == 0) return sw_fail(SW_ERR_CONFIG, msg, msglen, "no trusted key given");
+  if (n_pin > SW_PGP_MAX_KEYS) return sw_fail(SW_ERR_CONFIG, msg, msglen, "more than %d trusted keys", SW_PGP_MAX_KEYS);
+  if (len > SW_KEYS_KEYRING_MAX)
+    return sw_fail(SW_ERR_CONFIG, msg, msglen, "keyring larger than %u bytes", SW_KEYS_KEYRING_MAX);
+  imported = calloc(SW_PGP_MAX_KEYS, sizeof *imported);
+  if (imported == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+  rc = new_home(&p, &ctx, msg, msglen);
+  if (rc != SW_OK) goto out;
+  rc = import_buf(p, ctx, "(Keyring)", keyring, len, 0, imported, &n_imported, msg, msglen);
+  if (rc != SW_OK) goto out;
+  /* Pin the list, not the keyring: a key shipped in the keyring (a Next key,
+   * or one an attacker slipped in) signs nothing until it is named here. */
+  for (size_t i = 0; i < n_pin; i++) {
+    char f[41];
+    size_t k;
+    for (k = 0; k < 40 && pin[i][k]; k++)
+      f[k] = (pin[i][k] >= 'a' && pin[i][k] <= 'f') ? (char)(pin[i][k] - 'a' + 'A') : pin[i][k];
+    f[k] = '\0';
+    if (!is_hex40(f)) {
+      rc = sw_fail(SW_ERR_CONFIG, msg, msglen, "trusted key fingerprint \"%.40s\" is not 40 hex digits", pin[i]);
+      goto out;
+    }
+    for (k = 0; k < n_imported; k++)
+      if (strcmp(imported[k], f) == 0) break;
+    if (k == n_imported) {
+      rc = sw_fail(SW_ERR_CONFIG, msg, msglen, "trusted key %s is not a primary key in the keyring", f);
+      goto out;
+    }
+    if (pinned_index(p, f) < 0) memcpy(p->pinned[p->n_pinned++], f, 41);
+  }
+  *out = p;
+  p = NULL;
+out:
+  gpgme_release(ctx);
+  sw_pgp_free(p);
+  free(imported);
   return rc;
 }
 
@@ -1169,7 +1257,7 @@ static ssize_t discard_write(void *handle, const void *buffer, size_t size) {
   return (ssize_t)size;
 }
 
-static sw_err verify_data(sw_pgp *p, const uint8_t *sig, size_t sig_len, uint64_t size, sw_pgp_read_fn rd,
+static sw_err verify_data(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig, size_t sig_len, uint64_t size, sw_pgp_read_fn rd,
                           void *rd_arg, unsigned threshold, sw_pgp_verdict *v) {
   sw_err rc = SW_OK;
   gpgme_ctx_t ctx = NULL;
@@ -1184,6 +1272,7 @@ static sw_err verify_data(sw_pgp *p, const uint8_t *sig, size_t sig_len, uint64_
   unsigned n_packets, n_sigs = 0;
   int counted[SW_PGP_MAX_KEYS] = {0};
   char emsg[SW_MSG_MAX];
+  (void)purpose; /* enforced in the next step */
 
   sc = malloc(sizeof *sc);
   f = malloc(sizeof *f);
@@ -1314,8 +1403,8 @@ static ssize_t mem_read(void *arg, uint8_t *buf, size_t len) {
   return (ssize_t)n;
 }
 
-sw_err sw_pgp_verify_mem(sw_pgp *p, const uint8_t *sig, size_t sig_len, const uint8_t *data,
-                         size_t data_len, unsigned threshold, sw_pgp_verdict *v) {
+sw_err sw_pgp_verify_mem(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig, size_t sig_len,
+                         const uint8_t *data, size_t data_len, unsigned threshold, sw_pgp_verdict *v) {
   sw_err rc;
   struct mem_src m = {data, data_len, 0};
   static const uint8_t empty[1] = {0};
@@ -1323,17 +1412,18 @@ sw_err sw_pgp_verify_mem(sw_pgp *p, const uint8_t *sig, size_t sig_len, const ui
   if (rc != SW_OK) return rc;
   if (data == NULL && data_len > 0)
     return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "sw_pgp_verify_mem: NULL data");
-  return verify_data(p, sig ? sig : empty, sig ? sig_len : 0, (uint64_t)data_len, mem_read, &m, threshold, v);
+  return verify_data(p, purpose, sig ? sig : empty, sig ? sig_len : 0, (uint64_t)data_len, mem_read, &m, threshold, v);
 }
 
-sw_err sw_pgp_verify_stream(sw_pgp *p, const uint8_t *sig, size_t sig_len, uint64_t size, sw_pgp_read_fn rd,
-                            void *rd_arg, unsigned threshold, sw_pgp_verdict *v) {
+sw_err sw_pgp_verify_stream(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig, size_t sig_len,
+                            uint64_t size, sw_pgp_read_fn rd, void *rd_arg, unsigned threshold,
+                            sw_pgp_verdict *v) {
   sw_err rc;
   static const uint8_t empty[1] = {0};
   rc = verdict_init(p, sig ? sig : empty, threshold, v);
   if (rc != SW_OK) return rc;
   if (rd == NULL) return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "sw_pgp_verify_stream: no reader");
-  rc = verify_data(p, sig ? sig : empty, sig ? sig_len : 0, size, rd, rd_arg, threshold, v);
+  rc = verify_data(p, purpose, sig ? sig : empty, sig ? sig_len : 0, size, rd, rd_arg, threshold, v);
   if (rc != SW_OK) {
     v->accepted = 0;
     v->n_good = 0;
