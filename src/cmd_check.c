@@ -33,6 +33,8 @@ sw_err sw__cmd_check_names(const sw_opts *o, char *msg, size_t msglen) {
   if (!sw_manifest_name_ok(o->channel, strlen(o->channel)))
     return sw_fail(SW_ERR_USAGE, msg, msglen, "--channel \"%.64s\" is not a valid name ([a-z0-9][a-z0-9._-]*)",
                    o->channel);
+  sw_err err = sw_opts_check_trust(o, msg, msglen);
+  if (err) return err;
   if (o->threshold < 1) return sw_fail(SW_ERR_USAGE, msg, msglen, "--threshold must be at least 1");
   if (o->manifest == NULL) return sw_fail(SW_ERR_USAGE, msg, msglen, "--manifest is required");
   return SW_OK;

@@ -29,6 +29,8 @@ static const struct sw_opt_def sw__opts[] = {
     {"manifest", SW_OPT_STR, OFF(manifest), 0, MANIFEST_CMDS, "SRC", "the manifest: a path or an https:// URL", 0},
     {"manifest-sig", SW_OPT_STR, OFF(manifest_sig), 0, MANIFEST_CMDS, "SRC", "its detached signature (default: SRC.sig)", 0},
     {"trusted-key", SW_OPT_LIST, OFF(trusted_key), OFF(n_trusted_key), MANIFEST_CMDS, "FILE", "the publisher's offline public key (armored); repeatable", 0},
+    {"trusted-keys", SW_OPT_STR, OFF(trusted_keys), 0, MANIFEST_CMDS, "FILE", "the publisher's key statement shipped with the application (docs/keys.md); FILE.sig beside it must verify; replaces --trusted-key and --threshold", 0},
+    {"keys-url", SW_OPT_STR, OFF(keys_url), 0, MANIFEST_CMDS, "BASE", "where newer key statements are published (https:// URL or a directory holding N.keys and N.keys.sig); followed before each manifest check, with --trusted-keys", 0},
     {"product", SW_OPT_STR, OFF(product), 0, MANIFEST_CMDS, "NAME", "the product the manifest must name", 0},
     {"channel", SW_OPT_STR, OFF(channel), 0, MANIFEST_CMDS, "NAME", "the channel the manifest must name (default: stable)", 0},
     {"state-dir", SW_OPT_STR, OFF(state_dir), 0, SW_CMD_CHECK | SW_CMD_FETCH | SW_CMD_SEED, "DIR", "state directory (default: /var/lib/swarmup as root, else $XDG_STATE_HOME/swarmup)", 0},
@@ -322,6 +324,26 @@ sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *m
     err = sw__apply(o, d, value, 1, where, msg, msglen);
     if (err) return err == SW_ERR_CONFIG ? SW_ERR_USAGE : err;
   }
+  return SW_OK;
+}
+
+int sw_opts_given(const sw_opts *o, const char *name) {
+  const struct sw_opt_def *d = sw__find(name, strlen(name));
+  size_t idx;
+  if (d == NULL) return 0;
+  idx = (size_t)(d - sw__opts);
+  return o->set_by_flag[idx] || o->set_by_config[idx];
+}
+
+sw_err sw_opts_check_trust(const sw_opts *o, char *msg, size_t msglen) {
+  if (o->trusted_keys && o->n_trusted_key)
+    return sw_fail(SW_ERR_USAGE, msg, msglen,
+                   "--trusted-keys and --trusted-key exclude each other: the key statement names the keys");
+  if (o->trusted_keys && sw_opts_given(o, "threshold"))
+    return sw_fail(SW_ERR_USAGE, msg, msglen,
+                   "--threshold is not taken with --trusted-keys: the newest key statement's Threshold applies");
+  if (o->keys_url && !o->trusted_keys)
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "--keys-url needs --trusted-keys (the statement to start from)");
   return SW_OK;
 }
 

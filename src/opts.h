@@ -30,6 +30,8 @@ typedef struct sw_opts {
   const char *manifest_sig;
   const char *trusted_key[SW_KEYS_MAX];
   size_t n_trusted_key;
+  const char *trusted_keys;    /* the anchor key statement shipped with the application (docs/keys.md) */
+  const char *keys_url;        /* BASE of the published statements: https:// URL or a local directory */
   const char *product;
   const char *channel;
   const char *state_dir;
@@ -83,6 +85,13 @@ sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *m
 sw_err sw_opts_parse_config(enum sw_cmd cmd, const char *name, const uint8_t *buf, size_t len,
                             sw_opts *o, char *msg, size_t msglen);
 void sw_opts_free(sw_opts *o);
+/* 1 if option name (long name without "--") was given by a flag or a config line. */
+int sw_opts_given(const sw_opts *o, const char *name);
+/* The rules between the trust options (usage errors, exit 2): --trusted-keys
+ * and --trusted-key exclude each other, --threshold is not taken with
+ * --trusted-keys (the statement's Threshold replaces it), --keys-url needs
+ * --trusted-keys. */
+sw_err sw_opts_check_trust(const sw_opts *o, char *msg, size_t msglen);
 /* Fill *o with the defaults (what sw_opts_parse starts from). */
 void sw_opts_defaults(sw_opts *o);
 /* Forget which options a config layer set, so that a next layer (a [section])

@@ -10,27 +10,79 @@
 
 #include "fsutil.h"
 #include "http.h"
+#include "keystore.h"
+#include "out.h"
 #include "sw_limits.h"
 
-sw_err sw_release_open_keys(const sw_opts *o, sw_pgp **pgp, char *msg, size_t msglen) {
+/* A warning of the key walk: a line on stderr, or with --json a JSON object on stdout. */
+static void sw__warn(void *arg, const char *text) {
+  const sw_opts *o = arg;
+  if (o->json) {
+    sw_json j;
+    sw_json_begin(&j, stdout);
+    sw_json_str(&j, "event", "warning");
+    sw_json_str(&j, "product", o->product);
+    sw_json_str(&j, "message", text);
+    sw_json_end(&j);
+  } else {
+    fprintf(stderr, "swarmup: warning: %s\n", text);
+  }
+}
+
+/* The trust from key statements: the newest statement's Key and Threshold. */
+static sw_err sw__open_chain(sw_opts *o, sw_pgp **pgp, char *msg, size_t msglen) {
+  sw_keys *k = NULL;
+  sw_state *st = NULL;
+  char w[SW_MSG_MAX], t[21];
+  int64_t warn_in = -1;
   sw_err err;
+
+  k = calloc(1, sizeof *k);
+  if (k == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+  if (o->state_dir) {
+    err = sw_state_open(&st, o->state_dir, msg, msglen);
+    if (err) goto out;
+  }
+  err = sw_keystore_newest(o, st, k, sw__warn, o, msg, msglen);
+  if (err) goto out;
+  err = sw_keystore_judge(k, sw_release_now(), &warn_in, msg, msglen);
+  if (err) goto out;
+  if (warn_in >= 0) {
+    sw_manifest_format_time(k->expires, t);
+    snprintf(w, sizeof w,
+             "key statement %llu expires at %s (in %lld days); the publisher must publish statement %llu before then",
+             (unsigned long long)k->version, t, (long long)(warn_in / 86400), (unsigned long long)k->version + 1);
+    sw__warn(o, w);
+  }
+  err = sw_keys_open_signers(k, pgp, msg, msglen);
+  if (err) goto out;
+  /* Every later user of o->threshold (manifest, package gate) follows the statement. */
+  o->threshold = k->threshold;
+out:
+  sw_state_close(st);
+  free(k);
+  return err;
+}
+
+sw_err sw_release_open_keys(sw_opts *o, sw_pgp **pgp, char *msg, size_t msglen) {
+  sw_err err;
+  err = sw_opts_check_trust(o, msg, msglen);
+  if (err) return err;
+  if (o->trusted_keys) return sw__open_chain(o, pgp, msg, msglen);
   if (o->n_trusted_key == 0)
-    return sw_fail(SW_ERR_CONFIG, msg, msglen, "no --trusted-key given: the publisher's public key is required");
+    return sw_fail(SW_ERR_CONFIG, msg, msglen,
+                   "no --trusted-key or --trusted-keys given: the publisher's public key is required");
   err = sw_pgp_open(pgp, (const char *const *)o->trusted_key, o->n_trusted_key, msg, msglen);
   if (err == SW_ERR_IO) err = SW_ERR_CONFIG; /* an unreadable key file is a configuration error */
   return err;
 }
 
-static int sw__is_url(const char *s) { return strncasecmp(s, "https://", 8) == 0 || strstr(s, "://") != NULL; }
-
-/* Read a source (path or URL) of at most max bytes. A source over max is
- * too_big_err; a URL that is not https:// is refused before any connection. */
-static sw_err sw__get(const sw_opts *o, const char *src, size_t max, sw_err too_big_err, uint8_t **buf,
+sw_err sw_release_get(const sw_opts *o, const char *src, size_t max, sw_err too_big_err, uint8_t **buf,
                       size_t *len, char *msg, size_t msglen) {
   sw_err err;
   uv_loop_t loop;
   sw_http_opts hopts;
-  if (!sw__is_url(src)) return sw_fs_read_file(src, max, too_big_err, buf, len, msg, msglen);
+  if (!sw_release_is_url(src)) return sw_fs_read_file(src, max, too_big_err, buf, len, msg, msglen);
   if (strncasecmp(src, "https://", 8) != 0)
     return sw_fail(SW_ERR_USAGE, msg, msglen, "refusing non-HTTPS URL %.200s", src);
   memset(&hopts, 0, sizeof hopts);
@@ -89,7 +141,7 @@ sw_err sw_release_load(const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, 
     return sw_fail(SW_ERR_USAGE, msg, msglen, "manifest source name too long");
 
   /* One read of the manifest: these bytes are verified, hashed and parsed. */
-  err = sw__get(o, o->manifest, SW_MANIFEST_MAX, SW_ERR_MANIFEST_SYNTAX, &r->manifest, &r->manifest_len, inner,
+  err = sw_release_get(o, o->manifest, SW_MANIFEST_MAX, SW_ERR_MANIFEST_SYNTAX, &r->manifest, &r->manifest_len, inner,
                 sizeof inner);
   if (err == SW_ERR_MANIFEST_SYNTAX) {
     err = sw_fail(err, msg, msglen, "manifest rejected: %s", inner);
@@ -99,7 +151,7 @@ sw_err sw_release_load(const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, 
     err = sw_fail(err, msg, msglen, "cannot read manifest: %s", inner);
     goto out;
   }
-  err = sw__get(o, sigsrc, SW_MANIFEST_SIG_MAX, SW_ERR_MANIFEST_SIG, &r->sig, &r->sig_len, inner, sizeof inner);
+  err = sw_release_get(o, sigsrc, SW_MANIFEST_SIG_MAX, SW_ERR_MANIFEST_SIG, &r->sig, &r->sig_len, inner, sizeof inner);
   if (err == SW_ERR_IO || err == SW_ERR_HTTP || err == SW_ERR_MANIFEST_SIG) {
     /* No signature is a rejection of the manifest, not a transport problem. */
     err = sw_fail(SW_ERR_MANIFEST_SIG, msg, msglen, "manifest rejected: no usable signature: %s", inner);
@@ -391,7 +443,7 @@ static void sw__job_next(sw_release_job *j) {
     return;
   }
   j->max = j->stage == 0 ? SW_MANIFEST_MAX : SW_MANIFEST_SIG_MAX;
-  if (!sw__is_url(src)) {
+  if (!sw_release_is_url(src)) {
     /* A local file of at most 64 KiB: one short read. */
     err = sw_fs_read_file(src, j->max, SW_ERR_HTTP_TOO_BIG, &j->buf, &j->len, msg, sizeof msg);
     sw__job_got(j, err, msg);

@@ -27,8 +27,26 @@ typedef struct sw_release {
   sw_pgp_verdict pgp;
 } sw_release;
 
-/* Open a private keyring from o->trusted_key (SW_ERR_CONFIG if none given or unreadable). */
-sw_err sw_release_open_keys(const sw_opts *o, sw_pgp **pgp, char *msg, size_t msglen);
+/* Decide the trust for o->product and open a private keyring for it:
+ *   - --trusted-key files: those keys, the threshold o->threshold (a fixed anchor);
+ *   - --trusted-keys (with --keys-url: after the walk): the newest key
+ *     statement's Key, and o->threshold is set to its Threshold, so that every
+ *     user of o->threshold (the manifest, the package gate) follows it. The
+ *     kept chain is read and written under o->state_dir (opened and locked here,
+ *     closed before returning) when o->state_dir is set; without it (verify)
+ *     the chain is held in memory. An expired newest statement, or one with no
+ *     Key, is SW_ERR_KEYS_POLICY (exit 3); from 30 days before its expiry a
+ *     warning goes to stderr (with o->json, an {"event":"warning"} line on stdout).
+ * SW_ERR_CONFIG if no key is given or a key file is unreadable. */
+sw_err sw_release_open_keys(sw_opts *o, sw_pgp **pgp, char *msg, size_t msglen);
+
+/* Read a source (a path, or an https:// URL over a private loop: blocks) of at
+ * most max bytes; a source over max is too_big_err; a URL that is not https://
+ * is refused (SW_ERR_USAGE) before any connection. A URL answered with HTTP
+ * 404 is SW_ERR_HTTP with "HTTP 404" in msg. */
+sw_err sw_release_get(const sw_opts *o, const char *src, size_t max, sw_err too_big_err, uint8_t **buf,
+                      size_t *len, char *msg, size_t msglen);
+int sw_release_is_url(const char *s);
 
 /* Read o->manifest (at most SW_MANIFEST_MAX bytes) and its signature
  * (o->manifest_sig, default SRC.sig), verify with threshold o->threshold, parse.

@@ -77,6 +77,7 @@ struct seed_prod {
   size_t n_rel;
   int busy;                /* works in flight: the product can't be freed until 0 */
   int dead;                /* removed by a reload: free when not busy */
+  int rewalked;            /* key statements walked again since the last accepted load */
 };
 
 struct seeder {
@@ -476,6 +477,27 @@ static void accept_release(seed_prod *p) {
   prod_prune(p);
 }
 
+static void prod_poll(seed_prod *p);
+
+/* A manifest refused by its signature may be signed under a newer key
+ * statement: walk the key statements again (synchronously: at most
+ * SW_KEYS_WALK_MAX small fetches, the loop waits) and poll once more under the
+ * new trust. Only when nothing in flight uses p->pgp (busy 0); once per
+ * refusal streak, so a bad manifest does not make a walk on every poll. */
+static void rewalk(seed_prod *p) {
+  sw_pgp *pgp = NULL;
+  char msg[SW_MSG_MAX];
+  p->rewalked = 1;
+  if (sw_release_open_keys(&p->o, &pgp, msg, sizeof msg) != SW_OK) {
+    seed_log(p->sd, "rejected", p, 0, "%s", msg);
+    return;
+  }
+  sw_pgp_free(p->pgp);
+  p->pgp = pgp;
+  seed_log(p->sd, "keys", p, 0, "key statements walked again after a refused signature; polling again");
+  prod_poll(p);
+}
+
 static void on_loaded(void *arg, sw_err err, const char *msg) {
   seed_prod *p = arg;
   p->loading = 0;
@@ -488,6 +510,8 @@ static void on_loaded(void *arg, sw_err err, const char *msg) {
   if (err) seed_log(p->sd, "rejected", p, 0, "%s", msg);
   else accept_release(p);
   sw_release_free(&p->r);
+  if (err == SW_OK) p->rewalked = 0;
+  else if (err == SW_ERR_MANIFEST_SIG && p->o.keys_url && !p->rewalked && p->busy == 0) rewalk(p);
 }
 
 static void prod_poll(seed_prod *p) {
@@ -677,7 +701,10 @@ static sw_err prod_new(seeder *sd, const char *label, const uint8_t *global, siz
       memcpy(p->o.trusted_key, flags->trusted_key, sizeof p->o.trusted_key);
       p->o.n_trusted_key = flags->n_trusted_key;
     }
+    if (flags->trusted_keys) p->o.trusted_keys = flags->trusted_keys;
+    if (flags->keys_url) p->o.keys_url = flags->keys_url;
     p->o.threshold = flags->threshold;
+    err = sw_opts_check_trust(flags, msg, msglen);
   }
   /* Session-wide options always come from the seeder's own (flag-overridden) set. */
   p->o.poll = sd->g.poll;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "keystore.h"
 #include "manifest.h"
 #include "safedir.h"
 
@@ -24,7 +25,8 @@ struct sw_state {
 #define SW_STATE_KNOWN "known"
 #define SW_STATE_KNOWN_MAGIC "swarmup-known 1\n"
 
-#define SW_STATE_MAGIC "swarmup-state 2\n"
+#define SW_STATE_MAGIC "swarmup-state 3\n"
+#define SW_STATE_MAGIC_V2 "swarmup-state 2\n" /* before floor-version; still read */
 #define SW_STATE_MAGIC_V1 "swarmup-state 1\n" /* before the freshness fields; still read */
 
 sw_err sw_state_default_dir(char *out, size_t cap) {
@@ -218,9 +220,10 @@ sw_err sw_state_encode(const char *product, const char *channel, const sw_state_
                "installed-sequence %" PRIu64 "\n"
                "installed-version %s\n"
                "last-check %s\n"
-               "latest-known-time %s\n",
+               "latest-known-time %s\n"
+               "floor-version %" PRIu64 "\n",
                product, channel, rec->sequence, date, expires, hash_hex, rec->version, rec->installed_sequence,
-               rec->installed_version, last, latest);
+               rec->installed_version, last, latest, rec->floor_version);
   if (n < 0 || (size_t)n + 80 >= cap) return SW_ERR_INTERNAL;
   sw_sha256((const uint8_t *)out, (size_t)n, sum);
   sw_hex(sum, 32, sum_hex);
@@ -288,9 +291,10 @@ sw_err sw_state_decode(const uint8_t *buf, size_t len, const char *product, cons
   int format;
 
   memset(rec, 0, sizeof *rec);
-  /* Both magics have the same length; the version is the only difference. */
+  /* All magics have the same length; the version is the only difference. */
   if (len < mlen) goto bad;
-  if (memcmp(p, SW_STATE_MAGIC, mlen) == 0) format = 2;
+  if (memcmp(p, SW_STATE_MAGIC, mlen) == 0) format = 3;
+  else if (memcmp(p, SW_STATE_MAGIC_V2, mlen) == 0) format = 2;
   else if (memcmp(p, SW_STATE_MAGIC_V1, mlen) == 0) format = 1;
   else goto bad;
   p += mlen;
@@ -318,6 +322,7 @@ sw_err sw_state_decode(const uint8_t *buf, size_t len, const char *product, cons
     /* Migrating format 1: the accepted Date is the one time known to have passed. */
     rec->latest_known_time = rec->date;
   }
+  if (format >= 3 && (sw__take(&p, end, "floor-version", v, sizeof v) || sw__u64(v, &rec->floor_version))) goto bad;
   sum_at = p;
   if (sw__take(&p, end, "checksum", v, sizeof v) || sw__unhex(v, want, 32) || p != end) goto bad;
   sw_sha256(buf, (size_t)(sum_at - (const char *)buf), got);
@@ -330,6 +335,25 @@ bad:
                  "state file for %s/%s is corrupt; refusing to guess (move it away to start over, "
                  "which drops rollback protection for this product)",
                  product, channel);
+}
+
+/* A key statement's Sequence-Floor newer than the one this record applied
+ * last (keystore.h): applied in memory; durable with the next save, and
+ * applied again by the next load until then (so a crash loses nothing). */
+static sw_err sw__apply_floor(const sw_state *s, const char *product, const char *channel, sw_state_rec *rec,
+                              char *msg, size_t msglen) {
+  uint64_t floor = 0, version = 0;
+  int has = 0;
+  sw_err err = sw_keystore_floor_of(s, product, channel, &has, &floor, &version, msg, msglen);
+  if (err || !has || version <= rec->floor_version) return err;
+  /* Nothing accepted yet: nothing to lower, but the floor counts as applied,
+   * or a later load would lower what this channel accepts from now on. */
+  if (rec->have) {
+    rec->sequence = floor;
+    if (rec->installed_sequence > floor) rec->installed_sequence = floor;
+  }
+  rec->floor_version = version;
+  return SW_OK;
 }
 
 sw_err sw_state_load(sw_state *s, const char *product, const char *channel, sw_state_rec *rec,
@@ -374,6 +398,7 @@ sw_err sw_state_load(sw_state *s, const char *product, const char *channel, sw_s
     err = sw_fail(err, msg, msglen, "%s (%s)", inner, path);
   }
 out:
+  if (err == SW_OK) err = sw__apply_floor(s, product, channel, rec, msg, msglen);
   sw_dir_close(&d);
   free(buf);
   return err;

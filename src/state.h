@@ -16,7 +16,15 @@
  * known time that only moves forward (docs/manifest.md "Freshness"). A format 1
  * file (before those fields) still loads: expires and last_check are then
  * unknown, the latest known time starts at the accepted Date, and the next
- * save writes format 2. */
+ * save writes format 3.
+ *
+ * Format 3 adds floor-version: the Version of the last key statement whose
+ * Sequence-Floor was applied to this record (0: none; keystore.h). sw_state_load
+ * applies a newer floor recorded in STATE/<product>/_keys/current in memory:
+ * the accepted sequence becomes the floor, even downwards (and an installed
+ * sequence above it is lowered to it, so that the next real release counts as
+ * an update); the next save makes it durable. Format 1 and 2 files load with
+ * floor-version 0. */
 #ifndef SW_STATE_H
 #define SW_STATE_H
 
@@ -46,6 +54,7 @@ typedef struct sw_state_rec {
   int64_t latest_known_time;       /* max of every accepted Date and every successful check's clock
                                       (and of an Expires seen to have passed); never lowered.
                                       Always >= date; >= last_check when that is known. */
+  uint64_t floor_version;          /* key statement whose Sequence-Floor was applied last (0: none) */
 } sw_state_rec;
 
 /* Open (creating it with mode 0700 if missing) the state directory and take
@@ -72,7 +81,7 @@ sw_err sw_state_keep_manifest(sw_state *s, const char *product, const char *chan
                               size_t sig_len, char *msg, size_t msglen);
 
 /* Encode / decode a record (exposed for tests). Decode is strict; it takes
- * format 1 and 2, encode always writes format 2. */
+ * format 1, 2 and 3, encode always writes format 3. */
 sw_err sw_state_encode(const char *product, const char *channel, const sw_state_rec *rec, char *out,
                        size_t cap, size_t *len);
 sw_err sw_state_decode(const uint8_t *buf, size_t len, const char *product, const char *channel,

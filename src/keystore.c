@@ -1,0 +1,592 @@
+#include "keystore.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fsutil.h"
+#include "manifest.h"
+#include "release.h"
+#include "safedir.h"
+#include "state.h"
+
+#define SW_KS_DIR "_keys"
+#define SW_KS_CURRENT "current"
+#define SW_KS_MAGIC "swarmup-keys-current 1\n"
+#define SW_KS_CURRENT_MAX 8192u
+
+typedef struct sw__ks_floor {
+  char channel[SW_CHANNEL_MAX + 1];
+  uint64_t sequence;
+  uint64_t version; /* the statement that set it */
+} sw__ks_floor;
+
+/* The `current` record. */
+typedef struct sw__ks_cur {
+  int have;
+  uint64_t version;
+  uint8_t sha256[32];
+  size_t n_floor;
+  sw__ks_floor floor[SW_KEYSTORE_FLOORS_MAX];
+} sw__ks_cur;
+
+/* ---- the `current` record ---------------------------------------------------- */
+
+static int sw__ks_u64(const char *s, size_t n, uint64_t *out) {
+  uint64_t v = 0;
+  if (n == 0 || (s[0] == '0' && n > 1)) return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10) return -1;
+    v = v * 10 + (uint64_t)(s[i] - '0');
+  }
+  *out = v;
+  return 0;
+}
+
+static int sw__ks_unhex(const char *s, size_t n, uint8_t out[32]) {
+  if (n != 64) return -1;
+  for (size_t i = 0; i < 64; i++) {
+    int c = s[i], v;
+    if (c >= '0' && c <= '9') v = c - '0';
+    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    else return -1;
+    if (i % 2 == 0) out[i / 2] = (uint8_t)(v << 4);
+    else out[i / 2] |= (uint8_t)v;
+  }
+  return 0;
+}
+
+static sw_err sw__ks_encode(const char *product, const sw__ks_cur *c, char *out, size_t cap, size_t *len) {
+  char hex[65];
+  uint8_t sum[32];
+  size_t n;
+  int k;
+  sw_hex(c->sha256, 32, hex);
+  k = snprintf(out, cap, SW_KS_MAGIC "product %s\nversion %" PRIu64 "\nsha256 %s\n", product, c->version, hex);
+  if (k < 0 || (size_t)k >= cap) return SW_ERR_INTERNAL;
+  n = (size_t)k;
+  for (size_t i = 0; i < c->n_floor; i++) {
+    k = snprintf(out + n, cap - n, "floor %s %" PRIu64 " %" PRIu64 "\n", c->floor[i].channel, c->floor[i].sequence,
+                 c->floor[i].version);
+    if (k < 0 || (size_t)k >= cap - n) return SW_ERR_INTERNAL;
+    n += (size_t)k;
+  }
+  sw_sha256((const uint8_t *)out, n, sum);
+  sw_hex(sum, 32, hex);
+  k = snprintf(out + n, cap - n, "checksum %s\n", hex);
+  if (k < 0 || (size_t)k >= cap - n) return SW_ERR_INTERNAL;
+  *len = n + (size_t)k;
+  return SW_OK;
+}
+
+/* Split the next line at *p into words (at most 4); -1 on anything odd. */
+static int sw__ks_words(const char **p, const char *end, const char *w[4], size_t wl[4], size_t *nw) {
+  const char *nl = memchr(*p, '\n', (size_t)(end - *p)), *q = *p;
+  *nw = 0;
+  if (nl == NULL) return -1;
+  while (q < nl) {
+    const char *sp = memchr(q, ' ', (size_t)(nl - q));
+    const char *we = sp ? sp : nl;
+    if (we == q || *nw == 4) return -1;
+    for (const char *c = q; c < we; c++)
+      if ((unsigned char)*c <= 0x20 || (unsigned char)*c > 0x7e) return -1;
+    w[*nw] = q;
+    wl[*nw] = (size_t)(we - q);
+    (*nw)++;
+    q = sp ? sp + 1 : nl;
+    if (sp && q == nl) return -1; /* trailing space */
+  }
+  *p = nl + 1;
+  return 0;
+}
+
+static int sw__ks_is(const char *w, size_t n, const char *lit) { return strlen(lit) == n && memcmp(w, lit, n) == 0; }
+
+static sw_err sw__ks_decode(const uint8_t *buf, size_t len, const char *product, sw__ks_cur *c, const char *where,
+                            char *msg, size_t msglen) {
+  const char *p = (const char *)buf, *end = p + len, *sum_at, *w[4];
+  size_t wl[4], nw, mlen = strlen(SW_KS_MAGIC);
+  uint8_t want[32], got[32];
+
+  memset(c, 0, sizeof *c);
+  if (len < mlen || memcmp(p, SW_KS_MAGIC, mlen) != 0) goto bad;
+  p += mlen;
+  if (sw__ks_words(&p, end, w, wl, &nw) || nw != 2 || !sw__ks_is(w[0], wl[0], "product") ||
+      !sw__ks_is(w[1], wl[1], product))
+    goto bad;
+  if (sw__ks_words(&p, end, w, wl, &nw) || nw != 2 || !sw__ks_is(w[0], wl[0], "version") ||
+      sw__ks_u64(w[1], wl[1], &c->version) || c->version == 0)
+    goto bad;
+  if (sw__ks_words(&p, end, w, wl, &nw) || nw != 2 || !sw__ks_is(w[0], wl[0], "sha256") ||
+      sw__ks_unhex(w[1], wl[1], c->sha256))
+    goto bad;
+  for (;;) {
+    const char *line = p;
+    if (sw__ks_words(&p, end, w, wl, &nw)) goto bad;
+    if (nw == 2 && sw__ks_is(w[0], wl[0], "checksum")) {
+      sum_at = line;
+      if (sw__ks_unhex(w[1], wl[1], want) || p != end) goto bad;
+      break;
+    }
+    if (nw != 4 || !sw__ks_is(w[0], wl[0], "floor") || c->n_floor >= SW_KEYSTORE_FLOORS_MAX ||
+        wl[1] > SW_CHANNEL_MAX || !sw_manifest_name_ok(w[1], wl[1]))
+      goto bad;
+    memcpy(c->floor[c->n_floor].channel, w[1], wl[1]);
+    c->floor[c->n_floor].channel[wl[1]] = 0;
+    if (sw__ks_u64(w[2], wl[2], &c->floor[c->n_floor].sequence) ||
+        sw__ks_u64(w[3], wl[3], &c->floor[c->n_floor].version) || c->floor[c->n_floor].version > c->version)
+      goto bad;
+    c->n_floor++;
+  }
+  sw_sha256(buf, (size_t)(sum_at - (const char *)buf), got);
+  if (memcmp(want, got, 32) != 0) goto bad;
+  c->have = 1;
+  return SW_OK;
+bad:
+  memset(c, 0, sizeof *c);
+  return sw_fail(SW_ERR_STATE_CORRUPT, msg, msglen,
+                 "%s is corrupt; refusing to guess (moving the directory away starts the chain again from "
+                 "--trusted-keys and forgets its sequence floors)",
+                 where);
+}
+
+/* Open STATE/<product>/_keys (created if create; with create 0 a missing one
+ * gives fd -1). */
+static sw_err sw__ks_dir(const sw_state *st, const char *product, int create, sw_dir *d, char *msg, size_t msglen) {
+  const char *names[3] = {product, SW_KS_DIR, NULL};
+  sw_dir_init(d);
+  if (!sw_manifest_name_ok(product, strlen(product)))
+    return sw_fail(SW_ERR_CONFIG, msg, msglen, "invalid product name");
+  return sw_dir_open_chain(d, sw_state_root(st), names, create, msg, msglen);
+}
+
+static sw_err sw__ks_load_cur(const sw_dir *d, const char *product, sw__ks_cur *c, char *msg, size_t msglen) {
+  char where[SW_DIR_PATH_MAX + 16];
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  sw_err err;
+  struct stat sb;
+  memset(c, 0, sizeof *c);
+  if (d->fd < 0) return SW_OK;
+  snprintf(where, sizeof where, "%s/%s", d->path, SW_KS_CURRENT);
+  if (!sw_dir_has_file(d, SW_KS_CURRENT)) {
+    if (fstatat(d->fd, SW_KS_CURRENT, &sb, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) return SW_OK;
+    return sw_fail(SW_ERR_STATE_CORRUPT, msg, msglen, "%s is not a regular file; refusing to guess", where);
+  }
+  err = sw_fs_read_at(d->fd, d->path, SW_KS_CURRENT, SW_KS_CURRENT_MAX, SW_ERR_STATE_CORRUPT, &buf, &len, msg,
+                      msglen);
+  if (err == SW_OK) err = sw__ks_decode(buf, len, product, c, where, msg, msglen);
+  free(buf);
+  return err;
+}
+
+static sw_err sw__ks_save_cur(const sw_dir *d, const char *product, const sw__ks_cur *c, char *msg, size_t msglen) {
+  char text[SW_KS_CURRENT_MAX];
+  size_t len = 0;
+  if (sw__ks_encode(product, c, text, sizeof text, &len) != SW_OK)
+    return sw_fail(SW_ERR_INTERNAL, msg, msglen, "key state record does not fit");
+  return sw_fs_write_atomic_at(d->fd, d->path, SW_KS_CURRENT, (const uint8_t *)text, len, 0600, msg, msglen);
+}
+
+/* Accepting statement k (its sha) makes it the newest, with its floors over the older ones. */
+static void sw__ks_accept(sw__ks_cur *c, const sw_keys *k, const uint8_t sha[32]) {
+  c->have = 1;
+  c->version = k->version;
+  memcpy(c->sha256, sha, 32);
+  for (size_t i = 0; i < k->n_floor; i++) {
+    size_t j;
+    for (j = 0; j < c->n_floor; j++)
+      if (strcmp(c->floor[j].channel, k->floor[i].channel) == 0) break;
+    if (j == c->n_floor) {
+      if (c->n_floor >= SW_KEYSTORE_FLOORS_MAX) {
+        /* Full: the oldest floor gives way (it has been applied by every channel loaded since). */
+        memmove(&c->floor[0], &c->floor[1], (SW_KEYSTORE_FLOORS_MAX - 1) * sizeof c->floor[0]);
+        j = SW_KEYSTORE_FLOORS_MAX - 1;
+      } else {
+        c->n_floor++;
+      }
+    }
+    snprintf(c->floor[j].channel, sizeof c->floor[j].channel, "%s", k->floor[i].channel);
+    c->floor[j].sequence = k->floor[i].sequence;
+    c->floor[j].version = k->version;
+  }
+}
+
+sw_err sw_keystore_floor_of(const sw_state *st, const char *product, const char *channel, int *has,
+                            uint64_t *sequence, uint64_t *version, char *msg, size_t msglen) {
+  sw_dir d;
+  sw__ks_cur *c = NULL;
+  sw_err err;
+  *has = 0;
+  err = sw__ks_dir(st, product, 0, &d, msg, msglen);
+  if (err) goto out;
+  c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    err = sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+    goto out;
+  }
+  err = sw__ks_load_cur(&d, product, c, msg, msglen);
+  if (err) goto out;
+  for (size_t i = 0; i < c->n_floor; i++)
+    if (strcmp(c->floor[i].channel, channel) == 0) {
+      *has = 1;
+      *sequence = c->floor[i].sequence;
+      *version = c->floor[i].version;
+    }
+out:
+  free(c);
+  sw_dir_close(&d);
+  return err;
+}
+
+/* ---- kept statements ------------------------------------------------------- */
+
+typedef struct sw__ks_blob {
+  uint8_t *buf, *sig;
+  size_t len, sig_len;
+} sw__ks_blob;
+
+static void sw__ks_blob_free(sw__ks_blob *b) {
+  free(b->buf);
+  free(b->sig);
+  memset(b, 0, sizeof *b);
+}
+
+/* Read kept N.keys (and .sig) from d; *found 0 when N.keys is not there. */
+static sw_err sw__ks_read_kept(const sw_dir *d, uint64_t n, sw__ks_blob *b, int *found, char *msg, size_t msglen) {
+  char name[48];
+  sw_err err;
+  *found = 0;
+  memset(b, 0, sizeof *b);
+  snprintf(name, sizeof name, "%" PRIu64 ".keys", n);
+  if (d->fd < 0 || !sw_dir_has_file(d, name)) return SW_OK;
+  err = sw_fs_read_at(d->fd, d->path, name, SW_KEYS_STMT_MAX, SW_ERR_STATE_CORRUPT, &b->buf, &b->len, msg, msglen);
+  if (err) return err;
+  snprintf(name, sizeof name, "%" PRIu64 ".keys.sig", n);
+  err = sw_fs_read_at(d->fd, d->path, name, SW_MANIFEST_SIG_MAX, SW_ERR_STATE_CORRUPT, &b->sig, &b->sig_len, msg,
+                      msglen);
+  if (err) {
+    sw__ks_blob_free(b);
+    return err;
+  }
+  *found = 1;
+  return SW_OK;
+}
+
+/* Keep N.keys.sig then N.keys (a statement file present means its signature is too). */
+static sw_err sw__ks_keep(const sw_dir *d, const char *sub, const char *stem, const sw__ks_blob *b, char *msg,
+                          size_t msglen) {
+  char name[128];
+  sw_dir fd;
+  const sw_dir *at = d;
+  sw_err err;
+  sw_dir_init(&fd);
+  if (sub) {
+    err = sw_dir_open_sub(&fd, d, sub, 1, msg, msglen);
+    if (err) return err;
+    at = &fd;
+  }
+  snprintf(name, sizeof name, "%s.keys.sig", stem);
+  err = sw_fs_write_atomic_at(at->fd, at->path, name, b->sig, b->sig_len, 0644, msg, msglen);
+  if (err == SW_OK) {
+    snprintf(name, sizeof name, "%s.keys", stem);
+    err = sw_fs_write_atomic_at(at->fd, at->path, name, b->buf, b->len, 0644, msg, msglen);
+  }
+  sw_dir_close(&fd);
+  return err;
+}
+
+/* Two different, validly signed statements N: keep both under forks/ and refuse. */
+static sw_err sw__ks_fork(const sw_dir *d, uint64_t n, const sw__ks_blob *a, const sw__ks_blob *b, char *msg,
+                          size_t msglen) {
+  const sw__ks_blob *both[2] = {a, b};
+  char stem[96], hex[65], inner[SW_MSG_MAX];
+  uint8_t sha[32];
+  if (d == NULL || d->fd < 0)
+    return sw_fail(SW_ERR_KEYS_POLICY, msg, msglen, "fork: two different statements %" PRIu64 ", both validly signed",
+                   n);
+  for (int i = 0; i < 2; i++) {
+    sw_sha256(both[i]->buf, both[i]->len, sha);
+    sw_hex(sha, 32, hex);
+    snprintf(stem, sizeof stem, "%" PRIu64 "-%s", n, hex);
+    if (sw__ks_keep(d, "forks", stem, both[i], inner, sizeof inner) != SW_OK)
+      return sw_fail(SW_ERR_KEYS_POLICY, msg, msglen,
+                     "fork: two different statements %" PRIu64 ", both validly signed (could not keep them: %.200s)",
+                     n, inner);
+  }
+  return sw_fail(SW_ERR_KEYS_POLICY, msg, msglen,
+                 "fork: two different statements %" PRIu64 ", both validly signed (kept in %.300s/forks)", n, d->path);
+}
+
+/* ---- fetching ---------------------------------------------------------------- */
+
+enum { SW__KS_GOT = 0, SW__KS_NONE = 1, SW__KS_FAILED = 2 };
+
+/* BASE/<n><suffix>, with or without a trailing slash on BASE. */
+static int sw__ks_src(const char *base, uint64_t n, const char *suffix, char *out, size_t cap) {
+  size_t bl = strlen(base);
+  int k = snprintf(out, cap, "%s%s%" PRIu64 "%s", base, (bl && base[bl - 1] == '/') ? "" : "/", n, suffix);
+  return (k < 0 || (size_t)k >= cap) ? -1 : 0;
+}
+
+static int sw__ks_is_404(const char *m) {
+  const char *p = strstr(m, "HTTP 404");
+  return p != NULL && !(p[8] >= '0' && p[8] <= '9');
+}
+
+/* Fetch BASE/n.keys and its .sig: SW__KS_GOT, SW__KS_NONE (404, or no such
+ * file: the end of the chain) or SW__KS_FAILED (why in msg). */
+static int sw__ks_fetch(const sw_opts *o, uint64_t n, sw__ks_blob *b, char *msg, size_t msglen) {
+  char src[SW_URL_MAX + 48], inner[SW_MSG_MAX];
+  sw_err err;
+  int url = sw_release_is_url(o->keys_url);
+  memset(b, 0, sizeof *b);
+  if (sw__ks_src(o->keys_url, n, ".keys", src, sizeof src) != 0) {
+    sw_fail(SW_ERR_USAGE, msg, msglen, "--keys-url is too long");
+    return SW__KS_FAILED;
+  }
+  if (!url) {
+    struct stat sb;
+    if (stat(src, &sb) != 0 && errno == ENOENT) return SW__KS_NONE;
+  }
+  err = sw_release_get(o, src, SW_KEYS_STMT_MAX, SW_ERR_KEYS_SYNTAX, &b->buf, &b->len, inner, sizeof inner);
+  if (err) {
+    if (url && err == SW_ERR_HTTP && sw__ks_is_404(inner)) return SW__KS_NONE;
+    sw_fail(err, msg, msglen, "%.300s: %.300s", src, inner);
+    return SW__KS_FAILED;
+  }
+  sw__ks_src(o->keys_url, n, ".keys.sig", src, sizeof src);
+  err = sw_release_get(o, src, SW_MANIFEST_SIG_MAX, SW_ERR_KEYS_SIG, &b->sig, &b->sig_len, inner, sizeof inner);
+  if (err) {
+    /* A statement without its signature is not published yet (or half
+     * uploaded): the end of the chain for this run, with a word said. */
+    sw_fail(err, msg, msglen, "%.300s: %.300s", src, inner);
+    sw__ks_blob_free(b);
+    return SW__KS_FAILED;
+  }
+  return SW__KS_GOT;
+}
+
+static sw_err sw__ks_read_anchor(const sw_opts *o, sw__ks_blob *b, char *msg, size_t msglen) {
+  char sigpath[SW_DIR_PATH_MAX + 8], inner[SW_MSG_MAX];
+  sw_err err;
+  memset(b, 0, sizeof *b);
+  if ((size_t)snprintf(sigpath, sizeof sigpath, "%s.sig", o->trusted_keys) >= sizeof sigpath)
+    return sw_fail(SW_ERR_CONFIG, msg, msglen, "--trusted-keys path too long");
+  err = sw_fs_read_file(o->trusted_keys, SW_KEYS_STMT_MAX, SW_ERR_KEYS_SYNTAX, &b->buf, &b->len, inner, sizeof inner);
+  if (err == SW_OK)
+    err = sw_fs_read_file(sigpath, SW_MANIFEST_SIG_MAX, SW_ERR_KEYS_SIG, &b->sig, &b->sig_len, inner, sizeof inner);
+  if (err) {
+    sw__ks_blob_free(b);
+    if (err == SW_ERR_IO) err = SW_ERR_CONFIG; /* an unreadable anchor is a configuration error */
+    return sw_fail(err, msg, msglen, "--trusted-keys: %.400s", inner);
+  }
+  return SW_OK;
+}
+
+/* ---- the newest statement ---------------------------------------------------- */
+
+sw_err sw_keystore_newest(const sw_opts *o, sw_state *st, sw_keys *newest, sw_keystore_warn_fn warn,
+                          void *warn_arg, char *msg, size_t msglen) {
+  sw_err err = SW_ERR_INTERNAL;
+  sw__ks_blob anchor, kept, got, prev;
+  sw__ks_cur *cur = NULL;
+  sw_keys *anc = NULL, *tmp = NULL, *before = NULL;
+  sw_dir d;
+  uint8_t sha[32];
+  char inner[SW_MSG_MAX];
+  int found = 0, from_anchor = 0;
+  unsigned steps = 0;
+
+  memset(&anchor, 0, sizeof anchor);
+  memset(&kept, 0, sizeof kept);
+  memset(&got, 0, sizeof got);
+  memset(&prev, 0, sizeof prev);
+  sw_dir_init(&d);
+  anc = calloc(1, sizeof *anc);
+  tmp = calloc(1, sizeof *tmp);
+  before = calloc(1, sizeof *before);
+  cur = calloc(1, sizeof *cur);
+  if (anc == NULL || tmp == NULL || before == NULL || cur == NULL) {
+    err = sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+    goto out;
+  }
+
+  /* 1. The anchor, trusted as installed; its own signature is still checked. */
+  err = sw__ks_read_anchor(o, &anchor, msg, msglen);
+  if (err) goto out;
+  err = sw_keys_verify_anchor(anchor.buf, anchor.len, anchor.sig, anchor.sig_len, anc, msg, msglen);
+  if (err) goto out;
+  if (strcmp(anc->product, o->product) != 0) {
+    err = sw_fail(SW_ERR_KEYS_POLICY, msg, msglen, "key statement %" PRIu64 " (--trusted-keys) is for %s, not %s",
+                  anc->version, anc->product, o->product);
+    goto out;
+  }
+
+  /* 2. The kept chain, and where the anchor stands in it. */
+  if (st) {
+    err = sw__ks_dir(st, o->product, 1, &d, msg, msglen);
+    if (err) goto out;
+    err = sw__ks_load_cur(&d, o->product, cur, msg, msglen);
+    if (err) goto out;
+  }
+  if (cur->have && anc->version <= cur->version) {
+    /* The kept one of the anchor's Version must be the anchor. */
+    err = sw__ks_read_kept(&d, anc->version, &kept, &found, msg, msglen);
+    if (err) goto out;
+    if (found && (kept.len != anchor.len || memcmp(kept.buf, anchor.buf, anchor.len) != 0)) {
+      err = sw__ks_fork(&d, anc->version, &kept, &anchor, msg, msglen);
+      goto out;
+    }
+    sw__ks_blob_free(&kept);
+    /* The newest kept statement, as kept (checked against `current`). */
+    err = sw__ks_read_kept(&d, cur->version, &kept, &found, msg, msglen);
+    if (err) goto out;
+    sw_sha256(kept.buf, kept.len, sha);
+    if (!found || memcmp(sha, cur->sha256, 32) != 0) {
+      err = sw_fail(SW_ERR_STATE_CORRUPT, msg, msglen,
+                    "%s/%" PRIu64 ".keys is missing or is not the statement %s/current names; refusing to guess",
+                    d.path, cur->version, d.path);
+      goto out;
+    }
+    err = sw_keys_parse(kept.buf, kept.len, newest, inner, sizeof inner);
+    if (err || strcmp(newest->product, o->product) != 0 || newest->version != cur->version) {
+      err = sw_fail(SW_ERR_STATE_CORRUPT, msg, msglen, "%s/%" PRIu64 ".keys does not parse as kept: %.200s", d.path,
+                    cur->version, err ? inner : "other product or version");
+      goto out;
+    }
+    prev = kept; /* the newest, for the fork check below */
+    memset(&kept, 0, sizeof kept);
+  } else {
+    /* Nothing kept, or an anchor newer than the chain: the anchor starts it. */
+    *newest = *anc;
+    from_anchor = 1;
+    if (st) {
+      err = sw__ks_read_kept(&d, anc->version, &kept, &found, msg, msglen);
+      if (err) goto out;
+      if (found && (kept.len != anchor.len || memcmp(kept.buf, anchor.buf, anchor.len) != 0)) {
+        err = sw__ks_fork(&d, anc->version, &kept, &anchor, msg, msglen);
+        goto out;
+      }
+      sw__ks_blob_free(&kept);
+      {
+        char stem[32];
+        snprintf(stem, sizeof stem, "%" PRIu64, anc->version);
+        err = sw__ks_keep(&d, NULL, stem, &anchor, msg, msglen);
+        if (err) goto out;
+      }
+      sw_sha256(anchor.buf, anchor.len, sha);
+      sw__ks_accept(cur, anc, sha);
+      err = sw__ks_save_cur(&d, o->product, cur, msg, msglen);
+      if (err) goto out;
+    }
+    prev = anchor;
+    memset(&anchor, 0, sizeof anchor);
+  }
+
+  if (o->keys_url == NULL) {
+    err = SW_OK;
+    goto out;
+  }
+
+  /* 3. The newest, reached by an earlier walk, is fetched again: other bytes
+   * that the one before it validly signed are a fork. */
+  if (st && !from_anchor && newest->version > anc->version) {
+    sw__ks_blob older;
+    err = sw__ks_read_kept(&d, newest->version - 1, &older, &found, msg, msglen);
+    if (err) goto out;
+    if (found && sw_keys_parse(older.buf, older.len, before, inner, sizeof inner) == SW_OK) {
+      int r = sw__ks_fetch(o, newest->version, &got, inner, sizeof inner);
+      steps++;
+      if (r == SW__KS_GOT && (got.len != prev.len || memcmp(got.buf, prev.buf, prev.len) != 0) &&
+          sw_keys_verify_next(before, got.buf, got.len, got.sig, got.sig_len, tmp, inner, sizeof inner) == SW_OK) {
+        err = sw__ks_fork(&d, newest->version, &prev, &got, msg, msglen);
+        sw__ks_blob_free(&older);
+        goto out;
+      }
+      sw__ks_blob_free(&got);
+    }
+    sw__ks_blob_free(&older);
+  }
+
+  /* 4. The walk: N+1 until the server has none, at most SW_KEYS_WALK_MAX fetches. */
+  for (;;) {
+    int r;
+    if (steps >= SW_KEYS_WALK_MAX) {
+      char w[SW_MSG_MAX];
+      snprintf(w, sizeof w, "walked %u statements; run again to continue (now at statement %" PRIu64 ")",
+               SW_KEYS_WALK_MAX, newest->version);
+      if (warn) warn(warn_arg, w);
+      break;
+    }
+    if (newest->version == UINT64_MAX) break;
+    r = sw__ks_fetch(o, newest->version + 1, &got, inner, sizeof inner);
+    steps++;
+    if (r == SW__KS_NONE) break;
+    if (r == SW__KS_FAILED) {
+      char w[SW_MSG_MAX];
+      snprintf(w, sizeof w, "key statements could not be fetched (%.300s); going on with statement %" PRIu64, inner,
+               newest->version);
+      if (warn) warn(warn_arg, w);
+      break;
+    }
+    err = sw_keys_verify_next(newest, got.buf, got.len, got.sig, got.sig_len, tmp, msg, msglen);
+    if (err) goto out;
+    if (st) {
+      char stem[32];
+      /* An orphan from a crash (kept, `current` not yet moved), or one of a
+       * fork: other bytes for this Version are a fork. */
+      err = sw__ks_read_kept(&d, tmp->version, &kept, &found, msg, msglen);
+      if (err) goto out;
+      if (found && (kept.len != got.len || memcmp(kept.buf, got.buf, got.len) != 0)) {
+        sw_keys *ko = before; /* reuse: was the orphan validly signed too? */
+        if (sw_keys_verify_next(newest, kept.buf, kept.len, kept.sig, kept.sig_len, ko, inner, sizeof inner) ==
+            SW_OK) {
+          err = sw__ks_fork(&d, tmp->version, &kept, &got, msg, msglen);
+          goto out;
+        }
+      }
+      sw__ks_blob_free(&kept);
+      snprintf(stem, sizeof stem, "%" PRIu64, tmp->version);
+      err = sw__ks_keep(&d, NULL, stem, &got, msg, msglen);
+      if (err) goto out;
+      sw_sha256(got.buf, got.len, sha);
+      sw__ks_accept(cur, tmp, sha);
+      err = sw__ks_save_cur(&d, o->product, cur, msg, msglen);
+      if (err) goto out;
+    }
+    *newest = *tmp;
+    sw__ks_blob_free(&prev);
+    prev = got;
+    memset(&got, 0, sizeof got);
+  }
+  err = SW_OK;
+out:
+  sw__ks_blob_free(&anchor);
+  sw__ks_blob_free(&kept);
+  sw__ks_blob_free(&got);
+  sw__ks_blob_free(&prev);
+  sw_dir_close(&d);
+  free(anc);
+  free(tmp);
+  free(before);
+  free(cur);
+  return err;
+}
+
+sw_err sw_keystore_judge(const sw_keys *newest, int64_t now, int64_t *warn_in, char *msg, size_t msglen) {
+  char t[21];
+  *warn_in = -1;
+  if (newest->expires <= now) {
+    sw_manifest_format_time(newest->expires, t);
+    return sw_fail(SW_ERR_KEYS_POLICY, msg, msglen,
+                   "key statement %" PRIu64 " expired at %s; the publisher must publish statement %" PRIu64,
+                   newest->version, t, newest->version + 1);
+  }
+  if (newest->expires - now < (int64_t)SW_KEYSTORE_WARN_DAYS * 86400) *warn_in = newest->expires - now;
+  return SW_OK;
+}
