@@ -77,6 +77,8 @@ sw_err sw_release_open_keys(sw_opts *o, sw_pgp **pgp, char *msg, size_t msglen) 
   return err;
 }
 
+int sw_release_is_url(const char *s) { return strncasecmp(s, "https://", 8) == 0 || strstr(s, "://") != NULL; }
+
 sw_err sw_release_get(const sw_opts *o, const char *src, size_t max, sw_err too_big_err, uint8_t **buf,
                       size_t *len, char *msg, size_t msglen) {
   sw_err err;
