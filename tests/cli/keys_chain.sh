@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Key statements on the client (docs/keys.md): --trusted-keys anchors the chain,
+# --keys-url walks it (a local directory, and https:// from a real nginx), the
+# accepted statements are kept in the state dir, and manifests are judged by the
+# newest statement's Key and Threshold. Every statement here is written by hand
+# (printf) and signed with plain gpg, as a third party would.
+. "$(dirname "$0")/lib.sh" "$1"
+
+sw_keys
+sw_release "$T/rel" hello-1.0.tar.gz 20000
+
+# stmt OUT VERSION "KEY FPRS" "NEXT FPRS" [extra lines...]: a statement by hand.
+# THR, NTHR, DATE, EXP and PROD override Threshold, Next-Threshold, Date, Expires, Product.
+stmt() {
+  local out=$1 ver=$2 keys=$3 next=$4 k l
+  shift 4
+  {
+    printf 'Format: swarmup-keys/1\nProduct: %s\nVersion: %s\nDate: %s\nExpires: %s\nThreshold: %s\n' \
+      "${PROD:-hello}" "$ver" "${DATE:-$(sw_now)}" "${EXP:-$(sw_days 365)}" "${THR:-1}"
+    for k in $keys; do printf 'Key: %s\n' "$k"; done
+    for k in $next; do printf 'Next: %s\n' "$k"; done
+    if [ -n "$next" ]; then printf 'Next-Threshold: %s\n' "${NTHR:-1}"; fi
+    for l in "$@"; do printf '%s\n' "$l"; done
+    # shellcheck disable=SC2086
+    printf 'Keyring: %s\n' "$(gpg --batch --export $keys $next | base64 -w0)"
+  } >"$out"
+}
+
+# ssign FILE FPR...: FILE.sig, one signature packet per key, each saying it signs keys.
+ssign() {
+  local f=$1 k args=()
+  shift
+  for k in "$@"; do args+=(-u "$k!"); done
+  gpg --batch --yes --quiet --sig-notation purpose@swarmup=keys "${args[@]}" --detach-sign -o "$f.sig" "$f"
+}
+
+# man OUT "FPRS" [manifest fields...]: a manifest signed by each key in FPRS.
+man() {
+  local out=$1 k args=()
+  for k in $2; do args+=(-u "$k!"); done
+  shift 2
+  sw_manifest "$out" "$@"
+  gpg --batch --yes --quiet --armor --sig-notation purpose@swarmup=manifest "${args[@]}" --detach-sign -o "$out.sig" "$out"
+}
+
+# chk DIR MANIFEST [args...]: swarmup check with DIR/1.keys as the anchor, DIR/url as
+# --keys-url and DIR/st as the state dir.
+chk() {
+  local d=$1 m=$2
+  shift 2
+  "$SWARMUP" check --trusted-keys "$d/1.keys" --keys-url "$d/url" --state-dir "$d/st" --product hello \
+    --manifest "$m" "$@"
+}
+
+# case_dir NAME: a fresh DIR with DIR/url.
+case_dir() { D=$T/$1; mkdir -p "$D/url"; }
+
+# --- rotation --------------------------------------------------------------------
+case_dir rot
+stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+ssign "$D/1.keys" "$A_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+expect anchor_alone_accepts_manifest_by_its_key 0 "update available" -- chk "$D" "$D/a10"
+stmt "$D/url/2.keys" 2 "$B_FPR" "$E_FPR"
+ssign "$D/url/2.keys" "$B_FPR"
+man "$D/a11" "$A_FPR" Sequence=11
+man "$D/b11" "$B_FPR" Sequence=11
+expect rotation_to_precommitted_key_is_followed_a_refused 3 "manifest rejected" -- chk "$D" "$D/a11"
+expect rotation_to_precommitted_key_is_followed_b_accepted 0 "update available: hello 1.0 \(sequence 11" -- \
+  chk "$D" "$D/b11"
+expect rotation_holds_without_keys_url 3 "manifest rejected" -- \
+  "$SWARMUP" check --trusted-keys "$D/1.keys" --state-dir "$D/st" --product hello --manifest "$D/a11"
+ok accepted_statements_are_kept_in_state_dir cmp -s "$D/url/2.keys" "$D/st/hello/_keys/2.keys"
+ok accepted_statements_are_kept_with_signature cmp -s "$D/url/2.keys.sig" "$D/st/hello/_keys/2.keys.sig"
+ok anchor_is_kept_in_state_dir cmp -s "$D/1.keys" "$D/st/hello/_keys/1.keys"
+ok current_names_the_newest grep -qx "version 2" "$D/st/hello/_keys/current"
+ok current_has_the_newest_sha256 grep -qx "sha256 $(sha256sum "$D/url/2.keys" | cut -d' ' -f1)" \
+  "$D/st/hello/_keys/current"
+
+# --- who may sign a statement -----------------------------------------------------
+case_dir old
+stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+ssign "$D/1.keys" "$A_FPR"
+stmt "$D/url/2.keys" 2 "$A_FPR" ""
+ssign "$D/url/2.keys" "$A_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+expect statement_signed_by_old_key_alone_is_refused 3 "key statement 2 rejected" -- chk "$D" "$D/a10"
+ok refused_statement_is_not_kept test ! -e "$D/st/hello/_keys/2.keys"
+
+case_dir skip
+stmt "$D/1.keys" 1 "$A_FPR" ""
+ssign "$D/1.keys" "$A_FPR"
+# Statement 3 where 2 is asked for: the chain has no gap.
+stmt "$D/url/2.keys" 3 "$A_FPR" ""
+ssign "$D/url/2.keys" "$A_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+expect skipped_version_is_refused 3 "key statement .*rejected" -- chk "$D" "$D/a10"
+
+case_dir fork
+stmt "$D/1.keys" 1 "$A_FPR" ""
+ssign "$D/1.keys" "$A_FPR"
+stmt "$D/url/2.keys" 2 "$A_FPR" ""
+ssign "$D/url/2.keys" "$A_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+expect fork_first_statement_2_accepted 0 "update available" -- chk "$D" "$D/a10"
+cp "$D/url/2.keys" "$D/first.keys"
+DATE=2026-01-01T00:00:00Z stmt "$D/url/2.keys" 2 "$A_FPR" ""
+ssign "$D/url/2.keys" "$A_FPR"
+expect fork_is_refused_and_kept_as_evidence 3 "fork: two different statements 2, both validly signed \(kept in .*forks" -- \
+  chk "$D" "$D/a10"
+ok fork_evidence_holds_both_statements test "$(find "$D/st/hello/_keys/forks" -name '2-*.keys' | wc -l)" = 2
+ok fork_evidence_holds_the_first cmp -s "$D/first.keys" \
+  "$D/st/hello/_keys/forks/2-$(sha256sum "$D/first.keys" | cut -d' ' -f1).keys"
+ok fork_leaves_the_kept_chain cmp -s "$D/first.keys" "$D/st/hello/_keys/2.keys"
+
+case_dir thr
+THR=2 stmt "$D/1.keys" 1 "$A_FPR $E_FPR" ""
+ssign "$D/1.keys" "$A_FPR" "$E_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+man "$D/ae10" "$A_FPR $E_FPR" Sequence=10
+expect threshold_two_one_signer_refused_for_manifest 3 "manifest rejected" -- chk "$D" "$D/a10"
+expect threshold_two_two_signers_accepted_for_manifest 0 "update available" -- chk "$D" "$D/ae10"
+THR=2 stmt "$D/url/2.keys" 2 "$A_FPR $E_FPR" ""
+ssign "$D/url/2.keys" "$A_FPR"
+expect threshold_two_one_signer_refused 3 "key statement 2 rejected" -- chk "$D" "$D/ae10"
+ssign "$D/url/2.keys" "$A_FPR" "$E_FPR"
+expect threshold_two_two_signers_accepted 0 "up to date" -- chk "$D" "$D/ae10"
+ok threshold_two_statement_kept grep -qx "version 2" "$D/st/hello/_keys/current"
+
+# --- recovery from a stolen key ----------------------------------------------------
+case_dir stolen
+stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+ssign "$D/1.keys" "$A_FPR"
+man "$D/max" "$A_FPR" Sequence=18446744073709551615 Version=6.6.6
+man "$D/a11" "$A_FPR" Sequence=11 Version=1.1
+expect stolen_key_max_sequence_is_accepted 0 "sequence 18446744073709551615" -- chk "$D" "$D/max"
+expect stolen_key_max_sequence_then_refuses_11 3 "manifest rejected" -- chk "$D" "$D/a11"
+stmt "$D/url/2.keys" 2 "$B_FPR" "$E_FPR" "Sequence-Floor: stable=10"
+ssign "$D/url/2.keys" "$B_FPR"
+man "$D/b11" "$B_FPR" Sequence=11 Version=1.1
+expect stolen_key_max_sequence_is_undone_by_sequence_floor 0 "update available: hello 1.1 \(sequence 11" -- \
+  chk "$D" "$D/b11"
+ok sequence_floor_is_recorded_in_current grep -qx "floor stable 10 2" "$D/st/hello/_keys/current"
+ok sequence_floor_is_marked_applied grep -qx "floor-version 2" "$D/st/hello/stable/state"
+man "$D/b11again" "$B_FPR" Sequence=11 Version=1.1.1
+expect sequence_floor_is_applied_once 3 "manifest rejected" -- chk "$D" "$D/b11again"
+
+# --- revocation and expiry ---------------------------------------------------------
+case_dir revoke
+stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+ssign "$D/1.keys" "$A_FPR"
+stmt "$D/url/2.keys" 2 "" "$B_FPR"
+ssign "$D/url/2.keys" "$B_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+man "$D/b10" "$B_FPR" Sequence=10
+expect revocation_to_no_keys_refuses_every_manifest 3 "the publisher revoked all keys of hello" -- chk "$D" "$D/a10"
+expect revocation_to_no_keys_refuses_next_key_manifest 3 "the publisher revoked all keys of hello" -- chk "$D" "$D/b10"
+stmt "$D/url/3.keys" 3 "$B_FPR" ""
+ssign "$D/url/3.keys" "$B_FPR"
+expect revocation_is_lifted_by_a_statement_of_the_next_keys 0 "update available" -- chk "$D" "$D/b10"
+
+case_dir expired
+DATE=$(sw_days -10) EXP=$(sw_days -1) stmt "$D/1.keys" 1 "$A_FPR" ""
+ssign "$D/1.keys" "$A_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+expect expired_newest_statement_refuses_manifests 3 \
+  "key statement 1 expired at [0-9T:-]+Z; the publisher must publish statement 2" -- chk "$D" "$D/a10"
+stmt "$D/url/2.keys" 2 "$A_FPR" ""
+ssign "$D/url/2.keys" "$A_FPR"
+expect expired_intermediate_statement_does_not_stop_the_walk 0 "update available" -- chk "$D" "$D/a10"
+
+case_dir warn
+EXP=$(sw_days 20) stmt "$D/1.keys" 1 "$A_FPR" ""
+ssign "$D/1.keys" "$A_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+expect warning_20_days_before_expiry 0 "warning: key statement 1 expires at .* \(in 1[89] days\)" -- chk "$D" "$D/a10"
+expect warning_20_days_before_expiry_json 0 '"event":"warning".*key statement 1 expires' -- chk "$D" "$D/a10" --json
+case_dir nowarn
+EXP=$(sw_days 40) stmt "$D/1.keys" 1 "$A_FPR" ""
+ssign "$D/1.keys" "$A_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+out=$(chk "$D" "$D/a10" 2>&1) || true
+ok no_warning_40_days_before_expiry test -z "$(grep warning <<<"$out")"
+
+# --- the walk ------------------------------------------------------------------------
+case_dir cap
+stmt "$D/1.keys" 1 "$A_FPR" ""
+ssign "$D/1.keys" "$A_FPR"
+for n in $(seq 2 40); do
+  stmt "$D/url/$n.keys" "$n" "$A_FPR" ""
+  ssign "$D/url/$n.keys" "$A_FPR"
+done
+man "$D/a10" "$A_FPR" Sequence=10
+expect walk_is_capped_at_32 0 "walked 32 statements; run again to continue" -- chk "$D" "$D/a10"
+ok walk_cap_reached_statement_33 grep -qx "version 33" "$D/st/hello/_keys/current"
+expect walk_goes_on_at_the_next_run 0 "up to date" -- chk "$D" "$D/a10"
+ok walk_reached_the_end grep -qx "version 40" "$D/st/hello/_keys/current"
+
+# Fingerprints as gpg prints them, and in lower case.
+case_dir case
+lower=$(tr 'A-F' 'a-f' <<<"$B_FPR")
+stmt "$D/1.keys" 1 "$(tr 'A-F' 'a-f' <<<"$A_FPR")" "$lower"
+ssign "$D/1.keys" "$A_FPR"
+stmt "$D/url/2.keys" 2 "$B_FPR" ""
+ssign "$D/url/2.keys" "$B_FPR"
+man "$D/b10" "$B_FPR" Sequence=10
+expect uppercase_and_lowercase_fingerprints_both_work 0 "update available" -- chk "$D" "$D/b10"
+
+# --- https, and a trailing slash -------------------------------------------------------
+N=$T/nginx
+mkdir -p "$N"
+sw_nginx "$N"
+mkdir -p "$N/www/hello.keys"
+cp "$T/rot/url/"* "$N/www/hello.keys/"
+D=$T/rot
+hk() {
+  rm -rf "$T/https-st"
+  "$SWARMUP" check --trusted-keys "$D/1.keys" --keys-url "$1" --state-dir "$T/https-st" --product hello \
+    --manifest "$D/b11" --ca-file "$N/ca.pem"
+}
+expect keys_url_https_without_trailing_slash 0 "update available: hello 1.0 \(sequence 11" -- hk "$U/hello.keys"
+expect keys_url_https_with_trailing_slash 0 "update available: hello 1.0 \(sequence 11" -- hk "$U/hello.keys/"
+ok keys_url_https_walk_stopped_at_404 grep -q ' 404 .*"GET /hello.keys/3.keys ' "$N/access.log"
+rm -rf "$T/slash-st"
+expect keys_url_with_and_without_trailing_slash 0 "update available" -- \
+  "$SWARMUP" check --trusted-keys "$D/1.keys" --keys-url "$D/url/" --state-dir "$T/slash-st" --product hello \
+  --manifest "$D/b11"
+expect keys_url_unreachable_warns_and_goes_on 0 "warning: key statements could not be fetched" -- \
+  "$SWARMUP" check --trusted-keys "$D/1.keys" --keys-url "https://127.0.0.1:9/none" --state-dir "$T/slash-st" \
+  --product hello --manifest "$D/b11"
+
+# --- usage ---------------------------------------------------------------------------
+expect trusted_key_and_trusted_keys_together_is_usage_error 2 "exclude each other" -- \
+  "$SWARMUP" check --trusted-keys "$D/1.keys" --trusted-key "$T/keys/trusted.asc" --product hello --manifest "$D/b11"
+expect threshold_with_trusted_keys_is_usage_error 2 "--threshold is not taken" -- \
+  "$SWARMUP" check --trusted-keys "$D/1.keys" --threshold 2 --product hello --manifest "$D/b11"
+expect keys_url_without_trusted_keys_is_usage_error 2 "--keys-url needs --trusted-keys" -- \
+  "$SWARMUP" check --trusted-key "$T/keys/trusted.asc" --keys-url "$D/url" --product hello --manifest "$D/b11"
+cp "$D/1.keys" "$T/nosig.keys"
+expect anchor_without_signature_is_refused 2 "trusted-keys" -- \
+  "$SWARMUP" check --trusted-keys "$T/nosig.keys" --product hello --manifest "$D/b11" --state-dir "$T/nosig-st"
+expect verify_follows_the_chain_in_memory 3 "manifest rejected" -- \
+  "$SWARMUP" verify --trusted-keys "$D/1.keys" --keys-url "$D/url" --product hello --manifest "$D/a11" \
+  "$T/rel/hello-1.0.tar.gz"
+
+sw_done
