@@ -1,5 +1,6 @@
-/* test_clock_state.c - the state record (src/state.h): format 2 round trip, the
- * freshness fields, and migration of a format 1 file. The directory and lock
+/* test_clock_state.c - the state record (src/state.h): format 3 round trip, the
+ * freshness fields and the key statement floor-version, and migration of
+ * format 1 and 2 files. The directory and lock
  * I/O is tested by the cli tests; here only the record's encode/decode. */
 #include "sw_test.h"
 
@@ -13,8 +14,9 @@ static sw_state_rec sample(void) {
   sw_state_rec r;
   memset(&r, 0, sizeof r);
   r.have = 1;
-  r.format = 2;
+  r.format = 3;
   r.sequence = 42;
+  r.floor_version = 7;
   SW_ASSERT_EQ_INT(sw_manifest_parse_time("2026-11-26T12:00:00Z", 20, &r.date), SW_OK);
   SW_ASSERT_EQ_INT(sw_manifest_parse_time("2026-12-26T12:00:00Z", 20, &r.expires), SW_OK);
   SW_ASSERT_EQ_INT(sw_manifest_parse_time("2026-11-27T08:30:00Z", 20, &r.last_check), SW_OK);
@@ -33,12 +35,13 @@ static size_t with_sum(const char *body, char *out, size_t cap) {
   return (size_t)snprintf(out, cap, "%schecksum %s\n", body, hex);
 }
 
-SW_TEST(format_2_round_trips_with_the_freshness_fields) {
+SW_TEST(format_3_round_trips_with_the_freshness_fields_and_floor_version) {
   sw_state_rec r = sample(), back;
   char buf[SW_STATE_MAX];
   size_t len = 0;
   SW_ASSERT_EQ_INT(sw_state_encode("p", "stable", &r, buf, sizeof buf, &len), SW_OK);
-  SW_ASSERT_CONTAINS(buf, "swarmup-state 2\n");
+  SW_ASSERT_CONTAINS(buf, "swarmup-state 3\n");
+  SW_ASSERT_CONTAINS(buf, "\nfloor-version 7\n");
   SW_ASSERT_CONTAINS(buf, "\nexpires 2026-12-26T12:00:00Z\n");
   SW_ASSERT_CONTAINS(buf, "\nlast-check 2026-11-27T08:30:00Z\n");
   SW_ASSERT_CONTAINS(buf, "\nlatest-known-time 2026-11-27T08:30:00Z\n");
@@ -75,9 +78,9 @@ SW_TEST(format_1_file_is_migrated) {
   SW_ASSERT(r.expires == SW_STATE_TIME_UNKNOWN && r.last_check == SW_STATE_TIME_UNKNOWN);
   SW_ASSERT_EQ_INT(r.latest_known_time, r.date); /* the one time known to have passed */
   SW_ASSERT_EQ_INT(sw_state_encode("p", "stable", &r, enc, sizeof enc, &elen), SW_OK);
-  SW_ASSERT_CONTAINS(enc, "swarmup-state 2\n");
+  SW_ASSERT_CONTAINS(enc, "swarmup-state 3\n");
   SW_ASSERT_EQ_INT(sw_state_decode((const uint8_t *)enc, elen, "p", "stable", &back, msg, sizeof msg), SW_OK);
-  SW_ASSERT_EQ_INT(back.format, 2);
+  SW_ASSERT_EQ_INT(back.format, 3);
   back.format = 1;
   SW_ASSERT(memcmp(&r, &back, sizeof r) == 0);
 }
@@ -141,5 +144,38 @@ SW_TEST(unknown_latest_known_time_is_corrupt) {
     len = with_sum(body, buf, sizeof buf);
   }
   SW_ASSERT_EQ_INT(sw_state_decode((const uint8_t *)buf, len, "p", "stable", &back, msg, sizeof msg),
+                   SW_ERR_STATE_CORRUPT);
+}
+
+SW_TEST(format_2_file_loads_with_floor_version_0_and_migrates) {
+  static const char v2[] = "swarmup-state 2\nproduct p\nchannel stable\nsequence 42\n"
+                           "date 2026-11-26T12:00:00Z\nexpires -\n"
+                           "manifest-sha256 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\n"
+                           "version 3.2.0\ninstalled-sequence 0\ninstalled-version \n"
+                           "last-check -\nlatest-known-time 2026-11-26T12:00:00Z\n";
+  char buf[SW_STATE_MAX], enc[SW_STATE_MAX];
+  size_t len = with_sum(v2, buf, sizeof buf), elen = 0;
+  sw_state_rec r, back;
+  SW_ASSERT_EQ_INT(sw_state_decode((const uint8_t *)buf, len, "p", "stable", &r, msg, sizeof msg), SW_OK);
+  SW_ASSERT_EQ_INT(r.format, 2);
+  SW_ASSERT_EQ_INT(r.floor_version, 0);
+  SW_ASSERT_EQ_INT(sw_state_encode("p", "stable", &r, enc, sizeof enc, &elen), SW_OK);
+  SW_ASSERT_CONTAINS(enc, "\nfloor-version 0\n");
+  SW_ASSERT_EQ_INT(sw_state_decode((const uint8_t *)enc, elen, "p", "stable", &back, msg, sizeof msg), SW_OK);
+  SW_ASSERT_EQ_INT(back.format, 3);
+  back.format = 2;
+  SW_ASSERT(memcmp(&r, &back, sizeof r) == 0);
+}
+
+SW_TEST(format_3_without_floor_version_is_corrupt) {
+  static const char v3[] = "swarmup-state 3\nproduct p\nchannel stable\nsequence 42\n"
+                           "date 2026-11-26T12:00:00Z\nexpires -\n"
+                           "manifest-sha256 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a\n"
+                           "version 3.2.0\ninstalled-sequence 0\ninstalled-version \n"
+                           "last-check -\nlatest-known-time 2026-11-26T12:00:00Z\n";
+  char buf[SW_STATE_MAX];
+  size_t len = with_sum(v3, buf, sizeof buf);
+  sw_state_rec r;
+  SW_ASSERT_EQ_INT(sw_state_decode((const uint8_t *)buf, len, "p", "stable", &r, msg, sizeof msg),
                    SW_ERR_STATE_CORRUPT);
 }

@@ -5,9 +5,9 @@
  * The trailing SHA-256 would stop the fuzzer at the checksum line, so each
  * input is decoded twice: as it is, and with its checksum line replaced by a
  * correct one (everything up to the last "checksum " line is the body). An
- * accepted format 2 record must encode back to exactly the bytes decoded: the
- * decoder is strict, so there is one spelling of each record. A format 1
- * record (migrated) must encode to a format 2 file that decodes to the same
+ * accepted format 3 record must encode back to exactly the bytes decoded: the
+ * decoder is strict, so there is one spelling of each record. A format 1 or 2
+ * record (migrated) must encode to a format 3 file that decodes to the same
  * record. */
 #include "fuzz_common.h"
 #include <stdint.h>
@@ -43,7 +43,8 @@ static void decode(const uint8_t *buf, size_t len) {
     return;
   }
   CHECK(rec.have == 1);
-  CHECK(rec.format == 1 || rec.format == 2);
+  CHECK(rec.format >= 1 && rec.format <= 3);
+  CHECK(rec.format == 3 || rec.floor_version == 0);
   CHECK(rec.latest_known_time >= rec.date);
   CHECK(rec.last_check == SW_STATE_TIME_UNKNOWN || rec.latest_known_time >= rec.last_check);
   check_version(rec.version, sizeof rec.version);
@@ -51,9 +52,9 @@ static void decode(const uint8_t *buf, size_t len) {
   enc = malloc(SW_STATE_MAX);
   if (enc == NULL) return;
   CHECK(sw_state_encode(product, channel, &rec, enc, SW_STATE_MAX, &elen) == SW_OK);
-  if (rec.format == 2) CHECK(elen == len && memcmp(enc, buf, len) == 0);
+  if (rec.format == 3) CHECK(elen == len && memcmp(enc, buf, len) == 0);
   CHECK(sw_state_decode((const uint8_t *)enc, elen, product, channel, &rec2, msg, sizeof msg) == SW_OK);
-  CHECK(rec2.format == 2);
+  CHECK(rec2.format == 3);
   rec2.format = rec.format; /* the one field that migration changes */
   CHECK(memcmp(&rec, &rec2, sizeof rec) == 0);
   free(enc);
