@@ -52,6 +52,13 @@ chk() {
     --manifest "$m" "$@"
 }
 
+# fault SPEC CMD...: CMD with the fsutil test hook SWARMUP_FAULT=SPEC (it kills itself).
+fault() {
+  local f=$1
+  shift
+  (export SWARMUP_FAULT=$f; "$@")
+}
+
 # case_dir NAME: a fresh DIR with DIR/url.
 case_dir() { D=$T/$1; mkdir -p "$D/url"; }
 
@@ -144,6 +151,24 @@ ok sequence_floor_is_recorded_in_current grep -qx "floor stable 10 2" "$D/st/hel
 ok sequence_floor_is_marked_applied grep -qx "floor-version 2" "$D/st/hello/stable/state"
 man "$D/b11again" "$B_FPR" Sequence=11 Version=1.1.1
 expect sequence_floor_is_applied_once 3 "manifest rejected" -- chk "$D" "$D/b11again"
+
+# A crash after a statement is kept but before `current` names it, then one after
+# the statement is accepted but before the channel's state took its floor: the
+# next runs finish both, and the floor is applied exactly once.
+case_dir crash
+stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+ssign "$D/1.keys" "$A_FPR"
+man "$D/max" "$A_FPR" Sequence=18446744073709551615 Version=6.6.6
+expect crash_setup_stolen_max_sequence 0 "sequence 18446744073709551615" -- chk "$D" "$D/max"
+stmt "$D/url/2.keys" 2 "$B_FPR" "" "Sequence-Floor: stable=10"
+ssign "$D/url/2.keys" "$B_FPR"
+man "$D/b11" "$B_FPR" Sequence=11 Version=1.1
+expect crash_before_current_is_written 137 "" -- fault before-rename:current chk "$D" "$D/b11"
+ok crash_before_current_leaves_the_old_chain grep -qx "version 1" "$D/st/hello/_keys/current"
+expect crash_before_floor_is_saved 137 "" -- fault before-rename:state chk "$D" "$D/b11"
+ok crash_before_floor_statement_is_accepted grep -qx "floor stable 10 2" "$D/st/hello/_keys/current"
+ok crash_before_floor_state_keeps_old_floor_version grep -qx "floor-version 0" "$D/st/hello/stable/state"
+expect crash_then_floor_is_applied_at_next_load 0 "update available: hello 1.1 \(sequence 11" -- chk "$D" "$D/b11"
 
 # --- revocation and expiry ---------------------------------------------------------
 case_dir revoke
