@@ -324,7 +324,7 @@ static sw_err sw__ks_fork(const sw_dir *d, uint64_t n, const sw__ks_blob *a, con
 
 /* ---- fetching ---------------------------------------------------------------- */
 
-enum { SW__KS_GOT = 0, SW__KS_NONE = 1, SW__KS_FAILED = 2 };
+enum { SW__KS_GOT = 0, SW__KS_NONE = 1, SW__KS_FAILED = 2, SW__KS_REFUSED = 3 };
 
 /* BASE/<n><suffix>, with or without a trailing slash on BASE. */
 static int sw__ks_src(const char *base, uint64_t n, const char *suffix, char *out, size_t cap) {
@@ -339,7 +339,8 @@ static int sw__ks_is_404(const char *m) {
 }
 
 /* Fetch BASE/n.keys and its .sig: SW__KS_GOT, SW__KS_NONE (404, or no such
- * file: the end of the chain) or SW__KS_FAILED (why in msg). */
+ * file: the end of the chain), SW__KS_REFUSED (over its size limit: a
+ * rejection of the statement, in msg) or SW__KS_FAILED (why in msg). */
 static int sw__ks_fetch(const sw_opts *o, uint64_t n, sw__ks_blob *b, char *msg, size_t msglen) {
   char src[SW_URL_MAX + 48], inner[SW_MSG_MAX];
   sw_err err;
@@ -356,11 +357,20 @@ static int sw__ks_fetch(const sw_opts *o, uint64_t n, sw__ks_blob *b, char *msg,
   err = sw_release_get(o, src, SW_KEYS_STMT_MAX, SW_ERR_KEYS_SYNTAX, &b->buf, &b->len, inner, sizeof inner);
   if (err) {
     if (url && err == SW_ERR_HTTP && sw__ks_is_404(inner)) return SW__KS_NONE;
+    if (err == SW_ERR_KEYS_SYNTAX) {
+      sw_fail(err, msg, msglen, "key statement %" PRIu64 " rejected: %.300s", n, inner);
+      return SW__KS_REFUSED;
+    }
     sw_fail(err, msg, msglen, "%.300s: %.300s", src, inner);
     return SW__KS_FAILED;
   }
   sw__ks_src(o->keys_url, n, ".keys.sig", src, sizeof src);
   err = sw_release_get(o, src, SW_MANIFEST_SIG_MAX, SW_ERR_KEYS_SIG, &b->sig, &b->sig_len, inner, sizeof inner);
+  if (err == SW_ERR_KEYS_SIG) {
+    sw_fail(err, msg, msglen, "key statement %" PRIu64 " rejected: %.300s", n, inner);
+    sw__ks_blob_free(b);
+    return SW__KS_REFUSED;
+  }
   if (err) {
     /* A statement without its signature is not published yet (or half
      * uploaded): the end of the chain for this run, with a word said. */
@@ -527,6 +537,10 @@ sw_err sw_keystore_newest(const sw_opts *o, sw_state *st, sw_keys *newest, sw_ke
     r = sw__ks_fetch(o, newest->version + 1, &got, inner, sizeof inner);
     steps++;
     if (r == SW__KS_NONE) break;
+    if (r == SW__KS_REFUSED) {
+      err = sw_fail(SW_ERR_KEYS_SYNTAX, msg, msglen, "%s", inner);
+      goto out;
+    }
     if (r == SW__KS_FAILED) {
       char w[SW_MSG_MAX];
       snprintf(w, sizeof w, "key statements could not be fetched (%.300s); going on with statement %" PRIu64, inner,

@@ -103,6 +103,14 @@ ssign "$D/url/2.keys" "$A_FPR"
 man "$D/a10" "$A_FPR" Sequence=10
 expect skipped_version_is_refused 3 "key statement .*rejected" -- chk "$D" "$D/a10"
 
+case_dir big
+stmt "$D/1.keys" 1 "$A_FPR" ""
+ssign "$D/1.keys" "$A_FPR"
+head -c 70000 /dev/zero | tr '\0' 'a' >"$D/url/2.keys"
+ssign "$D/url/2.keys" "$A_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+expect oversize_statement_is_refused 3 "key statement 2 rejected: .*65536-byte limit" -- chk "$D" "$D/a10"
+
 case_dir fork
 stmt "$D/1.keys" 1 "$A_FPR" ""
 ssign "$D/1.keys" "$A_FPR"
