@@ -139,7 +139,7 @@ THR=2 stmt "$D/url/2.keys" 2 "$A_FPR $E_FPR" ""
 ssign "$D/url/2.keys" "$A_FPR"
 expect threshold_two_one_signer_refused 3 "key statement 2 rejected" -- chk "$D" "$D/ae10"
 ssign "$D/url/2.keys" "$A_FPR" "$E_FPR"
-expect threshold_two_two_signers_accepted 0 "up to date" -- chk "$D" "$D/ae10"
+expect threshold_two_two_signers_accepted 0 "update available: hello 1.0 \\(sequence 10" -- chk "$D" "$D/ae10"
 ok threshold_two_statement_kept grep -qx "version 2" "$D/st/hello/_keys/current"
 
 # --- recovery from a stolen key ----------------------------------------------------
@@ -226,7 +226,7 @@ done
 man "$D/a10" "$A_FPR" Sequence=10
 expect walk_is_capped_at_32 0 "walked 32 statements; run again to continue" -- chk "$D" "$D/a10"
 ok walk_cap_reached_statement_33 grep -qx "version 33" "$D/st/hello/_keys/current"
-expect walk_goes_on_at_the_next_run 0 "up to date" -- chk "$D" "$D/a10"
+expect walk_goes_on_at_the_next_run 0 "update available: hello 1.0 \\(sequence 10" -- chk "$D" "$D/a10"
 ok walk_reached_the_end grep -qx "version 40" "$D/st/hello/_keys/current"
 
 # Fingerprints as gpg prints them, and in lower case.
