@@ -206,7 +206,7 @@ case_dir warn
 EXP=$(sw_days 20) stmt "$D/1.keys" 1 "$A_FPR" ""
 ssign "$D/1.keys" "$A_FPR"
 man "$D/a10" "$A_FPR" Sequence=10
-expect warning_20_days_before_expiry 0 "warning: key statement 1 expires at .* \(in 1[89] days\)" -- chk "$D" "$D/a10"
+expect warning_20_days_before_expiry 0 "warning: key statement 1 expires at .* \(in (19|20) days\)" -- chk "$D" "$D/a10"
 expect warning_20_days_before_expiry_json 0 '"event":"warning".*key statement 1 expires' -- chk "$D" "$D/a10" --json
 case_dir nowarn
 EXP=$(sw_days 40) stmt "$D/1.keys" 1 "$A_FPR" ""
@@ -275,5 +275,28 @@ expect anchor_without_signature_is_refused 2 "trusted-keys" -- \
 expect verify_follows_the_chain_in_memory 3 "manifest rejected" -- \
   "$SWARMUP" verify --trusted-keys "$D/1.keys" --keys-url "$D/url" --product hello --manifest "$D/a11" \
   "$T/rel/hello-1.0.tar.gz"
+
+# seed takes them in its config sections; it walks when it starts.
+cat >"$T/seed-thr.conf" <<CONF
+[hello]
+manifest = $T/rot/b11
+trusted-keys = $T/rot/1.keys
+threshold = 2
+product = hello
+CONF
+expect seed_section_with_trusted_keys_and_threshold_is_usage_error 2 "threshold is not taken" -- \
+  "$SWARMUP" seed --config "$T/seed-thr.conf" --state-dir "$T/seed-st" --listen 127.0.0.1:0 --no-dht --no-lsd
+cat >"$T/seed-rev.conf" <<CONF
+[hello]
+manifest = $T/revoke/a10
+trusted-keys = $T/revoke/1.keys
+keys-url = $T/revoke/url
+product = hello
+CONF
+mkdir -p "$T/revoke-only"
+cp "$T/revoke/url/2.keys" "$T/revoke/url/2.keys.sig" "$T/revoke-only/"
+sed -i "s|keys-url = .*|keys-url = $T/revoke-only|" "$T/seed-rev.conf"
+expect seed_section_walks_at_start_and_follows_revocation 3 "revoked all keys of hello" -- \
+  "$SWARMUP" seed --config "$T/seed-rev.conf" --state-dir "$T/seed-st" --listen 127.0.0.1:0 --no-dht --no-lsd
 
 sw_done
