@@ -12,7 +12,7 @@ K=$T/keys
 sw_release "$T/rel" hello-1.0.tar.gz 100000
 P=$T/rel/hello-1.0.tar.gz
 sw_manifest "$T/m"
-gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign -o "$T/m.asc" "$T/m"
+gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor --sig-notation purpose@swarmup=manifest -u "$A_FPR!" --detach-sign -o "$T/m.asc" "$T/m"
 
 gpg_ok() { gpg --homedir "$GNUPGHOME" --batch --verify "$1" "$2" >/dev/null 2>&1; }
 gpg_refuses() { ! gpg_ok "$@"; }
@@ -43,7 +43,7 @@ expect armored_signature_with_malformed_crc24_is_refused 3 "manifest rejected: .
 # same. Notations of growing length give signatures of each length mod 3.
 seen_ok=0 seen_refused=0
 for v in 1 12 123 1234; do
-  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --sig-notation "n@test.invalid=$v" \
+  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --sig-notation purpose@swarmup=manifest --sig-notation "n@test.invalid=$v" \
     --detach-sign -o "$T/n$v.asc" "$T/m"
   grep -vE '^=' "$T/n$v.asc" >"$T/n$v.nocrc"
   # the signature's length: its armor body (after the blank line, before the CRC-24), decoded
