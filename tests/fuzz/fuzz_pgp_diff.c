@@ -83,8 +83,9 @@ static void sign(const char *who, int i) {
   ssize_t r;
   snprintf(in, sizeof in, "%s/data", work);
   snprintf(out, sizeof out, "%s/sig%d", work, i);
-  char *argv[] = {"gpg", "--homedir", gnupghome, "--batch", "--yes", "-u", (char *)who, "-o", out, "--detach-sign", in,
-                  NULL};
+  /* purpose@swarmup=manifest: the base signatures are checked as manifest signatures. */
+  char *argv[] = {"gpg", "--homedir", gnupghome, "--batch", "--yes", "--sig-notation", "purpose@swarmup=manifest",
+                  "-u", (char *)who, "-o", out, "--detach-sign", in, NULL};
   if (pd_run(argv) != 0) die("gpg --detach-sign");
   fd = open(out, O_RDONLY | O_CLOEXEC);
   if (fd < 0) die("no signature");
