@@ -144,7 +144,7 @@ installed-version
 printf '%schecksum %s\n' "$body" "$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)" >"$S/hello/stable/state"
 chmod 600 "$S/hello/stable/state"
 expect old_state_file_is_migrated 0 "update available: hello 1.0 \(sequence 10" -- chk --manifest "$T/m6" --state-dir "$S"
-ok migrated_state_is_version_2 test "$(head -1 "$S/hello/stable/state")" = "swarmup-state 2"
+ok migrated_state_is_version_3 test "$(head -1 "$S/hello/stable/state")" = "swarmup-state 3"
 ok migrated_state_keeps_the_sequence grep -qx "sequence 10" "$S/hello/stable/state"
 ok migrated_state_has_expires grep -qx "expires $(sed -n 's/^Expires: //p' "$T/m6")" "$S/hello/stable/state"
 ok migrated_state_has_latest_known_time grep -q "^latest-known-time 2" "$S/hello/stable/state"
