@@ -9,7 +9,8 @@
 #include "release.h"
 
 static void sw__check_help(void) {
-  printf("usage: swarmup check --manifest SRC --trusted-key FILE --product NAME [options]\n\n"
+  printf("usage: swarmup check --manifest SRC (--trusted-key FILE | --trusted-keys FILE [--keys-url BASE])\n"
+         "                     --product NAME [options]\n\n"
          "Fetch and verify a signed manifest and say whether an update is available.\n"
          "The manifest must carry a good signature by the pinned key(s), name the\n"
          "expected product and channel, not be expired or dated in the future, and\n"
@@ -18,7 +19,7 @@ static void sw__check_help(void) {
          "options:\n");
   sw_opts_print_help(SW_CMD_CHECK, stdout);
   printf("\nexit status: 0 ok (update available or up to date), 2 usage or configuration,\n"
-         "3 manifest rejected, 4 manifest could not be downloaded (nothing accepted before),\n"
+         "3 manifest or key statement rejected, 4 manifest could not be downloaded (nothing accepted before),\n"
          "6 stale: no fresh manifest (withheld, unreachable or expired) since the last\n"
          "successful check, 7 the clock is behind the latest known time (set back?),\n"
          "1 other failure.\n");

@@ -11,7 +11,8 @@
 #include "release.h"
 
 static void sw__verify_help(void) {
-  printf("usage: swarmup verify --manifest SRC --trusted-key FILE --product NAME [options] FILE...\n\n"
+  printf("usage: swarmup verify --manifest SRC (--trusted-key FILE | --trusted-keys FILE [--keys-url BASE])\n"
+         "                     --product NAME [options] FILE...\n\n"
          "Check that each FILE is exactly the release a signed manifest names: its size\n"
          "equals Size, its SHA-256 equals SHA256 and the manifest's Signature (a detached\n"
          "OpenPGP signature of the file) verifies against the pinned key(s). Hashing and\n"
@@ -21,7 +22,7 @@ static void sw__verify_help(void) {
          "options:\n");
   sw_opts_print_help(SW_CMD_VERIFY, stdout);
   printf("\nexit status: 0 every file is the signed release, 5 a file is not,\n"
-         "3 manifest rejected, 2 usage or configuration, 1 other failure.\n");
+         "3 manifest or key statement rejected, 2 usage or configuration, 1 other failure.\n");
 }
 
 int sw_cmd_verify(int argc, char **argv) {

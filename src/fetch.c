@@ -1655,7 +1655,8 @@ static void on_tick(uv_timer_t *h) {
 }
 
 static void fetch_help(void) {
-  printf("usage: swarmup fetch --manifest SRC --trusted-key FILE --product NAME --out DIR [options]\n\n"
+  printf("usage: swarmup fetch --manifest SRC (--trusted-key FILE | --trusted-keys FILE [--keys-url BASE])\n"
+         "                     --product NAME --out DIR [options]\n\n"
          "Verify the manifest (as `swarmup check`), download the release from the swarm\n"
          "into the state dir, falling back to HTTPS (the manifest's Fallback URLs) when\n"
          "the swarm times out, stalls or is blocked and keeping what the swarm delivered;\n"
@@ -1667,7 +1668,7 @@ static void fetch_help(void) {
   sw_opts_print_help(SW_CMD_FETCH, stdout);
   printf("\nexit status: 0 installed (or already up to date), 2 usage or configuration\n"
          "(an unsafe state dir or --out included),\n"
-         "3 manifest rejected, 4 download failed on every source, 5 payload rejected,\n"
+         "3 manifest or key statement rejected, 4 download failed on every source, 5 payload rejected,\n"
          "6 stale (no fresh manifest since the last successful check), 7 the clock is\n"
          "behind the latest known time, 1 other failure (an interrupted download, a\n"
          "failed --exec command).\n");

@@ -830,13 +830,17 @@ static void on_signal(uv_signal_t *h, int signum) {
 }
 
 static void seed_help(void) {
-  printf("usage: swarmup seed --manifest SRC --trusted-key FILE --product NAME [--from FILE] [options]\n"
+  printf("usage: swarmup seed --manifest SRC (--trusted-key FILE | --trusted-keys FILE [--keys-url BASE])\n"
+         "                    --product NAME [--from FILE] [options]\n"
          "       swarmup seed --config FILE [options]\n\n"
          "Seed every verified release of the configured products (for mirror operators).\n"
          "Each manifest is checked as `swarmup check` does, every --poll seconds; a new\n"
          "release is downloaded from the swarm (or adopted from --from FILE), must pass\n"
          "the payload gate, and is then seeded. The last --keep releases are kept.\n"
-         "SIGTERM/SIGINT stop cleanly; SIGHUP reloads the config file.\n\n"
+         "SIGTERM/SIGINT stop cleanly; SIGHUP reloads the config file.\n"
+         "With --trusted-keys and --keys-url, key statements are walked at start, on\n"
+         "SIGHUP, and when a polled manifest is refused by its signature; the walk is\n"
+         "synchronous (seeding waits for it: at most 32 small fetches).\n\n"
          "A config file holds global `key = value` options, then one section per product:\n"
          "    listen = 6881\n"
          "    keep = 2\n"
@@ -846,7 +850,8 @@ static void seed_help(void) {
          "    product = hello\n\n"
          "options:\n");
   sw_opts_print_help(SW_CMD_SEED, stdout);
-  printf("\nexit status: 0 stopped by a signal, 2 usage or configuration, 1 other failure.\n");
+  printf("\nexit status: 0 stopped by a signal, 2 usage or configuration, 3 a key statement\n"
+         "refused at start, 1 other failure.\n");
 }
 
 int sw_cmd_seed(int argc, char **argv) {

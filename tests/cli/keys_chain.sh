@@ -275,6 +275,18 @@ expect anchor_without_signature_is_refused 2 "trusted-keys" -- \
 expect verify_follows_the_chain_in_memory 3 "manifest rejected" -- \
   "$SWARMUP" verify --trusted-keys "$D/1.keys" --keys-url "$D/url" --product hello --manifest "$D/a11" \
   "$T/rel/hello-1.0.tar.gz"
+# The package gate follows the newest statement too: after A -> B, a package signed
+# by A is refused, one signed by B passes.
+gpg --batch --yes --quiet --sig-notation purpose@swarmup=package -u "$B_FPR!" --detach-sign \
+  -o "$T/rel/pkg-b.sig" "$T/rel/hello-1.0.tar.gz"
+man "$T/rot/b12" "$B_FPR" Sequence=12 "Signature=$(base64 -w0 "$T/rel/pkg-b.sig")"
+vf() {
+  "$SWARMUP" verify --trusted-keys "$T/rot/1.keys" --keys-url "$T/rot/url" --product hello --manifest "$1" \
+    "$T/rel/hello-1.0.tar.gz"
+}
+expect package_gate_follows_the_newest_statement_b_accepted 0 "ok: .* is hello 1.0 \(sequence 12\), signed by $B_FPR" -- \
+  vf "$T/rot/b12"
+expect package_gate_follows_the_newest_statement_a_refused 5 "payload rejected" -- vf "$T/rot/b11"
 
 # seed takes them in its config sections; it walks when it starts.
 cat >"$T/seed-thr.conf" <<CONF
