@@ -77,7 +77,7 @@ struct seed_prod {
   size_t n_rel;
   int busy;                /* works in flight: the product can't be freed until 0 */
   int dead;                /* removed by a reload: free when not busy */
-  int rewalked;            /* key statements walked again since the last accepted load */
+  int rewalked;            /* key statements walked again since the last accepted load (see rewalk) */
 };
 
 struct seeder {
@@ -481,12 +481,14 @@ static void prod_poll(seed_prod *p);
 
 /* A manifest refused by its signature may be signed under a newer key
  * statement: walk the key statements again (synchronously: at most
- * SW_KEYS_WALK_MAX small fetches, the loop waits) and poll once more under the
- * new trust. Only when nothing in flight uses p->pgp (busy 0); once per
- * refusal streak, so a bad manifest does not make a walk on every poll. */
+ * SW_KEYS_WALK_MAX small fetches, the loop waits) on every such refusal, so a
+ * rotation is followed at the next poll. Only when nothing in flight uses
+ * p->pgp (busy 0). The first refusal of a streak also polls again at once,
+ * under the new trust; later ones wait for the next poll (no loop). */
 static void rewalk(seed_prod *p) {
   sw_pgp *pgp = NULL;
   char msg[SW_MSG_MAX];
+  int again = !p->rewalked;
   p->rewalked = 1;
   if (sw_release_open_keys(&p->o, &pgp, msg, sizeof msg) != SW_OK) {
     seed_log(p->sd, "rejected", p, 0, "%s", msg);
@@ -494,8 +496,9 @@ static void rewalk(seed_prod *p) {
   }
   sw_pgp_free(p->pgp);
   p->pgp = pgp;
-  seed_log(p->sd, "keys", p, 0, "key statements walked again after a refused signature; polling again");
-  prod_poll(p);
+  seed_log(p->sd, "keys", p, 0, "key statements walked again after a refused signature%s",
+           again ? "; polling again" : "");
+  if (again) prod_poll(p);
 }
 
 static void on_loaded(void *arg, sw_err err, const char *msg) {
@@ -511,7 +514,7 @@ static void on_loaded(void *arg, sw_err err, const char *msg) {
   else accept_release(p);
   sw_release_free(&p->r);
   if (err == SW_OK) p->rewalked = 0;
-  else if (err == SW_ERR_MANIFEST_SIG && p->o.keys_url && !p->rewalked && p->busy == 0) rewalk(p);
+  else if (err == SW_ERR_MANIFEST_SIG && p->o.keys_url && p->busy == 0) rewalk(p);
 }
 
 static void prod_poll(seed_prod *p) {

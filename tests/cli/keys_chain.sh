@@ -311,4 +311,23 @@ sed -i "s|keys-url = .*|keys-url = $T/revoke-only|" "$T/seed-rev.conf"
 expect seed_section_walks_at_start_and_follows_revocation 3 "revoked all keys of hello" -- \
   "$SWARMUP" seed --config "$T/seed-rev.conf" --state-dir "$T/seed-st" --listen 127.0.0.1:0 --no-dht --no-lsd
 
+# A running seed follows a rotation: a polled manifest refused by its signature
+# makes it walk the key statements again; the next poll accepts under B.
+case_dir seedrot
+stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+ssign "$D/1.keys" "$A_FPR"
+man "$D/b11" "$B_FPR" Sequence=11
+"$SWARMUP" seed --manifest "$D/b11" --trusted-keys "$D/1.keys" --keys-url "$D/url" --product hello \
+  --state-dir "$D/st" --listen 127.0.0.1:0 --no-dht --no-lsd --no-utp --poll 1 --json >"$D/seed.log" 2>&1 &
+SEED_PID=$!
+SW_CLEANUPS+=("kill $SEED_PID 2>/dev/null")
+ok seed_refuses_manifest_of_a_key_not_yet_announced sw_wait_for "$D/seed.log" '"event":"rejected".*signature' 20
+stmt "$D/url/2.keys" 2 "$B_FPR" ""
+ssign "$D/url/2.keys" "$B_FPR"
+ok seed_walks_again_after_a_refused_signature sw_wait_for "$D/seed.log" '"event":"keys"' 20
+ok seed_follows_the_rotation_at_the_next_poll sw_wait_for "$D/seed.log" '"event":"release".*"sequence":11' 20
+ok seed_kept_the_new_statement cmp -s "$D/url/2.keys" "$D/st/hello/_keys/2.keys"
+kill "$SEED_PID" 2>/dev/null || true
+wait "$SEED_PID" 2>/dev/null || true
+
 sw_done
