@@ -288,6 +288,17 @@ expect package_gate_follows_the_newest_statement_b_accepted 0 "ok: .* is hello 1
   vf "$T/rot/b12"
 expect package_gate_follows_the_newest_statement_a_refused 5 "payload rejected" -- vf "$T/rot/b11"
 
+# fetch too: the manifest and the package under B, over HTTPS from nginx.
+cp "$T/rel/hello-1.0.tar.gz" "$N/www/"
+man "$T/rot/b13" "$B_FPR" Sequence=13 "Signature=$(base64 -w0 "$T/rel/pkg-b.sig")" \
+  "Fallback=$U/hello-1.0.tar.gz"
+mkdir -p "$T/fetch-out"
+chmod 755 "$T/fetch-out"
+expect fetch_follows_the_newest_statement 0 "installed" -- \
+  "$SWARMUP" fetch --trusted-keys "$T/rot/1.keys" --keys-url "$U/hello.keys" --product hello \
+  --manifest "$T/rot/b13" --state-dir "$T/fetch-st" --out "$T/fetch-out" --no-swarm --ca-file "$N/ca.pem" --seed-time 0
+ok fetch_installed_the_package cmp -s "$T/rel/hello-1.0.tar.gz" "$T/fetch-out/hello-1.0.tar.gz"
+
 # seed takes them in its config sections; it walks when it starts.
 cat >"$T/seed-thr.conf" <<CONF
 [hello]
