@@ -94,6 +94,16 @@ man "$D/a10" "$A_FPR" Sequence=10
 expect statement_signed_by_old_key_alone_is_refused 3 "key statement 2 rejected" -- chk "$D" "$D/a10"
 ok refused_statement_is_not_kept test ! -e "$D/st/hello/_keys/2.keys"
 
+case_dir unknown
+stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+ssign "$D/1.keys" "$A_FPR"
+stmt "$D/url/2.keys" 2 "$B_FPR" ""
+ssign "$D/url/2.keys" "$B_FPR" "$E_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+# Our choice (docs/keys.md): a signer from neither Keyring rejects the statement,
+# even with the thresholds met by the others.
+expect statement_with_an_unknown_signer_is_refused 3 "key statement 2 rejected" -- chk "$D" "$D/a10"
+
 case_dir skip
 stmt "$D/1.keys" 1 "$A_FPR" ""
 ssign "$D/1.keys" "$A_FPR"
@@ -127,6 +137,12 @@ ok fork_evidence_holds_both_statements test "$(find "$D/st/hello/_keys/forks" -n
 ok fork_evidence_holds_the_first cmp -s "$D/first.keys" \
   "$D/st/hello/_keys/forks/2-$(sha256sum "$D/first.keys" | cut -d' ' -f1).keys"
 ok fork_leaves_the_kept_chain cmp -s "$D/first.keys" "$D/st/hello/_keys/2.keys"
+
+# An anchor with other bytes for a Version the client has kept is a fork too.
+DATE=2026-01-01T00:00:00Z stmt "$T/other-1.keys" 1 "$A_FPR" ""
+ssign "$T/other-1.keys" "$A_FPR"
+expect anchor_with_other_bytes_for_a_kept_version_is_a_fork 3 "fork: two different statements 1" -- \
+  "$SWARMUP" check --trusted-keys "$T/other-1.keys" --state-dir "$D/st" --product hello --manifest "$D/a10"
 
 case_dir thr
 THR=2 stmt "$D/1.keys" 1 "$A_FPR $E_FPR" ""
