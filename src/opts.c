@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fsutil.h"
 #include "sw_limits.h"
@@ -344,6 +345,9 @@ sw_err sw_opts_check_trust(const sw_opts *o, char *msg, size_t msglen) {
                    "--threshold is not taken with --trusted-keys: the newest key statement's Threshold applies");
   if (o->keys_url && !o->trusted_keys)
     return sw_fail(SW_ERR_USAGE, msg, msglen, "--keys-url needs --trusted-keys (the statement to start from)");
+  /* A URL must be https:// (like --manifest); anything else without "://" is a directory. */
+  if (o->keys_url && strstr(o->keys_url, "://") && strncasecmp(o->keys_url, "https://", 8) != 0)
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "refusing non-HTTPS --keys-url %.200s", o->keys_url);
   return SW_OK;
 }
 

@@ -285,6 +285,8 @@ expect threshold_with_trusted_keys_is_usage_error 2 "--threshold is not taken" -
   "$SWARMUP" check --trusted-keys "$D/1.keys" --threshold 2 --product hello --manifest "$D/b11"
 expect keys_url_without_trusted_keys_is_usage_error 2 "--keys-url needs --trusted-keys" -- \
   "$SWARMUP" check --trusted-key "$T/keys/trusted.asc" --keys-url "$D/url" --product hello --manifest "$D/b11"
+expect keys_url_over_plain_http_is_usage_error 2 "refusing non-HTTPS --keys-url" -- \
+  "$SWARMUP" check --trusted-keys "$D/1.keys" --keys-url "http://127.0.0.1:9/k" --product hello --manifest "$D/b11"
 cp "$D/1.keys" "$T/nosig.keys"
 expect anchor_without_signature_is_refused 2 "trusted-keys" -- \
   "$SWARMUP" check --trusted-keys "$T/nosig.keys" --product hello --manifest "$D/b11" --state-dir "$T/nosig-st"
