@@ -53,7 +53,7 @@ void sw__quote(char out[SW__QUOTE_MAX + 4], const uint8_t *s, size_t len) {
 }
 
 /* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static int mf_utf8_ok(const uint8_t *s, size_t len) {
+int sw__utf8_ok(const uint8_t *s, size_t len) {
   size_t i = 0;
   while (i < len) {
     uint8_t c = s[i];
@@ -186,9 +186,7 @@ void sw_manifest_format_time(int64_t t, char out[21]) {
            (unsigned)(secs / 3600) % 100u, (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
 }
 
-/* Strict decimal uint64: digits only, no sign, no leading zero, no overflow.
- * 0 ok, 1 not a number, 2 leading zero, 3 overflow. */
-static int mf_parse_u64(const uint8_t *s, size_t len, uint64_t *out) {
+int sw__parse_u64(const uint8_t *s, size_t len, uint64_t *out) {
   uint64_t v = 0;
   if (len == 0) return 1;
   for (size_t i = 0; i < len; i++)
@@ -206,7 +204,7 @@ static int mf_parse_u64(const uint8_t *s, size_t len, uint64_t *out) {
 static sw_err mf_u64_field(const char *name, const uint8_t *v, size_t vl, unsigned line, uint64_t *out,
                            char *msg, size_t msglen) {
   char q[MF_QUOTE_MAX + 4];
-  int r = mf_parse_u64(v, vl, out);
+  int r = sw__parse_u64(v, vl, out);
   sw__quote(q, v, vl);
   if (r == 1)
     return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "line %u: %s \"%s\" is not a decimal number", line,
@@ -276,20 +274,16 @@ static int mf_b64val(uint8_t c) {
   return -1;
 }
 
-/* Strict standard base64 with '=' padding: length a multiple of 4, padding
- * only at the end, unused bits zero (one encoding per byte string). */
-static sw_err mf_signature(const uint8_t *v, size_t vl, unsigned line, sw_manifest *out, char *msg,
-                           size_t msglen) {
+int sw__b64_decode(const uint8_t *v, size_t vl, uint8_t *out, size_t cap, size_t *out_len, size_t *bad_at) {
   size_t pad = 0, dlen, o = 0;
-  if (vl % 4 != 0)
-    return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
-                   "line %u: Signature is not base64 (length %zu is not a multiple of 4)", line, vl);
+  *out_len = 0;
+  *bad_at = 0;
+  if (vl % 4 != 0) return SW__B64_LENGTH;
+  if (vl == 0) return SW__B64_OK;
   if (v[vl - 1] == '=') pad = v[vl - 2] == '=' ? 2 : 1;
   dlen = vl / 4 * 3 - pad;
-  if (dlen > SW_PKG_SIG_MAX)
-    return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
-                   "line %u: Signature decodes to %zu bytes, over the %u-byte limit", line, dlen,
-                   (unsigned)SW_PKG_SIG_MAX);
+  *out_len = dlen;
+  if (dlen > cap) return SW__B64_TOO_BIG;
   for (size_t i = 0; i < vl; i += 4) {
     int a = mf_b64val(v[i]), b = mf_b64val(v[i + 1]), c = 0, d = 0;
     int last = i + 4 == vl;
@@ -298,16 +292,43 @@ static sw_err mf_signature(const uint8_t *v, size_t vl, unsigned line, sw_manife
     else d = mf_b64val(v[i + 3]);
     if (last && pad == 2) c = 0;
     else c = mf_b64val(v[i + 2]);
-    if (a < 0 || b < 0 || c < 0 || d < 0)
-      return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
-                     "line %u: Signature is not base64 (bad character near offset %zu)", line, i);
+    if (a < 0 || b < 0 || c < 0 || d < 0) {
+      *out_len = 0;
+      *bad_at = i;
+      return SW__B64_BAD_CHAR;
+    }
     w = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
-    if (last && ((pad == 2 && (w & 0xffff)) || (pad == 1 && (w & 0xff))))
-      return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
-                     "line %u: Signature is not canonical base64 (non-zero padding bits)", line);
-    out->signature[o++] = (uint8_t)(w >> 16);
-    if (!(last && pad == 2)) out->signature[o++] = (uint8_t)(w >> 8);
-    if (!(last && pad >= 1)) out->signature[o++] = (uint8_t)w;
+    if (last && ((pad == 2 && (w & 0xffff)) || (pad == 1 && (w & 0xff)))) {
+      *out_len = 0;
+      return SW__B64_NOT_CANONICAL;
+    }
+    out[o++] = (uint8_t)(w >> 16);
+    if (!(last && pad == 2)) out[o++] = (uint8_t)(w >> 8);
+    if (!(last && pad >= 1)) out[o++] = (uint8_t)w;
+  }
+  *out_len = o;
+  return SW__B64_OK;
+}
+
+static sw_err mf_signature(const uint8_t *v, size_t vl, unsigned line, sw_manifest *out, char *msg,
+                           size_t msglen) {
+  size_t o = 0, bad = 0;
+  switch (sw__b64_decode(v, vl, out->signature, SW_PKG_SIG_MAX, &o, &bad)) {
+  case SW__B64_LENGTH:
+    return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
+                   "line %u: Signature is not base64 (length %zu is not a multiple of 4)", line, vl);
+  case SW__B64_TOO_BIG:
+    return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
+                   "line %u: Signature decodes to %zu bytes, over the %u-byte limit", line, o,
+                   (unsigned)SW_PKG_SIG_MAX);
+  case SW__B64_BAD_CHAR:
+    return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
+                   "line %u: Signature is not base64 (bad character near offset %zu)", line, bad);
+  case SW__B64_NOT_CANONICAL:
+    return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen,
+                   "line %u: Signature is not canonical base64 (non-zero padding bits)", line);
+  default:
+    break;
   }
   out->signature_len = o;
   if (o == 0) return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "line %u: Signature is empty", line);
@@ -485,7 +506,7 @@ static sw_err mf_line(const uint8_t *l, size_t ll, unsigned line, sw_manifest *o
     return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "line %u: field %s has trailing space", line, q);
   if (nl > 2 && l[0] == 'X' && l[1] == '-') {
     /* Extension fields are for humans and tools; signed but ignored here. */
-    if (!mf_utf8_ok(v, vl))
+    if (!sw__utf8_ok(v, vl))
       return sw_fail(SW_ERR_MANIFEST_SYNTAX, msg, msglen, "line %u: field %s is not valid UTF-8", line, q);
     return SW_OK;
   }
