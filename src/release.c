@@ -53,7 +53,8 @@ static sw_err sw__release_verify(const sw_opts *o, sw_pgp *pgp, sw_release *r, c
   char inner[SW_MSG_MAX];
   sw_sha256(r->manifest, r->manifest_len, r->manifest_sha256);
 
-  err = sw_pgp_verify_mem(pgp, r->sig, r->sig_len, r->manifest, r->manifest_len, (unsigned)o->threshold, &r->pgp);
+  err = sw_pgp_verify_mem(pgp, SW_PGP_PURPOSE_MANIFEST, r->sig, r->sig_len, r->manifest, r->manifest_len,
+                          (unsigned)o->threshold, &r->pgp);
   if (err) {
     err = sw_fail(err, msg, msglen, "cannot check the manifest signature: %s", r->pgp.reason);
     return err;

@@ -544,7 +544,8 @@ static void scan_work(uv_work_t *w) {
     snprintf(r->msg, sizeof r->msg, "out of memory");
     goto out;
   }
-  err = sw_pgp_verify_mem(p->pgp, rel.sig, rel.sig_len, rel.manifest, rel.manifest_len, (unsigned)p->o.threshold, v);
+  err = sw_pgp_verify_mem(p->pgp, SW_PGP_PURPOSE_MANIFEST, rel.sig, rel.sig_len, rel.manifest, rel.manifest_len,
+                          (unsigned)p->o.threshold, v);
   if (err || !v->accepted) {
     snprintf(r->msg, sizeof r->msg, "kept manifest %.200s/%" PRIu64 ".manifest: signature %s: %.200s", md.path, r->seq,
              err ? "could not be checked" : "not accepted under the current trust", v->reason);

@@ -130,13 +130,19 @@ static uint8_t *read_all(const char *path, size_t *len) {
   return buf;
 }
 
+/* The purpose@swarmup notation sign_as puts on its signatures (hashed, with
+ * gpg's --sig-notation): "manifest" unless a test says otherwise (test_gate.c
+ * signs packages; NULL makes a signature without the notation). Each test runs
+ * in its own child process, so a test that changes it changes only itself. */
+static const char *g_purpose = "manifest";
+
 /* Sign data with gpg as key spec (a fingerprint; "!" is appended). mode:
  * "--detach-sign", "--clearsign" or "--sign". Extra gpg options in extra
  * (NULL-terminated, may be NULL). Returns the signature bytes. */
 static uint8_t *sign_as(int who, const void *data, size_t len, const char *mode, int armor,
                         const char *const *extra, size_t *sig_len) {
-  char in[128], out[128], user[80];
-  char *argv[32];
+  char in[128], out[128], user[80], notation[64];
+  char *argv[40];
   int n = 0;
   static int seq;
   snprintf(in, sizeof in, "%s/data.%d.%d", g_dir, (int)getpid(), seq);
@@ -152,6 +158,11 @@ static uint8_t *sign_as(int who, const void *data, size_t len, const char *mode,
   if (who == X) {
     argv[n++] = "--faked-system-time";
     argv[n++] = g_fpr[XTIME];
+  }
+  if (g_purpose) {
+    snprintf(notation, sizeof notation, "purpose@swarmup=%s", g_purpose);
+    argv[n++] = "--sig-notation";
+    argv[n++] = notation;
   }
   for (int i = 0; extra && extra[i]; i++) argv[n++] = (char *)extra[i];
   argv[n++] = "-u";

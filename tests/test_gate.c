@@ -30,8 +30,9 @@ static void sha256(const uint8_t *d, size_t n, uint8_t out[32]) {
   SW_ASSERT(EVP_Digest(d, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32);
 }
 
-/* Write the payload, sign it as `who`, and fill a manifest for it. */
-static void setup(struct fixture *f, int who) {
+/* Write the payload, sign it as `who` with purpose@swarmup=purpose (NULL: no
+ * notation, as a package signed by another tool), and fill a manifest for it. */
+static void setup_as(struct fixture *f, int who, const char *purpose) {
   size_t n;
   uint32_t x = 2463534242u;
   char msg[SW_MSG_MAX] = "";
@@ -48,6 +49,7 @@ static void setup(struct fixture *f, int who) {
     f->data[i] = (uint8_t)x;
   }
   snprintf(f->path, sizeof f->path, "%s/payload.%d", g_dir, (int)getpid());
+  g_purpose = purpose;
   uint8_t *sig = sign_as(who, f->data, PAYLOAD_LEN, "--detach-sign", 0, NULL, &n);
   SW_ASSERT(n <= sizeof f->m->signature);
   write_file(f->path, f->data, PAYLOAD_LEN);
@@ -73,6 +75,8 @@ static sw_gate_verdict gate(struct fixture *f) {
   if (rc != SW_OK) SW_FAILF("gate did not run: %s: %s", sw_err_name(rc), v.reason);
   return v;
 }
+
+static void setup(struct fixture *f, int who) { setup_as(f, who, "package"); }
 
 SW_TEST(gate_accepts_the_signed_file) {
   struct fixture f;

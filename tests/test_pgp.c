@@ -29,7 +29,7 @@ static const char DATA[] = "swarmup-1.2.3.tar.gz contents\n\x00\x01\x02 binary t
 static sw_pgp_verdict check(sw_pgp *p, const uint8_t *sig, size_t sig_len, const void *data, size_t len,
                             unsigned threshold) {
   sw_pgp_verdict v;
-  sw_err rc = sw_pgp_verify_mem(p, sig, sig_len, data, len, threshold, &v);
+  sw_err rc = sw_pgp_verify_mem(p, SW_PGP_PURPOSE_MANIFEST, sig, sig_len, data, len, threshold, &v);
   if (rc != SW_OK) SW_FAILF("verify did not run: %s: %s", sw_err_name(rc), v.reason);
   return v;
 }
@@ -292,7 +292,7 @@ SW_TEST(threshold_two_needs_two_distinct_signers) {
   SW_ASSERT_CONTAINS(v.reason, "1 distinct trusted signer");
   /* threshold out of range is a usage error, not a verdict */
   sw_pgp_verdict u;
-  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, ae, nae, (const uint8_t *)DATA, sizeof DATA, 0, &u), SW_ERR_USAGE);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, SW_PGP_PURPOSE_MANIFEST, ae, nae, (const uint8_t *)DATA, sizeof DATA, 0, &u), SW_ERR_USAGE);
   SW_ASSERT_EQ_INT(u.accepted, 0);
   free(sa);
   free(se);
@@ -442,17 +442,17 @@ SW_TEST(verify_stream_accepts_good_and_rejects_changed_data) {
   uint8_t changed[sizeof DATA];
   struct byte_src src = {(const uint8_t *)DATA, sizeof DATA, 0};
   sw_pgp_verdict v;
-  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, sizeof DATA, byte_reader, &src, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, sizeof DATA, byte_reader, &src, 1, &v), SW_OK);
   if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
   SW_ASSERT_EQ_INT(src.pos, sizeof DATA);
   memcpy(changed, DATA, sizeof DATA);
   changed[sizeof DATA - 1] ^= 0x80;
   struct byte_src src2 = {changed, sizeof changed, 0};
-  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, sizeof changed, byte_reader, &src2, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, sizeof changed, byte_reader, &src2, 1, &v), SW_OK);
   SW_ASSERT_EQ_INT(v.accepted, 0);
   SW_ASSERT_CONTAINS(v.reason, "bad signature");
   /* a read error is an error, never an accepted verdict */
-  sw_err rc = sw_pgp_verify_stream(p, sig, n, sizeof DATA, failing_reader, NULL, 1, &v);
+  sw_err rc = sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, sizeof DATA, failing_reader, NULL, 1, &v);
   SW_ASSERT_NE_INT(rc, SW_OK);
   SW_ASSERT_EQ_INT(v.accepted, 0);
   free(sig);
@@ -466,7 +466,7 @@ SW_TEST(verify_stream_rejects_data_shorter_than_signed_size) {
   uint8_t *sig = sign_detached(A, DATA, sizeof DATA, 0, &n);
   struct byte_src src = {(const uint8_t *)DATA, sizeof DATA - 1, 0};
   sw_pgp_verdict v;
-  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, sizeof DATA, byte_reader, &src, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, sizeof DATA, byte_reader, &src, 1, &v), SW_OK);
   SW_ASSERT_EQ_INT(v.accepted, 0);
   SW_ASSERT_CONTAINS(v.reason, "ended after");
   free(sig);
@@ -481,12 +481,12 @@ SW_TEST(verify_stream_reads_only_the_declared_size) {
   struct byte_src src = {(const uint8_t *)DATA, sizeof DATA, 0};
   sw_pgp_verdict v;
   /* signed: the first size bytes; the reader has more, which are not asked for */
-  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, sizeof DATA - 5, byte_reader, &src, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, sizeof DATA - 5, byte_reader, &src, 1, &v), SW_OK);
   if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
   SW_ASSERT_EQ_INT(src.pos, sizeof DATA - 5);
   /* declared one byte longer than what was signed: rejected */
   struct byte_src src2 = {(const uint8_t *)DATA, sizeof DATA, 0};
-  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, sig, n, sizeof DATA - 4, byte_reader, &src2, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, sizeof DATA - 4, byte_reader, &src2, 1, &v), SW_OK);
   SW_ASSERT_EQ_INT(v.accepted, 0);
   free(sig);
   sw_pgp_free(p);
@@ -505,14 +505,14 @@ SW_TEST(verify_stream_frames_long_data_in_partial_chunks) {
   sw_pgp__single_max = 100;
   sw_pgp__partial_log = 9; /* 512-byte chunks, the smallest first chunk allowed */
   sw_pgp_verdict v;
-  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, sig, n, data, len, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, SW_PGP_PURPOSE_MANIFEST, sig, n, data, len, 1, &v), SW_OK);
   if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
   /* exact multiples of the chunk size too */
   uint8_t *sig2 = sign_detached(A, data, 1024 - 6, 0, &n);
-  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, sig2, n, data, 1024 - 6, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, SW_PGP_PURPOSE_MANIFEST, sig2, n, data, 1024 - 6, 1, &v), SW_OK);
   if (!v.accepted) SW_FAILF("rejected at 2 chunks: %s", v.reason);
   data[len - 1] ^= 1;
-  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, sig, n, data, len, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, SW_PGP_PURPOSE_MANIFEST, sig, n, data, len, 1, &v), SW_OK);
   SW_ASSERT_EQ_INT(v.accepted, 0);
   free(sig);
   free(sig2);

@@ -66,7 +66,7 @@ static int gpgv_good(const char *sig, size_t n, const void *data, size_t len) {
 
 static sw_pgp_verdict ours(sw_pgp *p, const char *sig, size_t n) {
   sw_pgp_verdict v;
-  sw_err rc = sw_pgp_verify_mem(p, (const uint8_t *)sig, n, (const uint8_t *)DATA, sizeof DATA, 1, &v);
+  sw_err rc = sw_pgp_verify_mem(p, SW_PGP_PURPOSE_MANIFEST, (const uint8_t *)sig, n, (const uint8_t *)DATA, sizeof DATA, 1, &v);
   if (rc != SW_OK) SW_FAILF("verify did not run: %s: %s", sw_err_name(rc), v.reason);
   return v;
 }

@@ -86,7 +86,7 @@ static struct base cat_base(const char *name, struct base x, struct base y) {
 
 /* 1 accepted, 0 rejected; the check must have run. */
 static int ours(sw_pgp *p, const uint8_t *sig, size_t n, const uint8_t *data, size_t len, sw_pgp_verdict *v) {
-  sw_err rc = sw_pgp_verify_mem(p, sig, n, data, len, 1, v);
+  sw_err rc = sw_pgp_verify_mem(p, SW_PGP_PURPOSE_MANIFEST, sig, n, data, len, 1, v);
   if (rc != SW_OK) SW_FAILF("verify did not run: %s: %s", sw_err_name(rc), v->reason);
   if (v->accepted) {
     /* A verdict that says yes names a pinned signer. */

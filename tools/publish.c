@@ -24,6 +24,7 @@
 
 #include "fsutil.h"
 #include "manifest.h"
+#include "pubgpg.h"
 #include "swarm.h"
 #include "sw_limits.h"
 
@@ -278,40 +279,10 @@ out:
   return rc;
 }
 
-/* Run gpg to make a detached signature of in into out. */
-static int run_gpg_sign(const pub_opts *o, const char *in, const char *out, int armor) {
-  const char *argv[20];
-  int n = 0, status = 0;
-  pid_t pid;
-  argv[n++] = "gpg";
-  argv[n++] = "--batch";
-  argv[n++] = "--yes";
-  argv[n++] = "--quiet";
-  if (o->homedir) {
-    argv[n++] = "--homedir";
-    argv[n++] = o->homedir;
-  }
-  argv[n++] = "--local-user";
-  argv[n++] = o->key;
-  argv[n++] = "--digest-algo";
-  argv[n++] = "SHA512";
-  argv[n++] = "--no-textmode"; /* the client accepts only binary-document signatures */
-  if (armor) argv[n++] = "--armor";
-  argv[n++] = "--output";
-  argv[n++] = out;
-  argv[n++] = "--detach-sign";
-  argv[n++] = in;
-  argv[n] = NULL;
-  fflush(NULL);
-  pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    execvp("gpg", (char *const *)argv);
-    _exit(127);
-  }
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+/* Sign in into out with the one --key, carrying purpose@swarmup=purpose. */
+static int run_gpg_sign(const pub_opts *o, const char *purpose, const char *in, const char *out, int armor) {
+  const char *keys[1] = {o->key};
+  return sw_pub_gpg_sign(o->homedir, keys, 1, purpose, in, out, armor);
 }
 
 /* Find "Field: value" in the draft; returns value length or -1. */
@@ -409,7 +380,7 @@ static int cmd_sign(pub_opts *o) {
 
   /* 1. the package's detached binary signature */
   snprintf(sigtmp, sizeof sigtmp, "%s/.%s.pkgsig.%ld", outdir, name, (long)getpid());
-  if (run_gpg_sign(o, o->file, sigtmp, 0) != 0) {
+  if (run_gpg_sign(o, "package", o->file, sigtmp, 0) != 0) {
     unlink(sigtmp);
     rc = die(1, "gpg could not sign %s with key %s", o->file, o->key);
     goto out;
@@ -453,7 +424,7 @@ static int cmd_sign(pub_opts *o) {
   /* 3. the manifest's detached armored signature, over exactly those bytes */
   snprintf(path, sizeof path, "%s/%s.manifest", outdir, name);
   snprintf(sigtmp, sizeof sigtmp, "%s/%s.manifest.sig", outdir, name);
-  if (run_gpg_sign(o, path, sigtmp, 1) != 0) {
+  if (run_gpg_sign(o, "manifest", path, sigtmp, 1) != 0) {
     rc = die(1, "gpg could not sign %s", path);
     goto out;
   }

@@ -280,7 +280,8 @@ sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd
     goto out;
   }
   g.started = 1;
-  rc = sw_pgp_verify_stream(p, m->signature, m->signature_len, m->size, gate_read, &g, threshold, &v->pgp);
+  rc = sw_pgp_verify_stream(p, SW_PGP_PURPOSE_PACKAGE, m->signature, m->signature_len, m->size, gate_read, &g,
+                            threshold, &v->pgp);
   gate_sync(&g, 0);
   v->bytes = g.offset;
   if (g.copy_err != 0) {

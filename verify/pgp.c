@@ -380,11 +380,23 @@ static const char *tag_name(int tag) {
   }
 }
 
+/* The purpose@swarmup notation of a packet, as found in its hashed area. */
+enum { SIGP_NONE = 0, SIGP_MANIFEST = 1, SIGP_KEYS = 2, SIGP_PACKAGE = 3, SIGP_OTHER = 4 };
+#define SW_PGP_PURPOSE_NAME "purpose@swarmup"
+#define SW_PGP_PURPOSE_SHOW 32 /* bytes of an unknown value quoted in a reason */
+
 /* What gpg needs to know about one signature packet to verify it inside a
- * one-pass signed message (RFC 4880 5.4): its class, algorithms and issuer. */
+ * one-pass signed message (RFC 4880 5.4): its class, algorithms and issuer;
+ * and what swarmup needs to know about its purpose notation. */
 struct sig_info {
   uint8_t type, pk_algo, hash_algo;
   uint8_t keyid[8];
+  uint8_t fpr[20];      /* issuer fingerprint, when the hashed area names one */
+  uint8_t has_fpr;
+  uint8_t purpose;      /* SIGP_*: the hashed purpose notation's value */
+  uint8_t n_purpose;    /* purpose notations in the hashed area (saturates) */
+  uint8_t n_unhashed;   /* purpose notations in the unhashed area (saturates) */
+  char other[SW_PGP_PURPOSE_SHOW + 1]; /* an unknown value, printable */
 };
 
 struct sig_scan {
@@ -392,10 +404,49 @@ struct sig_scan {
   struct sig_info info[SW_PGP_SIGS_MAX];
 };
 
+/* One notation subpacket body (after the type byte): 4 flag bytes, name
+ * length (2), value length (2), name, value (RFC 4880 5.2.3.16). Records a
+ * purpose@swarmup notation in *si (hashed) or counts it (unhashed).
+ * -1 when the lengths do not add up. */
+static int scan_notation(const uint8_t *b, size_t n, struct sig_info *si, int hashed) {
+  size_t nl, vl;
+  const uint8_t *name, *val;
+  if (n < 8) return -1;
+  nl = ((size_t)b[4] << 8) | b[5];
+  vl = ((size_t)b[6] << 8) | b[7];
+  if (n - 8 != nl + vl) return -1;
+  name = b + 8;
+  val = name + nl;
+  if (nl != sizeof SW_PGP_PURPOSE_NAME - 1 || memcmp(name, SW_PGP_PURPOSE_NAME, nl) != 0) return 0;
+  if (!hashed) {
+    if (si->n_unhashed < 255) si->n_unhashed++;
+    return 0;
+  }
+  if (si->n_purpose < 255) si->n_purpose++;
+  if (vl == 8 && memcmp(val, "manifest", 8) == 0) {
+    si->purpose = SIGP_MANIFEST;
+  } else if (vl == 4 && memcmp(val, "keys", 4) == 0) {
+    si->purpose = SIGP_KEYS;
+  } else if (vl == 7 && memcmp(val, "package", 7) == 0) {
+    si->purpose = SIGP_PACKAGE;
+  } else {
+    size_t k;
+    si->purpose = SIGP_OTHER;
+    /* Quoted in a one-line reason: printable ASCII only. */
+    for (k = 0; k < vl && k < SW_PGP_PURPOSE_SHOW; k++)
+      si->other[k] = (val[k] >= 0x20 && val[k] < 0x7f) ? (char)val[k] : '?';
+    si->other[k] = '\0';
+  }
+  return 0;
+}
+
 /* Find the issuer key ID in one subpacket area: an Issuer Fingerprint (33,
- * v4: the ID is its last 8 bytes) or an Issuer (16) subpacket. Returns 1 when
- * found, 0 when absent, -1 when the area's framing is broken. */
-static int scan_subpackets(const uint8_t *a, size_t n, uint8_t keyid[8]) {
+ * v4: the ID is its last 8 bytes) or an Issuer (16) subpacket, and the
+ * purpose notations (20). Returns 1 when an issuer was found, 0 when absent,
+ * -1 when the area's framing is broken. hashed: the area is the hashed one,
+ * the only one whose notations and issuer fingerprint are recorded as such
+ * (the unhashed area is not covered by the signature). */
+static int scan_subpackets(const uint8_t *a, size_t n, struct sig_info *si, int hashed) {
   size_t pos = 0;
   int found = 0;
   while (pos < n) {
@@ -414,11 +465,17 @@ static int scan_subpackets(const uint8_t *a, size_t n, uint8_t keyid[8]) {
     if (slen == 0 || slen > n - pos) return -1;
     uint8_t type = a[pos] & 0x7f;
     if (type == 33 && slen == 22 && a[pos + 1] == 4) {
-      memcpy(keyid, a + pos + 2 + 12, 8);
+      memcpy(si->keyid, a + pos + 2 + 12, 8);
+      if (hashed) {
+        memcpy(si->fpr, a + pos + 2, 20);
+        si->has_fpr = 1;
+      }
       found = 1;
     } else if (type == 16 && slen == 9 && !found) {
-      memcpy(keyid, a + pos + 1, 8);
+      memcpy(si->keyid, a + pos + 1, 8);
       found = 1;
+    } else if (type == 20) {
+      if (scan_notation(a + pos + 1, slen - 1, si, hashed) != 0) return -1;
     }
     pos += slen;
   }
@@ -457,12 +514,28 @@ static int sig_packet_cb(void *arg, int tag, const uint8_t *body, size_t blen, c
   unhashed = ((size_t)body[6 + hashed] << 8) | body[7 + hashed];
   if (blen - 8 - hashed < unhashed) goto broken;
   si = &sc->info[sc->count];
+  /* The hashed area is covered by the signature: prefer an issuer found there. */
+  memset(si, 0, sizeof *si);
   si->type = body[1];
   si->pk_algo = body[2];
   si->hash_algo = body[3];
-  /* The hashed area is covered by the signature: prefer an issuer found there. */
-  f = scan_subpackets(body + 6, hashed, si->keyid);
-  if (f == 0) f = scan_subpackets(body + 8 + hashed, unhashed, si->keyid);
+  f = scan_subpackets(body + 6, hashed, si, 1);
+  if (f >= 0) {
+    /* Walk the unhashed area too: its notations are counted (for the
+     * reason), and its issuer is used only when the hashed area has none. */
+    struct sig_info u;
+    int g;
+    memset(&u, 0, sizeof u);
+    g = scan_subpackets(body + 8 + hashed, unhashed, &u, 0);
+    if (g < 0) f = -1;
+    else {
+      si->n_unhashed = u.n_unhashed;
+      if (f == 0 && g == 1) {
+        memcpy(si->keyid, u.keyid, 8);
+        f = 1;
+      }
+    }
+  }
   if (f < 0) goto broken;
   if (f == 0) {
     sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "signature packet names no issuer key");
@@ -472,6 +545,102 @@ static int sig_packet_cb(void *arg, int tag, const uint8_t *body, size_t blen, c
   return 0;
 broken:
   sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "malformed signature packet");
+  return -1;
+}
+
+static const char *purpose_value(int pp) {
+  switch (pp) {
+  case SIGP_MANIFEST: return "manifest";
+  case SIGP_KEYS: return "keys";
+  case SIGP_PACKAGE: return "package";
+  default: return "?";
+  }
+}
+
+/* "a manifest", "a key statement", "a package": what a purpose signs. */
+static const char *purpose_what(int pp) {
+  switch (pp) {
+  case SIGP_MANIFEST: return "a manifest";
+  case SIGP_KEYS: return "a key statement";
+  case SIGP_PACKAGE: return "a package";
+  default: return "an unknown";
+  }
+}
+
+/* The signer as the packet names it: the hashed issuer fingerprint (what gpg
+ * would print), else the 64-bit key ID. */
+static void issuer_hex(const struct sig_info *si, char out[41]) {
+  const uint8_t *b = si->has_fpr ? si->fpr : si->keyid;
+  size_t n = si->has_fpr ? 20 : 8;
+  for (size_t i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02X", b[i]);
+}
+
+/* The purpose rule of pgp.h (sw_pgp_purpose), on our own reading of every
+ * packet's hashed area: 0, or -1 with a one-line reason. Checked before gpg
+ * runs; any wrong packet rejects the whole set. */
+static int check_purpose(const struct sig_scan *sc, sw_pgp_purpose purpose, char *why, size_t whylen) {
+  int want = purpose == SW_PGP_PURPOSE_MANIFEST ? SIGP_MANIFEST
+             : purpose == SW_PGP_PURPOSE_KEYS   ? SIGP_KEYS
+             : purpose == SW_PGP_PURPOSE_PACKAGE ? SIGP_PACKAGE
+                                                 : SIGP_NONE;
+  if (want == SIGP_NONE) {
+    sw_fail(SW_ERR_USAGE, why, whylen, "sw_pgp_verify: unknown purpose %d", (int)purpose);
+    return -1;
+  }
+  for (unsigned i = 0; i < sc->count; i++) {
+    const struct sig_info *si = &sc->info[i];
+    char who[41];
+    issuer_hex(si, who);
+    if (si->n_purpose > 1) {
+      sw_fail(SW_ERR_MANIFEST_SIG, why, whylen,
+              "signature by key 0x%s carries %u purpose@swarmup notations (exactly one is allowed)", who,
+              (unsigned)si->n_purpose);
+      return -1;
+    }
+    if (si->n_purpose == 0) {
+      /* Packages signed by other tools carry no notation: still packages. */
+      if (want == SIGP_PACKAGE) continue;
+      sw_fail(SW_ERR_MANIFEST_SIG, why, whylen,
+              "signature by key 0x%s has no purpose@swarmup notation%s (%s signature needs "
+              "purpose@swarmup=%s)",
+              who, si->n_unhashed ? " in its hashed area (one in the unhashed area does not count)" : "",
+              purpose_what(want), purpose_value(want));
+      return -1;
+    }
+    if (si->purpose == want) continue;
+    if (si->purpose == SIGP_OTHER) {
+      sw_fail(SW_ERR_MANIFEST_SIG, why, whylen,
+              "signature by key 0x%s has purpose@swarmup=%s, not purpose@swarmup=%s", who, si->other,
+              purpose_value(want));
+      return -1;
+    }
+    sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "signature by key 0x%s is %s signature (purpose@swarmup=%s), not %s signature",
+            who, purpose_what(si->purpose), purpose_value(si->purpose), purpose_what(want));
+    return -1;
+  }
+  return 0;
+}
+
+/* gpg's own reading of the notations of one good signature must agree with
+ * the rule (a second opinion on our packet scan; gpg reports the notations it
+ * parsed). 0, or -1 with the reason in v->reason. */
+static int check_purpose_gpg(gpgme_signature_t s, sw_pgp_purpose purpose, sw_pgp_verdict *v) {
+  const char *want = purpose == SW_PGP_PURPOSE_MANIFEST ? "manifest"
+                     : purpose == SW_PGP_PURPOSE_KEYS   ? "keys"
+                                                        : "package";
+  unsigned n = 0, good = 0;
+  for (gpgme_sig_notation_t no = s->notations; no; no = no->next) {
+    if (no->name == NULL || no->name_len != (int)(sizeof SW_PGP_PURPOSE_NAME - 1) ||
+        memcmp(no->name, SW_PGP_PURPOSE_NAME, sizeof SW_PGP_PURPOSE_NAME - 1) != 0)
+      continue;
+    n++;
+    if (no->value && no->value_len == (int)strlen(want) && memcmp(no->value, want, strlen(want)) == 0) good++;
+  }
+  if (n == 1 && good == 1) return 0;
+  if (n == 0 && purpose == SW_PGP_PURPOSE_PACKAGE) return 0;
+  sw_fail(SW_ERR_MANIFEST_SIG, v->reason, sizeof v->reason,
+          "signature by key 0x%s: gpg reports %u purpose@swarmup notation%s, %u of them =%s (expected one)",
+          s->fpr ? s->fpr : "?", n, n == 1 ? "" : "s", good, want);
   return -1;
 }
 
@@ -639,10 +808,16 @@ out:
   return rc;
 }
 
-static sw_err import_one(sw_pgp *p, gpgme_ctx_t ctx, const char *path, char *msg, size_t msglen) {
+/* Import the public keys buf[0..len) (armored or binary) into p's home, named
+ * path in messages. pin_all: pin every imported primary (key files); else pin
+ * nothing here (sw_pgp_open_keyring pins its own list) and, when imported is
+ * not NULL, copy the imported primaries' fingerprints there (at most
+ * *n_imported on entry, the count on return). */
+static sw_err import_buf(sw_pgp *p, gpgme_ctx_t ctx, const char *path, const uint8_t *buf, size_t len, int pin_all,
+                         char (*imported)[41], size_t *n_imported, char *msg, size_t msglen) {
   sw_err rc = SW_OK;
-  uint8_t *buf = NULL, *bin = NULL;
-  size_t len = 0, blen = 0;
+  uint8_t *bin = NULL;
+  size_t blen = 0, cap = n_imported ? *n_imported : 0;
   gpgme_data_t d = NULL;
   gpgme_error_t e;
   gpgme_import_result_t ir = NULL;
@@ -650,8 +825,7 @@ static sw_err import_one(sw_pgp *p, gpgme_ctx_t ctx, const char *path, char *msg
   char why[SW_MSG_MAX] = "";
   size_t found = 0;
 
-  rc = read_key_file(path, &buf, &len, msg, msglen);
-  if (rc != SW_OK) goto out;
+  if (n_imported) *n_imported = 0;
   if (len == 0) {
     rc = sw_fail(SW_ERR_CONFIG, msg, msglen, "trusted key %s: empty file", path);
     goto out;
@@ -705,6 +879,14 @@ static sw_err import_one(sw_pgp *p, gpgme_ctx_t ctx, const char *path, char *msg
       goto out;
     }
     found++;
+    if (!pin_all) {
+      /* gpg lists a key once per import status; keep each fingerprint once. */
+      int seen = 0;
+      for (size_t i = 0; n_imported && i < *n_imported; i++)
+        if (strcmp(imported[i], s->fpr) == 0) seen = 1;
+      if (!seen && n_imported && *n_imported < cap) memcpy(imported[(*n_imported)++], s->fpr, 41);
+      continue;
+    }
     if (pinned_index(p, s->fpr) >= 0) continue;
     if (p->n_pinned >= SW_PGP_MAX_KEYS) {
       rc = sw_fail(SW_ERR_CONFIG, msg, msglen, "more than %d trusted keys", SW_PGP_MAX_KEYS);
@@ -719,6 +901,15 @@ static sw_err import_one(sw_pgp *p, gpgme_ctx_t ctx, const char *path, char *msg
 out:
   gpgme_data_release(d);
   free(bin);
+  return rc;
+}
+
+static sw_err import_one(sw_pgp *p, gpgme_ctx_t ctx, const char *path, char *msg, size_t msglen) {
+  sw_err rc;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  rc = read_key_file(path, &buf, &len, msg, msglen);
+  if (rc == SW_OK) rc = import_buf(p, ctx, path, buf, len, 1, NULL, NULL, msg, msglen);
   free(buf);
   return rc;
 }
@@ -751,17 +942,15 @@ static sw_err write_conf(const char *home, char *msg, size_t msglen) {
   return SW_OK;
 }
 
-sw_err sw_pgp_open(sw_pgp **out, const char *const *key_files, size_t n_keys, char *msg, size_t msglen) {
+/* A new sw_pgp with its private home and gpg.conf, and a context on it. */
+static sw_err new_home(sw_pgp **out, gpgme_ctx_t *ctx, char *msg, size_t msglen) {
   sw_err rc = SW_OK;
   sw_pgp *p = NULL;
-  gpgme_ctx_t ctx = NULL;
   const char *tmp = getenv("TMPDIR");
   int n;
 
-  if (out == NULL || (key_files == NULL && n_keys > 0))
-    return sw_fail(SW_ERR_USAGE, msg, msglen, "sw_pgp_open: bad arguments");
   *out = NULL;
-  if (n_keys == 0) return sw_fail(SW_ERR_CONFIG, msg, msglen, "no trusted key given");
+  *ctx = NULL;
   pthread_once(&sw_pgp_once, sw_pgp_init);
   if (!sw_pgp_init_ok) return sw_fail(SW_ERR_PGP_ENGINE, msg, msglen, "gpgme is too old or unusable");
   if (gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP) != 0)
@@ -784,7 +973,25 @@ sw_err sw_pgp_open(sw_pgp **out, const char *const *key_files, size_t n_keys, ch
   }
   rc = write_conf(p->home, msg, msglen);
   if (rc != SW_OK) goto out;
-  rc = new_ctx(p, &ctx, msg, msglen);
+  rc = new_ctx(p, ctx, msg, msglen);
+  if (rc != SW_OK) goto out;
+  *out = p;
+  p = NULL;
+out:
+  sw_pgp_free(p);
+  return rc;
+}
+
+sw_err sw_pgp_open(sw_pgp **out, const char *const *key_files, size_t n_keys, char *msg, size_t msglen) {
+  sw_err rc = SW_OK;
+  sw_pgp *p = NULL;
+  gpgme_ctx_t ctx = NULL;
+
+  if (out == NULL || (key_files == NULL && n_keys > 0))
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "sw_pgp_open: bad arguments");
+  *out = NULL;
+  if (n_keys == 0) return sw_fail(SW_ERR_CONFIG, msg, msglen, "no trusted key given");
+  rc = new_home(&p, &ctx, msg, msglen);
   if (rc != SW_OK) goto out;
   for (size_t i = 0; i < n_keys; i++) {
     if (key_files[i] == NULL) {
@@ -799,6 +1006,56 @@ sw_err sw_pgp_open(sw_pgp **out, const char *const *key_files, size_t n_keys, ch
 out:
   gpgme_release(ctx);
   sw_pgp_free(p);
+  return rc;
+}
+
+sw_err sw_pgp_open_keyring(sw_pgp **out, const uint8_t *keyring, size_t len, const char (*pin)[41], size_t n_pin,
+                           char *msg, size_t msglen) {
+  sw_err rc = SW_OK;
+  sw_pgp *p = NULL;
+  gpgme_ctx_t ctx = NULL;
+  char (*imported)[41] = NULL;
+  size_t n_imported = SW_PGP_MAX_KEYS;
+
+  if (out == NULL || (keyring == NULL && len > 0) || (pin == NULL && n_pin > 0))
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "sw_pgp_open_keyring: bad arguments");
+  *out = NULL;
+  if (n_pin == 0) return sw_fail(SW_ERR_CONFIG, msg, msglen, "no trusted key given");
+  if (n_pin > SW_PGP_MAX_KEYS) return sw_fail(SW_ERR_CONFIG, msg, msglen, "more than %d trusted keys", SW_PGP_MAX_KEYS);
+  if (len > SW_KEYS_KEYRING_MAX)
+    return sw_fail(SW_ERR_CONFIG, msg, msglen, "keyring larger than %u bytes", SW_KEYS_KEYRING_MAX);
+  imported = calloc(SW_PGP_MAX_KEYS, sizeof *imported);
+  if (imported == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+  rc = new_home(&p, &ctx, msg, msglen);
+  if (rc != SW_OK) goto out;
+  rc = import_buf(p, ctx, "(Keyring)", keyring, len, 0, imported, &n_imported, msg, msglen);
+  if (rc != SW_OK) goto out;
+  /* Pin the list, not the keyring: a key shipped in the keyring (a Next key,
+   * or one an attacker slipped in) signs nothing until it is named here. */
+  for (size_t i = 0; i < n_pin; i++) {
+    char f[41];
+    size_t k;
+    for (k = 0; k < 40 && pin[i][k]; k++)
+      f[k] = (pin[i][k] >= 'a' && pin[i][k] <= 'f') ? (char)(pin[i][k] - 'a' + 'A') : pin[i][k];
+    f[k] = '\0';
+    if (!is_hex40(f)) {
+      rc = sw_fail(SW_ERR_CONFIG, msg, msglen, "trusted key fingerprint \"%.40s\" is not 40 hex digits", pin[i]);
+      goto out;
+    }
+    for (k = 0; k < n_imported; k++)
+      if (strcmp(imported[k], f) == 0) break;
+    if (k == n_imported) {
+      rc = sw_fail(SW_ERR_CONFIG, msg, msglen, "trusted key %s is not a primary key in the keyring", f);
+      goto out;
+    }
+    if (pinned_index(p, f) < 0) memcpy(p->pinned[p->n_pinned++], f, 41);
+  }
+  *out = p;
+  p = NULL;
+out:
+  gpgme_release(ctx);
+  sw_pgp_free(p);
+  free(imported);
   return rc;
 }
 
@@ -1169,7 +1426,7 @@ static ssize_t discard_write(void *handle, const void *buffer, size_t size) {
   return (ssize_t)size;
 }
 
-static sw_err verify_data(sw_pgp *p, const uint8_t *sig, size_t sig_len, uint64_t size, sw_pgp_read_fn rd,
+static sw_err verify_data(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig, size_t sig_len, uint64_t size, sw_pgp_read_fn rd,
                           void *rd_arg, unsigned threshold, sw_pgp_verdict *v) {
   sw_err rc = SW_OK;
   gpgme_ctx_t ctx = NULL;
@@ -1193,6 +1450,7 @@ static sw_err verify_data(sw_pgp *p, const uint8_t *sig, size_t sig_len, uint64_
   }
   n_packets = precheck_signature(sig, sig_len, sc, &bin, &bin_len, v->reason, sizeof v->reason);
   if (n_packets == 0) goto out; /* rejected before gpg */
+  if (check_purpose(sc, purpose, v->reason, sizeof v->reason) != 0) goto out;
   v->reason[0] = '\0';
   rc = new_ctx(p, &ctx, emsg, sizeof emsg);
   if (rc != SW_OK) {
@@ -1259,6 +1517,7 @@ static sw_err verify_data(sw_pgp *p, const uint8_t *sig, size_t sig_len, uint64_
     int idx = -1;
     n_sigs++;
     if (judge_sig(p, ctx, s, &idx, v) != 0) goto out;
+    if (check_purpose_gpg(s, purpose, v) != 0) goto out;
     if (!counted[idx]) {
       counted[idx] = 1;
       if (v->n_good < SW_THRESHOLD_MAX) memcpy(v->signer[v->n_good], p->pinned[idx], 41);
@@ -1289,11 +1548,14 @@ out:
   return rc;
 }
 
-static sw_err verdict_init(sw_pgp *p, const uint8_t *sig, unsigned threshold, sw_pgp_verdict *v) {
+static sw_err verdict_init(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig, unsigned threshold,
+                           sw_pgp_verdict *v) {
   if (v == NULL) return SW_ERR_USAGE;
   memset(v, 0, sizeof *v);
   if (p == NULL || (sig == NULL))
     return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "sw_pgp_verify: bad arguments");
+  if (purpose != SW_PGP_PURPOSE_MANIFEST && purpose != SW_PGP_PURPOSE_KEYS && purpose != SW_PGP_PURPOSE_PACKAGE)
+    return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "sw_pgp_verify: unknown purpose %d", (int)purpose);
   if (threshold < 1 || threshold > SW_THRESHOLD_MAX)
     return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "threshold %u is not in 1..%u", threshold,
                    SW_THRESHOLD_MAX);
@@ -1314,26 +1576,27 @@ static ssize_t mem_read(void *arg, uint8_t *buf, size_t len) {
   return (ssize_t)n;
 }
 
-sw_err sw_pgp_verify_mem(sw_pgp *p, const uint8_t *sig, size_t sig_len, const uint8_t *data,
-                         size_t data_len, unsigned threshold, sw_pgp_verdict *v) {
+sw_err sw_pgp_verify_mem(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig, size_t sig_len,
+                         const uint8_t *data, size_t data_len, unsigned threshold, sw_pgp_verdict *v) {
   sw_err rc;
   struct mem_src m = {data, data_len, 0};
   static const uint8_t empty[1] = {0};
-  rc = verdict_init(p, sig ? sig : empty, threshold, v);
+  rc = verdict_init(p, purpose, sig ? sig : empty, threshold, v);
   if (rc != SW_OK) return rc;
   if (data == NULL && data_len > 0)
     return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "sw_pgp_verify_mem: NULL data");
-  return verify_data(p, sig ? sig : empty, sig ? sig_len : 0, (uint64_t)data_len, mem_read, &m, threshold, v);
+  return verify_data(p, purpose, sig ? sig : empty, sig ? sig_len : 0, (uint64_t)data_len, mem_read, &m, threshold, v);
 }
 
-sw_err sw_pgp_verify_stream(sw_pgp *p, const uint8_t *sig, size_t sig_len, uint64_t size, sw_pgp_read_fn rd,
-                            void *rd_arg, unsigned threshold, sw_pgp_verdict *v) {
+sw_err sw_pgp_verify_stream(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig, size_t sig_len,
+                            uint64_t size, sw_pgp_read_fn rd, void *rd_arg, unsigned threshold,
+                            sw_pgp_verdict *v) {
   sw_err rc;
   static const uint8_t empty[1] = {0};
-  rc = verdict_init(p, sig ? sig : empty, threshold, v);
+  rc = verdict_init(p, purpose, sig ? sig : empty, threshold, v);
   if (rc != SW_OK) return rc;
   if (rd == NULL) return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "sw_pgp_verify_stream: no reader");
-  rc = verify_data(p, sig ? sig : empty, sig ? sig_len : 0, size, rd, rd_arg, threshold, v);
+  rc = verify_data(p, purpose, sig ? sig : empty, sig ? sig_len : 0, size, rd, rd_arg, threshold, v);
   if (rc != SW_OK) {
     v->accepted = 0;
     v->n_good = 0;

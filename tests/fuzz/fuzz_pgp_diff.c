@@ -83,8 +83,9 @@ static void sign(const char *who, int i) {
   ssize_t r;
   snprintf(in, sizeof in, "%s/data", work);
   snprintf(out, sizeof out, "%s/sig%d", work, i);
-  char *argv[] = {"gpg", "--homedir", gnupghome, "--batch", "--yes", "-u", (char *)who, "-o", out, "--detach-sign", in,
-                  NULL};
+  /* purpose@swarmup=manifest: the base signatures are checked as manifest signatures. */
+  char *argv[] = {"gpg", "--homedir", gnupghome, "--batch", "--yes", "--sig-notation", "purpose@swarmup=manifest",
+                  "-u", (char *)who, "-o", out, "--detach-sign", in, NULL};
   if (pd_run(argv) != 0) die("gpg --detach-sign");
   fd = open(out, O_RDONLY | O_CLOEXEC);
   if (fd < 0) die("no signature");
@@ -129,7 +130,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   if (sw_pgp_open(&pgp, files, 2, msg, sizeof msg) != SW_OK) die(msg);
   /* The bases pass both; a flipped data byte fails both. */
   for (int i = 0; i < 4; i++) {
-    CHECK(sw_pgp_verify_mem(pgp, base[i].sig, base[i].len, data, sizeof data, 1, &v) == SW_OK && v.accepted);
+    CHECK(sw_pgp_verify_mem(pgp, SW_PGP_PURPOSE_MANIFEST, base[i].sig, base[i].len, data, sizeof data, 1, &v) == SW_OK && v.accepted);
     CHECK(pd_gpgv(vdir, vdir, ring, base[i].sig, base[i].len, data, sizeof data) == 1);
   }
   data[5] ^= 1;
@@ -151,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
   src.in = in + 1;
   src.len = size - 1;
   pd_mutate(&src, base[b].sig, base[b].len, data, sizeof data, &m);
-  rc = sw_pgp_verify_mem(pgp, m.sig, m.sig_len, m.data, m.data_len, 1, &v);
+  rc = sw_pgp_verify_mem(pgp, SW_PGP_PURPOSE_MANIFEST, m.sig, m.sig_len, m.data, m.data_len, 1, &v);
   CHECK(rc == SW_OK);
   if (!v.accepted) {
     check_msg(v.reason, sizeof v.reason);
