@@ -420,8 +420,11 @@ static const ring_key *ring_find(const ring_list *rl, const char *fpr) {
 /* The Keyring of k must hold exactly its Key and Next primaries, none revoked
  * or expired: the client checks signatures against nothing else. */
 static int check_keyring(const char *homedir, const sw_keys *k, ring_list *rl) {
-  int rc = list_keyring(homedir, k->keyring, k->keyring_len, rl);
+  /* gpg exported nothing (no key matched) or the Keyring is empty: gpg would
+   * refuse to read it, and every fingerprint below is then missing. */
+  int rc = k->keyring_len ? list_keyring(homedir, k->keyring, k->keyring_len, rl) : 0;
   if (rc) return rc;
+  if (k->keyring_len == 0) memset(rl, 0, sizeof *rl);
   for (size_t i = 0; i < k->n_key + k->n_next; i++) {
     const char *f = i < k->n_key ? k->key[i] : k->next[i - k->n_key];
     const ring_key *r = ring_find(rl, f);
@@ -832,8 +835,8 @@ static int cmd_sign(keys_opts *o) {
                     "                  later statement, signed by the Next keys, names new keys)\n",
             k->product);
   else
-    fprintf(stderr, "  [ ] Key         %u of these sign manifests%s:\n", k->threshold,
-            have_prev && prev->threshold != k->threshold ? " (Threshold changed)" : "");
+    fprintf(stderr, "  [ ] Key         Threshold %u: that many of these must sign each manifest%s:\n", k->threshold,
+            have_prev && prev->threshold != k->threshold ? " (CHANGED)" : "");
   for (size_t i = 0; i < k->n_key; i++)
     print_key(have_prev && !sw_keys_has(prev->key, prev->n_key, k->key[i]) ? "+" : k->version == 1 ? "+" : "=",
               k->key[i], rl, NULL,
@@ -852,8 +855,10 @@ static int cmd_sign(keys_opts *o) {
     fprintf(stderr, "  [ ] Next        none: statement %" PRIu64 " will need %u of the Key keys above\n",
             k->version + 1, k->threshold);
   else
-    fprintf(stderr, "  [ ] Next        %u of these (and no Key) may sign statement %" PRIu64 ":\n", k->next_threshold,
-            k->version + 1);
+    fprintf(stderr,
+            "  [ ] Next        Next-Threshold %u: that many of these must sign statement %" PRIu64
+            " (the Key keys alone cannot):\n",
+            k->next_threshold, k->version + 1);
   for (size_t i = 0; i < k->n_next; i++) print_key(" ", k->next[i], rl, NULL, "");
   if (k->n_floor == 0) fprintf(stderr, "  [ ] Floors      none (no channel's accepted sequence changes)\n");
   for (size_t i = 0; i < k->n_floor; i++)
