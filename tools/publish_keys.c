@@ -30,6 +30,7 @@
 #include "fsutil.h"
 #include "keys.h"
 #include "manifest.h"
+#include "pgp.h"
 #include "pubgpg.h"
 #include "sw_limits.h"
 
@@ -322,7 +323,8 @@ out:
 /* `gpg --export` of exactly these primary keys, minimal (no third-party
  * certifications: the client needs only the keys and their self-signatures),
  * into k->keyring. */
-static int export_keyring(const char *homedir, const char (*fprs)[41], size_t n, sw_keys *k) {
+static int export_keys(const char *homedir, const char (*fprs)[41], size_t n, uint8_t *buf, size_t cap,
+                       size_t *len) {
   const char *argv[16 + 2 * SW_KEYS_FPR_MAX];
   int a = 0, r;
   argv[a++] = "gpg";
@@ -337,10 +339,14 @@ static int export_keyring(const char *homedir, const char (*fprs)[41], size_t n,
   argv[a++] = "--export";
   for (size_t i = 0; i < n; i++) argv[a++] = fprs[i];
   argv[a] = NULL;
-  r = run_gpg(argv, NULL, 0, k->keyring, sizeof k->keyring, &k->keyring_len);
+  r = run_gpg(argv, NULL, 0, buf, cap, len);
   if (r == -2) return die(2, "the exported keys are larger than the Keyring limit (%u bytes)", SW_KEYS_KEYRING_MAX);
   if (r != 0) return die(1, "gpg --export failed");
   return 0;
+}
+
+static int export_keyring(const char *homedir, const char (*fprs)[41], size_t n, sw_keys *k) {
+  return export_keys(homedir, fprs, n, k->keyring, sizeof k->keyring, &k->keyring_len);
 }
 
 /* List the primary keys in ring[0..len) as gpg reads them (--with-colons,
@@ -737,6 +743,51 @@ out:
   return rc;
 }
 
+/* Check what gpg just wrote as the client's verifier (pgp.h) would: every
+ * packet good, by one of the given keys (exported again from the gpg home:
+ * the fingerprint binds the key, so it is the statement's key), each with
+ * purpose@swarmup=keys, and every given key among the signers. The rules
+ * were judged on that key set before signing; this catches gpg signing with
+ * something else (a wrong subkey, no notation). */
+static int self_check(const char *homedir, const char *draft, const char *sig_path, const char (*signers)[41],
+                      size_t n_signers) {
+  char msg[SW_MSG_MAX];
+  uint8_t *data = NULL, *sig = NULL, *ring = NULL;
+  size_t data_len = 0, sig_len = 0, ring_len = 0;
+  sw_pgp *p = NULL;
+  sw_pgp_verdict *v = NULL;
+  int rc = 1;
+  sw_err err;
+  ring = malloc(SW_KEYS_KEYRING_MAX);
+  v = calloc(1, sizeof *v);
+  if (ring == NULL || v == NULL) {
+    rc = die(1, "out of memory");
+    goto out;
+  }
+  if ((rc = export_keys(homedir, signers, n_signers, ring, SW_KEYS_KEYRING_MAX, &ring_len))) goto out;
+  rc = 1;
+  err = sw_fs_read_file(draft, SW_KEYS_STMT_MAX, SW_ERR_IO, &data, &data_len, msg, sizeof msg);
+  if (!err) err = sw_fs_read_file(sig_path, SW_MANIFEST_SIG_MAX, SW_ERR_IO, &sig, &sig_len, msg, sizeof msg);
+  if (!err) err = sw_pgp_open_keyring(&p, ring, ring_len, signers, n_signers, msg, sizeof msg);
+  if (err) {
+    rc = die(1, "checking the signature: %s", msg);
+    goto out;
+  }
+  err = sw_pgp_verify_mem(p, SW_PGP_PURPOSE_KEYS, sig, sig_len, data, data_len, (unsigned)n_signers, v);
+  if (err || !v->accepted) {
+    rc = die(1, "the signature gpg wrote does not verify as a key statement signature: %s", v->reason);
+    goto out;
+  }
+  rc = 0;
+out:
+  sw_pgp_free(p);
+  free(ring);
+  free(data);
+  free(sig);
+  free(v);
+  return rc;
+}
+
 /* One signing rule: need distinct signers among set[0..n). */
 typedef struct sign_rule {
   const char (*set)[41];
@@ -906,6 +957,10 @@ static int cmd_sign(keys_opts *o) {
   snprintf(sig_path, sizeof sig_path, "%s.sig", o->draft);
   if (sw_pub_gpg_sign(o->homedir, signer_ptr, n_signers, "keys", o->draft, sig_path, 1) != 0) {
     rc = die(1, "gpg could not sign %s", o->draft);
+    goto out;
+  }
+  if ((rc = self_check(o->homedir, o->draft, sig_path, (const char(*)[41])signers, n_signers))) {
+    unlink(sig_path); /* never leave a signature the client would refuse */
     goto out;
   }
   printf("signed:   %s\n", sig_path);

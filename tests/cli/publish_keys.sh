@@ -102,6 +102,11 @@ expect sign_refuses_key_unknown_to_both_statements 2 "in neither this statement 
 expect sign_refuses_bad_fingerprint 2 "not a 40-hex" -- \
   "$PUBLISH" keys sign --draft "$S2" --key "not-a-fingerprint" "${H[@]}" --yes
 
+# Without N-1.keys beside the draft, sign says it can check only the statement's own rule.
+mkdir -p "$T/alone" && cp "$S2" "$T/alone/2.keys"
+expect sign_without_previous_statement_warns 0 "WARNING: .*1.keys is not beside the draft" -- \
+  "$PUBLISH" keys sign --draft "$T/alone/2.keys" --key "$B_FPR" "${H[@]}" --yes
+
 # Two signers: 3 drops B for A and E with Threshold 2; E (Next of 2) and A sign it.
 expect rotate_with_threshold_2 0 "^wrote: .*3.keys" -- \
   "$PUBLISH" keys rotate --from "$S2" --key "$A_FPR" --key "$E_FPR" --drop "$B_FPR" --threshold 2 --expires-days 90 "${H[@]}"
