@@ -886,12 +886,16 @@ static int cmd_sign(keys_opts *o) {
                     "                  later statement, signed by the Next keys, names new keys)\n",
             k->product);
   else
-    fprintf(stderr, "  [ ] Key         Threshold %u: that many of these must sign each manifest%s:\n", k->threshold,
-            have_prev && prev->threshold != k->threshold ? " (CHANGED)" : "");
-  for (size_t i = 0; i < k->n_key; i++)
-    print_key(have_prev && !sw_keys_has(prev->key, prev->n_key, k->key[i]) ? "+" : k->version == 1 ? "+" : "=",
-              k->key[i], rl, NULL,
-              (have_prev && !sw_keys_has(prev->key, prev->n_key, k->key[i])) || k->version == 1 ? "  (added)" : "");
+  {
+    char was[32] = "";
+    if (have_prev && prev->threshold != k->threshold) snprintf(was, sizeof was, " (CHANGED, was %u)", prev->threshold);
+    fprintf(stderr, "  [ ] Key         Threshold %u%s: that many of these must sign each manifest:\n", k->threshold,
+            was);
+  }
+  for (size_t i = 0; i < k->n_key; i++) {
+    int added = k->version == 1 || (have_prev && !sw_keys_has(prev->key, prev->n_key, k->key[i]));
+    print_key(added ? "+" : have_prev ? "=" : " ", k->key[i], rl, NULL, added ? "  (added)" : "");
+  }
   if (have_prev) {
     int any = 0;
     for (size_t i = 0; i < prev->n_key; i++)

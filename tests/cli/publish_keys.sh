@@ -119,6 +119,22 @@ gpg --homedir "$GNUPGHOME" --batch --verify --status-fd 1 "$S3.sig" "$S3" >"$T/v
 ok two_signers_give_two_good_packets test "$(grep -c '^\[GNUPG:\] GOODSIG ' "$T/v3.status")" -eq 2
 ok both_packets_carry_purpose_keys test "$(grep -cx '\[GNUPG:\] NOTATION_DATA keys' "$T/v3.status")" -eq 2
 
+ok threshold_change_is_shown sh -c "echo no | '$PUBLISH' keys sign --draft '$S3' --key '$E_FPR' --key '$A_FPR' \
+  --homedir '$GNUPGHOME' 2>&1 | grep -q 'Threshold 2 (CHANGED, was 1)'"
+
+# Rotation to no keys (revocation): the checklist says the product freezes; 3's two keys must sign.
+expect rotate_to_no_keys_with_next 0 "^wrote: .*/4-null.keys" -- \
+  "$PUBLISH" keys rotate --from "$S3" --drop "$A_FPR" --drop "$E_FPR" --next "$B_FPR" --expires-days 90 \
+  --out "$D/4-null.keys" "${H[@]}"
+ok rotate_to_no_keys_writes_no_key_line sh -c "! grep -q '^Key: ' '$D/4-null.keys' && grep -qx 'Version: 4' '$D/4-null.keys'"
+expect rotate_refuses_no_key_and_no_next 2 "no Key and no Next" -- \
+  "$PUBLISH" keys rotate --from "$S3" --drop "$A_FPR" --drop "$E_FPR" --expires-days 90 --out "$T/x4.keys" "${H[@]}"
+cp "$D/4-null.keys" "$D/4.keys"
+expect sign_no_keys_checklist_says_frozen 1 "Key +NONE: every manifest of hello will be refused" -- \
+  sh -c "echo no | '$PUBLISH' keys sign --draft '$D/4.keys' --key '$A_FPR' --key '$E_FPR' --homedir '$GNUPGHOME'"
+expect sign_no_keys_needs_previous_threshold 2 "2 of the Key keys of statement 3: NOT MET" -- \
+  "$PUBLISH" keys sign --draft "$D/4.keys" --key "$A_FPR" "${H[@]}" --yes
+
 expect rotate_refuses_misnamed_statement 2 "should be named 3.keys" -- \
   sh -c "cp '$S3' '$T/x.keys' && '$PUBLISH' keys rotate --from '$T/x.keys' --expires-days 9 --homedir '$GNUPGHOME'"
 expect keys_unknown_subcommand_is_usage_error 2 "init, rotate or sign" -- "$PUBLISH" keys frobnicate
