@@ -2,7 +2,7 @@
 # fuzz.sh [SECONDS] [TARGET...] - build the libFuzzer targets (clang, ASan +
 # UBSan, build-fuzz/) and run each for SECONDS (default 60) on a scratch copy
 # of its seed corpus tests/fuzz/corpus/TARGET (the repository's corpus is
-# never modified). TARGET is manifest, magnet, config, torrent, state, sigpkt,
+# never modified). TARGET is manifest, keys, magnet, config, torrent, state, sigpkt,
 # pgp_diff, resume or http_range (default: all). A crash, leak, timeout or out-of-memory
 # fails the target; its input is kept in build-fuzz/fuzz-artifacts/TARGET/. One summary line per
 # target, then "N passed, N failed". Exit status 0 only if all passed.
@@ -14,7 +14,7 @@ SECONDS_PER=${1:-60}
 shift || true
 case "$SECONDS_PER" in '' | *[!0-9]*) echo "usage: fuzz.sh [SECONDS] [TARGET...]" >&2; exit 2 ;; esac
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(manifest magnet config torrent state sigpkt pgp_diff resume http_range)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(manifest keys magnet config torrent state sigpkt pgp_diff resume http_range)
 BUILD=${SW_FUZZ_BUILD:-$SRC/build-fuzz}
 
 # Largest input worth trying per target: a little over the parser's own limit,
@@ -22,6 +22,7 @@ BUILD=${SW_FUZZ_BUILD:-$SRC/build-fuzz}
 max_len() {
   case "$1" in
     manifest) echo 70000 ;;  # SW_MANIFEST_MAX 65536
+    keys) echo 70000 ;;      # SW_KEYS_STMT_MAX 65536
     magnet) echo 8192 ;;     # one manifest line, SW_MANIFEST_LINE_MAX 4096
     config) echo 70000 ;;    # SW_CONFIG_MAX 65536
     torrent) echo 65536 ;;   # single-file torrents are small; libtorrent's decoder is the cost

@@ -29,6 +29,6 @@ if [ "${SW_SKIP_VALGRIND:-0}" != 1 ]; then
   # test_http (a low-speed time bound) and test_swarm (libtorrent's threads and
   # timeouts) are too timing-bound for valgrind's 20-50x slowdown; they run
   # under ASan above.
-  bash "$SRC/tools/valgrind.sh" "$SRC/build" test_manifest test_magnet test_policy test_pgp test_gate \
+  bash "$SRC/tools/valgrind.sh" "$SRC/build" test_manifest test_keys test_magnet test_policy test_pgp test_gate \
     test_pgp_armor test_install test_clock_state test_torrent_signed
 fi
