@@ -233,3 +233,33 @@ SW_TEST(gate_copy_write_failure_is_io_error_not_acceptance) {
   close(cfd);
   teardown(&f);
 }
+
+/* ---------- the package signature says it signs a package ---------- */
+
+SW_TEST(gate_refuses_keys_signature_as_package_signature) {
+  struct fixture f;
+  setup_as(&f, A, "keys");
+  sw_gate_verdict v = gate(&f);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_EQ_INT(v.pgp.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "is a key statement signature (purpose@swarmup=keys), not a package signature");
+  teardown(&f);
+}
+
+SW_TEST(gate_refuses_manifest_signature_as_package_signature) {
+  struct fixture f;
+  setup_as(&f, A, "manifest");
+  sw_gate_verdict v = gate(&f);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "is a manifest signature (purpose@swarmup=manifest), not a package signature");
+  teardown(&f);
+}
+
+SW_TEST(gate_accepts_notationless_package_signature) {
+  struct fixture f;
+  setup_as(&f, A, NULL); /* a package signed by another tool */
+  sw_gate_verdict v = gate(&f);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  SW_ASSERT_STREQ(v.pgp.signer[0], g_fpr[A]);
+  teardown(&f);
+}

@@ -555,3 +555,342 @@ SW_TEST(rejects_more_than_32_signature_packets) {
   free(sig);
   sw_pgp_free(p);
 }
+
+/* ---------- signatures say what they sign (purpose@swarmup) ---------- */
+
+/* Sign DATA as who, carrying purpose@swarmup=purpose (NULL: no notation). */
+static uint8_t *sign_purpose(int who, const char *purpose, size_t *n) {
+  g_purpose = purpose;
+  uint8_t *sig = sign_detached(who, DATA, sizeof DATA, 0, n);
+  g_purpose = "manifest";
+  return sig;
+}
+
+static sw_pgp_verdict check_for(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig, size_t n) {
+  sw_pgp_verdict v;
+  sw_err rc = sw_pgp_verify_mem(p, purpose, sig, n, (const uint8_t *)DATA, sizeof DATA, 1, &v);
+  if (rc != SW_OK) SW_FAILF("verify did not run: %s: %s", sw_err_name(rc), v.reason);
+  return v;
+}
+
+SW_TEST(manifest_signature_without_purpose_is_refused) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_purpose(A, NULL, &n);
+  sw_pgp_verdict v = check_for(p, SW_PGP_PURPOSE_MANIFEST, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "has no purpose@swarmup notation");
+  SW_ASSERT_CONTAINS(v.reason, "a manifest signature needs purpose@swarmup=manifest");
+  SW_ASSERT_CONTAINS(v.reason, g_fpr[A]);
+  /* nor as a key statement signature */
+  v = check_for(p, SW_PGP_PURPOSE_KEYS, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "a key statement signature needs purpose@swarmup=keys");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(package_signature_is_not_a_manifest_signature) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_purpose(A, "package", &n);
+  sw_pgp_verdict v = check_for(p, SW_PGP_PURPOSE_MANIFEST, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "is a package signature (purpose@swarmup=package), not a manifest signature");
+  v = check_for(p, SW_PGP_PURPOSE_KEYS, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "is a package signature (purpose@swarmup=package), not a key statement signature");
+  v = check_for(p, SW_PGP_PURPOSE_PACKAGE, sig, n);
+  if (!v.accepted) SW_FAILF("package signature refused as a package signature: %s", v.reason);
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(keys_signature_is_not_a_package_signature) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_purpose(A, "keys", &n);
+  sw_pgp_verdict v = check_for(p, SW_PGP_PURPOSE_PACKAGE, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "is a key statement signature (purpose@swarmup=keys), not a package signature");
+  v = check_for(p, SW_PGP_PURPOSE_MANIFEST, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "is a key statement signature (purpose@swarmup=keys), not a manifest signature");
+  v = check_for(p, SW_PGP_PURPOSE_KEYS, sig, n);
+  if (!v.accepted) SW_FAILF("keys signature refused as a keys signature: %s", v.reason);
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(manifest_signature_is_not_a_package_or_keys_signature) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_purpose(A, "manifest", &n);
+  sw_pgp_verdict v = check_for(p, SW_PGP_PURPOSE_PACKAGE, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "is a manifest signature (purpose@swarmup=manifest), not a package signature");
+  v = check_for(p, SW_PGP_PURPOSE_KEYS, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "not a key statement signature");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(notationless_package_signature_is_accepted) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_purpose(A, NULL, &n);
+  sw_pgp_verdict v = check_for(p, SW_PGP_PURPOSE_PACKAGE, sig, n);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  SW_ASSERT_STREQ(v.signer[0], g_fpr[A]);
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(unknown_purpose_value_is_refused_for_every_purpose) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  uint8_t *sig = sign_purpose(A, "firmware", &n);
+  sw_pgp_verdict v = check_for(p, SW_PGP_PURPOSE_PACKAGE, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "has purpose@swarmup=firmware, not purpose@swarmup=package");
+  v = check_for(p, SW_PGP_PURPOSE_MANIFEST, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "has purpose@swarmup=firmware, not purpose@swarmup=manifest");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(two_purpose_notations_in_one_packet_are_refused) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  static const char *const extra[] = {"--sig-notation", "purpose@swarmup=package", NULL};
+  uint8_t *sig = sign_as(A, DATA, sizeof DATA, "--detach-sign", 0, extra, &n); /* + manifest */
+  sw_pgp_verdict v = check_for(p, SW_PGP_PURPOSE_MANIFEST, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "carries 2 purpose@swarmup notations");
+  v = check_for(p, SW_PGP_PURPOSE_PACKAGE, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "carries 2 purpose@swarmup notations");
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(one_wrong_purpose_in_a_set_rejects_the_set) {
+  need_fixture();
+  static const char *const k[] = {"trusted.asc", "second.asc"};
+  sw_pgp *p = open_keys(k, 2);
+  size_t na, ne, nc;
+  uint8_t *a = sign_purpose(A, "manifest", &na);
+  uint8_t *e = sign_purpose(E, "package", &ne);
+  uint8_t *c = concat(a, na, e, ne, &nc);
+  sw_pgp_verdict v = check_for(p, SW_PGP_PURPOSE_MANIFEST, c, nc);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "is a package signature");
+  SW_ASSERT_CONTAINS(v.reason, g_fpr[E]);
+  free(a);
+  free(e);
+  free(c);
+  sw_pgp_free(p);
+}
+
+/* Append a purpose@swarmup=value notation to the UNHASHED area of the one
+ * binary signature packet sig[0..n): the signature stays valid (that area is
+ * not covered by it), which is why only the hashed area may say the purpose. */
+static uint8_t *add_unhashed_notation(const uint8_t *sig, size_t n, const char *value, size_t *out_len) {
+  const char name[] = "purpose@swarmup";
+  size_t nl = sizeof name - 1, vl = strlen(value), sub = 1 + 8 + nl + vl;
+  size_t pos = 0, blen = 0, hashed, unhashed, nb, k = 0;
+  const uint8_t *body;
+  uint8_t *out;
+  SW_ASSERT(n > 3 && (sig[0] & 0x80) && sub < 192);
+  if (sig[0] & 0x40) { /* new format, one- or two-byte length */
+    SW_ASSERT((sig[0] & 0x3f) == 2);
+    if (sig[1] < 192) {
+      blen = sig[1];
+      pos = 2;
+    } else {
+      SW_ASSERT(sig[1] < 224);
+      blen = ((size_t)(sig[1] - 192) << 8) + sig[2] + 192;
+      pos = 3;
+    }
+  } else { /* old format, 1/2/4-byte length */
+    size_t lt = sig[0] & 3, w = lt == 0 ? 1 : lt == 1 ? 2 : 4;
+    SW_ASSERT(((sig[0] >> 2) & 0x0f) == 2 && lt != 3);
+    for (size_t i = 0; i < w; i++) blen = (blen << 8) | sig[1 + i];
+    pos = 1 + w;
+  }
+  SW_ASSERT(pos + blen == n);
+  body = sig + pos;
+  hashed = ((size_t)body[4] << 8) | body[5];
+  unhashed = ((size_t)body[6 + hashed] << 8) | body[7 + hashed];
+  nb = blen + 1 + sub;
+  out = malloc(nb + 8);
+  SW_ASSERT(out != NULL);
+  out[k++] = 0xC2; /* new format, tag 2, four-byte length */
+  out[k++] = 0xFF;
+  out[k++] = (uint8_t)(nb >> 24);
+  out[k++] = (uint8_t)(nb >> 16);
+  out[k++] = (uint8_t)(nb >> 8);
+  out[k++] = (uint8_t)nb;
+  memcpy(out + k, body, 6 + hashed);
+  k += 6 + hashed;
+  out[k++] = (uint8_t)((unhashed + 1 + sub) >> 8);
+  out[k++] = (uint8_t)(unhashed + 1 + sub);
+  memcpy(out + k, body + 8 + hashed, unhashed);
+  k += unhashed;
+  out[k++] = (uint8_t)sub;
+  out[k++] = 20;   /* notation data */
+  out[k++] = 0x80; /* human-readable */
+  out[k++] = 0;
+  out[k++] = 0;
+  out[k++] = 0;
+  out[k++] = (uint8_t)(nl >> 8);
+  out[k++] = (uint8_t)nl;
+  out[k++] = (uint8_t)(vl >> 8);
+  out[k++] = (uint8_t)vl;
+  memcpy(out + k, name, nl);
+  k += nl;
+  memcpy(out + k, value, vl);
+  k += vl;
+  memcpy(out + k, body + 8 + hashed + unhashed, blen - 8 - hashed - unhashed);
+  k += blen - 8 - hashed - unhashed;
+  *out_len = k;
+  return out;
+}
+
+SW_TEST(purpose_notation_in_the_unhashed_area_does_not_count) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n, m;
+  /* A package signed by another tool (no notation), and the same signature
+   * with purpose@swarmup=manifest added where anyone can add it. */
+  uint8_t *sig = sign_purpose(A, NULL, &n);
+  uint8_t *forged = add_unhashed_notation(sig, n, "manifest", &m);
+  /* still a good signature: as a package signature it is accepted */
+  sw_pgp_verdict v = check_for(p, SW_PGP_PURPOSE_PACKAGE, forged, m);
+  if (!v.accepted) SW_FAILF("the rewritten signature is no longer good: %s", v.reason);
+  v = check_for(p, SW_PGP_PURPOSE_MANIFEST, forged, m);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "has no purpose@swarmup notation in its hashed area");
+  free(forged);
+  /* and an unhashed "package" does not make a key statement signature a package one */
+  free(sig);
+  sig = sign_purpose(A, "keys", &n);
+  forged = add_unhashed_notation(sig, n, "package", &m);
+  v = check_for(p, SW_PGP_PURPOSE_PACKAGE, forged, m);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "is a key statement signature");
+  free(forged);
+  free(sig);
+  sw_pgp_free(p);
+}
+
+SW_TEST(verify_refuses_an_unknown_purpose_argument) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  sw_pgp_verdict v;
+  uint8_t *sig = sign_purpose(A, "manifest", &n);
+  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, (sw_pgp_purpose)0, sig, n, (const uint8_t *)DATA, sizeof DATA, 1, &v),
+                   SW_ERR_USAGE);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  free(sig);
+  sw_pgp_free(p);
+}
+
+/* ---------- a private home from an in-memory keyring ---------- */
+
+/* gpg --export of the given fingerprints (binary), as a key statement's Keyring. */
+static uint8_t *export_keys(const char *const *fprs, size_t n_fprs, size_t *len) {
+  char out[128];
+  char *argv[16];
+  int n = 0;
+  static int seq;
+  snprintf(out, sizeof out, "%s/export.%d.%d", g_dir, (int)getpid(), seq++);
+  argv[n++] = "gpg";
+  argv[n++] = "--homedir";
+  argv[n++] = g_home;
+  argv[n++] = "--batch";
+  argv[n++] = "--yes";
+  argv[n++] = "-o";
+  argv[n++] = out;
+  argv[n++] = "--export";
+  for (size_t i = 0; i < n_fprs; i++) argv[n++] = (char *)fprs[i];
+  argv[n] = NULL;
+  SW_ASSERT_EQ_INT(run(argv), 0);
+  return read_all(out, len);
+}
+
+SW_TEST(keyring_home_pins_only_the_listed_keys) {
+  need_fixture();
+  const char *fprs[] = {g_fpr[A], g_fpr[E]};
+  size_t len, na, ne;
+  uint8_t *ring = export_keys(fprs, 2, &len);
+  char pin[1][41];
+  char msg[SW_MSG_MAX] = "";
+  sw_pgp *p = NULL;
+  /* lower case is accepted (the statement's parser may hand either) */
+  for (int i = 0; i < 41; i++) pin[0][i] = (char)(g_fpr[A][i] >= 'A' && g_fpr[A][i] <= 'F' ? g_fpr[A][i] + 32 : g_fpr[A][i]);
+  SW_ASSERT(ring[0] & 0x80); /* binary */
+  sw_err rc = sw_pgp_open_keyring(&p, ring, len, (const char(*)[41])pin, 1, msg, sizeof msg);
+  if (rc != SW_OK) SW_FAILF("sw_pgp_open_keyring: %s: %s", sw_err_name(rc), msg);
+  SW_ASSERT_EQ_INT(sw_pgp_key_count(p), 1);
+  uint8_t *a = sign_purpose(A, "keys", &na);
+  uint8_t *e = sign_purpose(E, "keys", &ne);
+  sw_pgp_verdict v = check_for(p, SW_PGP_PURPOSE_KEYS, a, na);
+  if (!v.accepted) SW_FAILF("pinned key refused: %s", v.reason);
+  SW_ASSERT_STREQ(v.signer[0], g_fpr[A]);
+  /* E is in the keyring but not pinned: not a trusted signer */
+  v = check_for(p, SW_PGP_PURPOSE_KEYS, e, ne);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "untrusted key");
+  free(a);
+  free(e);
+  free(ring);
+  sw_pgp_free(p);
+}
+
+SW_TEST(keyring_home_refuses_a_pinned_key_missing_from_the_keyring) {
+  need_fixture();
+  const char *fprs[] = {g_fpr[A]};
+  size_t len;
+  uint8_t *ring = export_keys(fprs, 1, &len);
+  char pin[2][41];
+  char msg[SW_MSG_MAX] = "";
+  sw_pgp *p = NULL;
+  memcpy(pin[0], g_fpr[A], 41);
+  memcpy(pin[1], g_fpr[E], 41);
+  SW_ASSERT_EQ_INT(sw_pgp_open_keyring(&p, ring, len, (const char(*)[41])pin, 2, msg, sizeof msg), SW_ERR_CONFIG);
+  SW_ASSERT(p == NULL);
+  SW_ASSERT_CONTAINS(msg, g_fpr[E]);
+  /* a subkey's fingerprint is not a primary key of the keyring */
+  memcpy(pin[1], g_fpr[A_SUB], 41);
+  SW_ASSERT_EQ_INT(sw_pgp_open_keyring(&p, ring, len, (const char(*)[41])pin, 2, msg, sizeof msg), SW_ERR_CONFIG);
+  SW_ASSERT_CONTAINS(msg, g_fpr[A_SUB]);
+  free(ring);
+}
+
+SW_TEST(keyring_home_refuses_secret_keys_and_garbage) {
+  need_fixture();
+  size_t len;
+  uint8_t *sec = read_all(keyfile("untrusted-secret.asc"), &len);
+  char pin[1][41];
+  char msg[SW_MSG_MAX] = "";
+  sw_pgp *p = NULL;
+  memcpy(pin[0], g_fpr[B], 41);
+  SW_ASSERT_EQ_INT(sw_pgp_open_keyring(&p, sec, len, (const char(*)[41])pin, 1, msg, sizeof msg), SW_ERR_CONFIG);
+  SW_ASSERT_CONTAINS(msg, "secret key");
+  static const uint8_t junk[] = {0x99, 0x00, 0x01, 0x04};
+  SW_ASSERT_EQ_INT(sw_pgp_open_keyring(&p, junk, sizeof junk, (const char(*)[41])pin, 1, msg, sizeof msg),
+                   SW_ERR_CONFIG);
+  SW_ASSERT(p == NULL);
+  free(sec);
+}

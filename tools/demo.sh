@@ -86,7 +86,7 @@ sed -e "s/^Sequence: .*/Sequence: 3/" \
     -e "s/^Date: .*/Date: $(date -u -d '-40 days' +%Y-%m-%dT%H:%M:%SZ)/" \
     -e "s/^Expires: .*/Expires: $(date -u -d '-10 days' +%Y-%m-%dT%H:%M:%SZ)/" \
     "$W/pub/hello-stable.manifest" >"$W/expired.manifest"
-gpg --batch --quiet --yes --armor -u "$FPR" --detach-sign -o "$W/expired.manifest.sig" "$W/expired.manifest"
+gpg --batch --quiet --yes --armor --sig-notation purpose@swarmup=manifest -u "$FPR" --detach-sign -o "$W/expired.manifest.sig" "$W/expired.manifest"
 refused 3 "$SWARMUP" check --manifest "$W/expired.manifest" "${C[@]}"
 
 step "Attack: a mirror tampers with the manifest (points Fallback elsewhere)"

@@ -29,7 +29,7 @@ REL_FILE=$NAME
 REL_SIZE=$(stat -c %s "$T/rel/$NAME")
 REL_SHA=$(sha256sum "$T/rel/$NAME" | cut -d' ' -f1)
 REL_MAGNET=$(sed -n 's/^magnet: *//p' "$T/rel/make.out")
-sw_sign "$A_FPR" "$T/rel/$NAME" "$T/rel/$NAME.sig"
+sw_sign_package "$A_FPR" "$T/rel/$NAME" "$T/rel/$NAME.sig"
 REL_PKGSIG=$(base64 -w0 "$T/rel/$NAME.sig")
 printf '#!/bin/sh\necho pwned >"$SW_MARK"\n' >"$T/evil.sh"
 EVIL_SHA=$(sha256sum "$T/evil.sh" | cut -d' ' -f1)

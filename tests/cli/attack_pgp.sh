@@ -12,7 +12,7 @@ K=$T/keys
 sw_release "$T/rel" hello-1.0.tar.gz 100000
 P=$T/rel/hello-1.0.tar.gz
 sw_manifest "$T/m"
-gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign -o "$T/m.asc" "$T/m"
+gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor --sig-notation purpose@swarmup=manifest -u "$A_FPR!" --detach-sign -o "$T/m.asc" "$T/m"
 
 gpg_ok() { gpg --homedir "$GNUPGHOME" --batch --verify "$1" "$2" >/dev/null 2>&1; }
 gpg_refuses() { ! gpg_ok "$@"; }
@@ -43,7 +43,7 @@ expect armored_signature_with_malformed_crc24_is_refused 3 "manifest rejected: .
 # same. Notations of growing length give signatures of each length mod 3.
 seen_ok=0 seen_refused=0
 for v in 1 12 123 1234; do
-  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --sig-notation "n@test.invalid=$v" \
+  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --sig-notation purpose@swarmup=manifest --sig-notation "n@test.invalid=$v" \
     --detach-sign -o "$T/n$v.asc" "$T/m"
   grep -vE '^=' "$T/n$v.asc" >"$T/n$v.nocrc"
   # the signature's length: its armor body (after the blank line, before the CRC-24), decoded
@@ -65,5 +65,36 @@ ok both_kinds_of_signature_without_crc24_were_tried test "$seen_ok$seen_refused"
 sed '1a Comment:x' "$T/m.asc" >"$T/m.badhdr"
 ok gpg_refuses_invalid_armor_header gpg_refuses "$T/m.badhdr" "$T/m"
 expect armor_with_invalid_header_line_is_refused 3 "manifest rejected: .*armor header" -- check "$T/m.badhdr"
+
+# --- signatures say what they sign (purpose@swarmup, docs/manifest.md) -------------
+# A manifest signature without the notation: gpg calls it good, swarmup refuses it.
+sw_sign "$A_FPR" "$T/m" "$T/m.nopurpose.sig"
+ok gpg_accepts_the_notationless_manifest_signature gpg_ok "$T/m.nopurpose.sig" "$T/m"
+expect manifest_signature_without_purpose_is_refused 3 \
+  "manifest rejected: .*has no purpose@swarmup notation \(a manifest signature needs purpose@swarmup=manifest\)" -- \
+  check "$T/m.nopurpose.sig"
+
+# The attack of issue 11: a package whose bytes are a manifest, signed by the
+# publisher as a package, offered as the manifest's signature.
+cp "$T/m" "$T/m-as-package.tar.gz"
+sw_sign_package "$A_FPR" "$T/m-as-package.tar.gz" "$T/m.pkg.sig"
+expect package_signature_is_not_a_manifest_signature 3 \
+  "manifest rejected: .*is a package signature \(purpose@swarmup=package\), not a manifest signature" -- \
+  check "$T/m.pkg.sig"
+
+# A key statement signature over the package, in the manifest's Signature field.
+sw_sign_keys "$A_FPR" "$P" "$T/p.keys.sig"
+sw_manifest "$T/mk" "Signature=$(base64 -w0 "$T/p.keys.sig")"
+sw_sign_manifest "$A_FPR" "$T/mk" "$T/mk.sig"
+expect keys_signature_is_not_a_package_signature 5 \
+  "payload rejected: .*is a key statement signature \(purpose@swarmup=keys\), not a package signature" -- \
+  "$SWARMUP" verify --manifest "$T/mk" --trusted-key "$K/trusted.asc" --product hello "$P"
+
+# A package signed by another tool (no notation) is still a package signature.
+sw_sign "$A_FPR" "$P" "$T/p.plain.sig"
+sw_manifest "$T/mp" "Signature=$(base64 -w0 "$T/p.plain.sig")"
+sw_sign_manifest "$A_FPR" "$T/mp" "$T/mp.sig"
+expect notationless_package_signature_is_accepted 0 "^ok: .*signed by $A_FPR" -- \
+  "$SWARMUP" verify --manifest "$T/mp" --trusted-key "$K/trusted.asc" --product hello "$P"
 
 sw_done

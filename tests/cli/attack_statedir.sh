@@ -21,7 +21,7 @@ mkdir -p "$T/rel"
 head -c "$SIZE" /dev/urandom >"$T/rel/$NAME"
 "$PUBLISH" make --file "$T/rel/$NAME" --product hello --version 1.0 --sequence 10 \
   --fallback "https://127.0.0.1:9/$NAME" --no-torrent-url --out-dir "$T/rel" >"$T/rel/make.out"
-sw_sign "$A_FPR" "$T/rel/$NAME" "$T/rel/$NAME.sig"
+sw_sign_package "$A_FPR" "$T/rel/$NAME" "$T/rel/$NAME.sig"
 REL_FILE=$NAME REL_SIZE=$SIZE REL_SHA=$(sha256sum "$T/rel/$NAME" | cut -d' ' -f1)
 REL_MAGNET=$(sed -n 's/^magnet: *//p' "$T/rel/make.out") REL_PKGSIG=$(base64 -w0 "$T/rel/$NAME.sig")
 sw_signed_manifest "$T/m"

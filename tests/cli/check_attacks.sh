@@ -20,7 +20,7 @@ signed() {
   local name=$1
   shift
   sw_manifest "$M/$name" "$@"
-  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign -o "$M/$name.sig" "$M/$name"
+  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor --sig-notation purpose@swarmup=manifest -u "$A_FPR!" --detach-sign -o "$M/$name.sig" "$M/$name"
 }
 
 # --- accepted ---------------------------------------------------------------
@@ -32,11 +32,11 @@ expect same_manifest_again_is_still_accepted 0 "sequence 10" -- chk s1 "$M/good"
 expect plain_gpg_verifies_the_manifest 0 "Good signature" -- gpg --homedir "$GNUPGHOME" --verify "$M/good.sig" "$M/good"
 
 sw_manifest "$M/sub"
-sw_sign "$A_SUB_FPR" "$M/sub" "$M/sub.sig"
+sw_sign_manifest "$A_SUB_FPR" "$M/sub" "$M/sub.sig"
 expect accepts_signature_by_subkey_of_trusted_key 0 "update available" -- chk sub "$M/sub"
 
 sw_manifest "$M/bin"
-sw_sign "$A_FPR" "$M/bin" "$M/bin.sig"
+sw_sign_manifest "$A_FPR" "$M/bin" "$M/bin.sig"
 expect accepts_binary_detached_signature 0 "update available" -- chk bin "$M/bin"
 
 expect json_output_is_one_object 0 '^\{"event":"check","status":"update-available".*"sequence":10' -- chk json "$M/good" --json
@@ -53,21 +53,21 @@ signed other Sequence=11
 cp "$M/good" "$M/swap"; cp "$M/other.sig" "$M/swap.sig"
 expect rejects_signature_over_another_manifest 3 "manifest rejected: signature: .*bad signature" -- chk swap "$M/swap"
 
-sw_manifest "$M/untr"; sw_sign "$B_FPR" "$M/untr" "$M/untr.sig"
+sw_manifest "$M/untr"; sw_sign_manifest "$B_FPR" "$M/untr" "$M/untr.sig"
 expect rejects_signature_by_untrusted_key 3 "manifest rejected: signature: .*(untrusted|not pinned|unknown)" -- chk untr "$M/untr"
 
-sw_manifest "$M/untrsub"; sw_sign "$B_SUB_FPR" "$M/untrsub" "$M/untrsub.sig"
+sw_manifest "$M/untrsub"; sw_sign_manifest "$B_SUB_FPR" "$M/untrsub" "$M/untrsub.sig"
 expect rejects_signature_by_subkey_of_untrusted_key 3 "manifest rejected: signature: .*(untrusted|not pinned|unknown)" -- chk untrsub "$M/untrsub"
 
-sw_manifest "$M/rev"; sw_sign "$R_FPR" "$M/rev" "$M/rev.sig"
+sw_manifest "$M/rev"; sw_sign_manifest "$R_FPR" "$M/rev" "$M/rev.sig"
 expect rejects_signature_by_revoked_trusted_key 3 "manifest rejected: signature: .*revoked" -- \
   "$SWARMUP" check --manifest "$M/rev" --trusted-key "$K/revoked.asc" --product hello --state-dir "$T/st/rev"
 
-sw_manifest "$M/exp"; sw_sign "$X_FPR" "$M/exp" "$M/exp.sig" --faked-system-time "$X_SIGN_TIME"
+sw_manifest "$M/exp"; sw_sign_manifest "$X_FPR" "$M/exp" "$M/exp.sig" --faked-system-time "$X_SIGN_TIME"
 expect rejects_signature_by_expired_trusted_key 3 "manifest rejected: signature: .*expired" -- \
   "$SWARMUP" check --manifest "$M/exp" --trusted-key "$K/expired.asc" --product hello --state-dir "$T/st/exp"
 
-sw_manifest "$M/sha1"; sw_sign "$A_FPR" "$M/sha1" "$M/sha1.sig" --digest-algo SHA1 --allow-weak-digest-algos
+sw_manifest "$M/sha1"; sw_sign_manifest "$A_FPR" "$M/sha1" "$M/sha1.sig" --digest-algo SHA1 --allow-weak-digest-algos
 expect rejects_sha1_digest 3 "manifest rejected: signature: .*SHA-?1" -- chk sha1 "$M/sha1"
 
 sw_manifest "$M/clear"
@@ -82,11 +82,11 @@ cp "$M/good" "$M/append"; cp "$M/good.sig" "$M/append.sig"
 printf 'X-Extra: appended after signing\n' >>"$M/append"
 expect rejects_bytes_appended_after_signing 3 "manifest rejected: signature: .*bad signature" -- chk append "$M/append"
 
-sw_manifest "$M/thr"; sw_sign "$A_FPR" "$M/thr" "$M/thr.sig"
+sw_manifest "$M/thr"; sw_sign_manifest "$A_FPR" "$M/thr" "$M/thr.sig"
 expect rejects_threshold_two_with_one_signer 3 "manifest rejected: signature: .*1 distinct trusted signer, 2 required" -- \
   "$SWARMUP" check --manifest "$M/thr" --trusted-key "$K/trusted.asc" --trusted-key "$K/second.asc" \
   --threshold 2 --product hello --state-dir "$T/st/thr"
-sw_sign "$E_FPR" "$M/thr" "$M/thr.e.sig"
+sw_sign_manifest "$E_FPR" "$M/thr" "$M/thr.e.sig"
 cat "$M/thr.sig" "$M/thr.e.sig" >"$M/thr2.sig"
 expect accepts_threshold_two_with_two_signers 0 "update available" -- \
   "$SWARMUP" check --manifest "$M/thr" --manifest-sig "$M/thr2.sig" --trusted-key "$K/trusted.asc" \
@@ -117,7 +117,7 @@ expect accepts_other_channel_when_asked 0 "update available" -- chk chan "$M/cha
 # --- syntax (signed by the trusted key: syntax is checked after the signature) --------
 sw_manifest "$M/big" "+X-Pad: $(head -c 3000 /dev/zero | tr '\0' a)"
 for _ in $(seq 1 22); do printf 'X-Pad: %s\n' "$(head -c 3000 /dev/zero | tr '\0' a)" >>"$M/big"; done
-gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign -o "$M/big.sig" "$M/big"
+gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor --sig-notation purpose@swarmup=manifest -u "$A_FPR!" --detach-sign -o "$M/big.sig" "$M/big"
 expect rejects_oversize_manifest 3 "manifest rejected: .*65536" -- chk big "$M/big"
 signed dup "+Sequence: 11"
 expect rejects_duplicate_field 3 "manifest rejected: line 14: duplicate field Sequence" -- chk dup "$M/dup"

@@ -14,7 +14,7 @@ PORT=$(cat "$N/port")
 HPORT=$(cat "$N/http_port")
 W=$N/www
 sw_manifest "$W/hello.manifest"
-gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign -o "$W/hello.manifest.sig" "$W/hello.manifest"
+gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor --sig-notation purpose@swarmup=manifest -u "$A_FPR!" --detach-sign -o "$W/hello.manifest.sig" "$W/hello.manifest"
 cp "$W/hello.manifest" "$W/nosig.manifest"
 head -c 70000 /dev/zero | tr '\0' 'a' >"$W/huge.manifest"
 cp "$W/hello.manifest.sig" "$W/huge.manifest.sig"

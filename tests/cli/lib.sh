@@ -36,7 +36,10 @@ sw_keys() {
   export GNUPGHOME
 }
 
-# sw_sign FPR IN OUT [extra gpg args...]: detached binary signature by exactly that (sub)key.
+# sw_sign FPR IN OUT [extra gpg args...]: detached binary signature by exactly
+# that (sub)key, with no purpose@swarmup notation (swarmup refuses it as a
+# manifest signature; as a package signature it stands for one made by another
+# tool). Say what is signed with sw_sign_manifest / sw_sign_package.
 sw_sign() {
   local fpr=$1 in=$2 out=$3
   shift 3
@@ -45,6 +48,19 @@ sw_sign() {
     cat "$T/sign.err" >&2
     return 1
   }
+}
+
+# sw_sign_manifest / sw_sign_package / sw_sign_keys FPR IN OUT [extra gpg args...]:
+# the same, carrying the hashed notation purpose@swarmup=manifest (package, keys)
+# that swarmup requires (docs/manifest.md).
+sw_sign_manifest() { sw_sign_purpose manifest "$@"; }
+sw_sign_package() { sw_sign_purpose package "$@"; }
+sw_sign_keys() { sw_sign_purpose keys "$@"; }
+# sw_sign_purpose PURPOSE FPR IN OUT [extra gpg args...]
+sw_sign_purpose() {
+  local purpose=$1 fpr=$2 in=$3 out=$4
+  shift 4
+  sw_sign "$fpr" "$in" "$out" --sig-notation "purpose@swarmup=$purpose" "$@"
 }
 
 # sw_flip FILE OFFSET: flip the lowest bit of one byte in place.
@@ -70,7 +86,7 @@ sw_release() {
   REL_SIZE=$size
   REL_SHA=$(sha256sum "$dir/$name" | cut -d' ' -f1)
   REL_MAGNET=$(sed -n 's/^magnet: *//p' "$dir/make.out")
-  sw_sign "$A_FPR" "$dir/$name" "$dir/$name.sig"
+  sw_sign_package "$A_FPR" "$dir/$name" "$dir/$name.sig"
   REL_PKGSIG=$(base64 -w0 "$dir/$name.sig")
 }
 
@@ -207,7 +223,8 @@ sw_signed_manifest() {
   local out=$1
   shift
   sw_manifest "$out" "$@"
-  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign -o "$out.sig" "$out"
+  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor --sig-notation purpose@swarmup=manifest -u "$A_FPR!" \
+    --detach-sign -o "$out.sig" "$out"
 }
 
 # The v2 hash cut to 20 bytes and the v1 hash, as opentracker's whitelist wants them.

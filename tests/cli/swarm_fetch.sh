@@ -27,7 +27,7 @@ ANNOUNCE=$(cat "$T/tracker/announce")
   --tracker "$ANNOUNCE" --no-torrent-url >"$T/make.out"
 MAG=$(sed -n 's/^magnet: *//p' "$T/make.out")
 ok torrent_is_reproducible test "$(sw_tracker_hashes "$MAG")" = "$(sw_tracker_hashes "$MAG0")"
-sw_sign "$A_FPR" "$PKG" "$T/pkg.sig"
+sw_sign_package "$A_FPR" "$PKG" "$T/pkg.sig"
 REL_FILE=hello-1.0.tar.gz REL_SIZE=$SIZE REL_SHA=$SHA REL_MAGNET=$MAG REL_PKGSIG=$(base64 -w0 "$T/pkg.sig")
 sw_signed_manifest "$T/hello.manifest" Sequence=1
 
@@ -85,7 +85,7 @@ mkdir -p "$T/slow"
 cp "$PKG" "$T/slow/"
 sw_lt_seed slow "$T/rel/hello-1.0.tar.gz.torrent" "$T/slow" --upload-limit $((8 * 1024 * 1024))
 sw_manifest "$T/slow.manifest" Sequence=1 "Magnet=$(sed 's/&tr=[^&]*//' <<<"$MAG")&x.pe=127.0.0.1:$LT_PORT"
-gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign -o "$T/slow.manifest.sig" "$T/slow.manifest"
+gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor --sig-notation purpose@swarmup=manifest -u "$A_FPR!" --detach-sign -o "$T/slow.manifest.sig" "$T/slow.manifest"
 "$SWARMUP" fetch --manifest "$T/slow.manifest" --state-dir "$T/c5" --out "$T/out5" --seed-time 0 "${F[@]}" >"$T/kill.log" 2>&1 &
 FPID=$!
 SW_CLEANUPS+=("kill -9 $FPID 2>/dev/null")

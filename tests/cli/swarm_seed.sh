@@ -14,7 +14,7 @@ mkrel() {
   head -c $((6 * 1024 * 1024 + n)) /dev/urandom >"$T/r$n/hello-$n.tar.gz"
   "$PUBLISH" make --file "$T/r$n/hello-$n.tar.gz" --product hello --version "$n.0" --sequence "$n" \
     --fallback "https://127.0.0.1:9/hello-$n.tar.gz" --no-torrent-url --out-dir "$T/r$n" >"$T/r$n/make.out"
-  sw_sign "$A_FPR" "$T/r$n/hello-$n.tar.gz" "$T/r$n/pkg.sig"
+  sw_sign_package "$A_FPR" "$T/r$n/hello-$n.tar.gz" "$T/r$n/pkg.sig"
 }
 # manifest for release N (with the python seeder's port as x.pe) into $T/www/hello.manifest, atomically.
 publish() {

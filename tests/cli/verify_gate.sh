@@ -7,7 +7,7 @@ sw_keys
 sw_release "$T/rel" hello-1.0.tar.gz 300000
 K=$T/keys
 sw_manifest "$T/hello.manifest"
-sw_sign "$A_FPR" "$T/hello.manifest" "$T/hello.manifest.sig"
+sw_sign_manifest "$A_FPR" "$T/hello.manifest" "$T/hello.manifest.sig"
 P=$T/rel/hello-1.0.tar.gz
 
 v() { "$SWARMUP" verify --manifest "$T/hello.manifest" --trusted-key "$K/trusted.asc" --product hello "$@"; }
@@ -26,9 +26,9 @@ cp "$P" "$T/ext"; printf 'x' >>"$T/ext"
 expect gate_rejects_extended_file 5 "payload rejected: .*ext: size 300001 differs" -- v "$T/ext"
 
 # A manifest whose Signature field is by another (untrusted) key, size and hash right.
-sw_sign "$B_FPR" "$P" "$T/b.sig"
+sw_sign_package "$B_FPR" "$P" "$T/b.sig"
 sw_manifest "$T/other.manifest" "Signature=$(base64 -w0 "$T/b.sig")"
-sw_sign "$A_FPR" "$T/other.manifest" "$T/other.manifest.sig"
+sw_sign_manifest "$A_FPR" "$T/other.manifest" "$T/other.manifest.sig"
 expect gate_rejects_file_signed_by_other_key 5 "payload rejected: .*untrusted key" -- \
   "$SWARMUP" verify --manifest "$T/other.manifest" --trusted-key "$K/trusted.asc" --product hello "$P"
 
@@ -42,7 +42,7 @@ expect verify_needs_a_file 2 "no FILE to verify" -- v
 expect verify_has_help 0 "usage: swarmup verify" -- "$SWARMUP" verify --help
 
 # A forged manifest (signed by the untrusted key) is refused before any file is read.
-sw_sign "$B_FPR" "$T/hello.manifest" "$T/forged.sig"
+sw_sign_manifest "$B_FPR" "$T/hello.manifest" "$T/forged.sig"
 expect verify_refuses_forged_manifest 3 "manifest rejected: signature" -- \
   "$SWARMUP" verify --manifest "$T/hello.manifest" --manifest-sig "$T/forged.sig" --trusted-key "$K/trusted.asc" --product hello "$P"
 

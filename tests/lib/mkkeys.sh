@@ -22,7 +22,9 @@
 #   gpg --homedir "$GNUPGHOME" --batch --yes -u "$A_SUB_FPR!" --detach-sign -o F.sig F   # A subkey
 #   ... same with E_FPR, B_FPR, B_SUB_FPR, R_FPR;
 #   gpg --homedir "$GNUPGHOME" --batch --yes --faked-system-time "$X_SIGN_TIME" -u "$X_FPR!" --detach-sign ...
-# The `!` makes gpg use exactly that (sub)key instead of picking one.
+# The `!` makes gpg use exactly that (sub)key instead of picking one. swarmup
+# also wants each signature to say what it signs: add
+# `--sig-notation purpose@swarmup=manifest` (or =package, =keys) as needed.
 #
 # Clean up when done:
 #   gpgconf --homedir "$GNUPGHOME" --kill all; rm -rf "$GNUPGHOME" OUTDIR

@@ -42,7 +42,7 @@ head -c "$((mib * 1024 * 1024))" /dev/urandom >"$tmp/payload"
 bash "$repo/tests/lib/mkkeys.sh" "$tmp/keys" >/dev/null
 # shellcheck disable=SC1091
 . "$tmp/keys/keys.env"
-gpg --homedir "$GNUPGHOME" --batch --yes --quiet -u "$A_FPR!" --digest-algo SHA512 \
+gpg --homedir "$GNUPGHOME" --batch --yes --quiet --sig-notation purpose@swarmup=package -u "$A_FPR!" --digest-algo SHA512 \
   --detach-sign -o "$tmp/payload.sig" "$tmp/payload"
 mkdir -m 700 "$tmp/gpgv"
 gpg --homedir "$GNUPGHOME" --batch --quiet --export "$A_FPR" >"$tmp/a.gpg"

@@ -62,7 +62,7 @@ bench_keys() {
   # shellcheck disable=SC1091
   . "$T/keys/keys.env"
   export GNUPGHOME
-  gpg --homedir "$GNUPGHOME" --batch --yes --quiet -u "$A_FPR!" --detach-sign -o "$T/pkg.sig" "$1"
+  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --sig-notation purpose@swarmup=package -u "$A_FPR!" --detach-sign -o "$T/pkg.sig" "$1"
   PKGSIG=$(base64 -w0 "$T/pkg.sig")
 }
 
@@ -84,7 +84,7 @@ bench_manifest() {
     echo "Fallback: $3"
     echo "Signature: $PKGSIG"
   } >"$1"
-  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor -u "$A_FPR!" --detach-sign -o "$1.sig" "$1"
+  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor --sig-notation purpose@swarmup=manifest -u "$A_FPR!" --detach-sign -o "$1.sig" "$1"
 }
 
 # bench_notes OUT_MD: the hand-written part of an existing OUT_MD (from its line
