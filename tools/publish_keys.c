@@ -567,11 +567,17 @@ static int cmd_init(keys_opts *o) {
   k->date = now;
   k->expires = now + days;
   k->threshold = 1;
-  if (o->threshold && (rc = parse_count(o->threshold, "--threshold", &k->threshold))) goto out;
-  for (size_t i = 0; i < o->n_key; i++)
-    if ((rc = add_fpr(k->key, &k->n_key, o->key[i], "--key"))) goto out;
+  if (o->threshold) {
+    rc = parse_count(o->threshold, "--threshold", &k->threshold);
+    if (rc) goto out;
+  }
+  for (size_t i = 0; i < o->n_key; i++) {
+    rc = add_fpr(k->key, &k->n_key, o->key[i], "--key");
+    if (rc) goto out;
+  }
   for (size_t i = 0; i < o->n_next; i++) {
-    if ((rc = add_fpr(k->next, &k->n_next, o->next[i], "--next"))) goto out;
+    rc = add_fpr(k->next, &k->n_next, o->next[i], "--next");
+    if (rc) goto out;
     if (sw_keys_has(k->key, k->n_key, k->next[k->n_next - 1]))
       /* Allowed, but a thief of the current keys then holds the rotation too. */
       fprintf(stderr, "swarmup-publish: warning: %s is both a Key and a Next: keep the next key apart\n",
@@ -579,7 +585,10 @@ static int cmd_init(keys_opts *o) {
   }
   if (k->n_next) {
     k->next_threshold = 1;
-    if (o->next_threshold && (rc = parse_count(o->next_threshold, "--next-threshold", &k->next_threshold))) goto out;
+    if (o->next_threshold) {
+      rc = parse_count(o->next_threshold, "--next-threshold", &k->next_threshold);
+      if (rc) goto out;
+    }
   }
   if (k->threshold > k->n_key) {
     rc = die(2, "--threshold %u is more than the %zu keys given", k->threshold, k->n_key);
@@ -594,10 +603,13 @@ static int cmd_init(keys_opts *o) {
     size_t n = 0;
     for (size_t i = 0; i < k->n_key; i++) memcpy(all[n++], k->key[i], 41);
     for (size_t i = 0; i < k->n_next; i++) memcpy(all[n++], k->next[i], 41);
-    if ((rc = export_keyring(o->homedir, (const char(*)[41])all, n, k))) goto out;
+    rc = export_keyring(o->homedir, (const char(*)[41])all, n, k);
+    if (rc) goto out;
   }
-  if ((rc = check_keyring(o->homedir, k, rl))) goto out;
-  if ((rc = build_statement(k, floors, text, SW_KEYS_STMT_MAX + 1, &len))) goto out;
+  rc = check_keyring(o->homedir, k, rl);
+  if (rc) goto out;
+  rc = build_statement(k, floors, text, SW_KEYS_STMT_MAX + 1, &len);
+  if (rc) goto out;
   if (o->out) snprintf(dir, sizeof dir, "%s", o->out);
   else snprintf(dir, sizeof dir, "%s.keys", o->product);
   {
@@ -607,7 +619,8 @@ static int cmd_init(keys_opts *o) {
       goto out;
     }
   }
-  if ((rc = save_statement(dir, "1.keys", text, len))) goto out;
+  rc = save_statement(dir, "1.keys", text, len);
+  if (rc) goto out;
   print_written(dir, "1.keys", k);
   rc = 0;
 out:
@@ -641,7 +654,8 @@ static int cmd_rotate(keys_opts *o) {
   if (o->from == NULL) return die(2, "keys rotate needs --from N.keys and --expires-days (see keys rotate --help)");
   if (parse_days(o->expires_days, &days)) return 2;
   if (o->next_threshold && o->n_next == 0) return die(2, "--next-threshold needs --next");
-  if ((rc = join_floors(o, floors, sizeof floors))) return rc;
+  rc = join_floors(o, floors, sizeof floors);
+  if (rc) return rc;
   prev = calloc(1, sizeof *prev);
   k = calloc(1, sizeof *k);
   rl = calloc(1, sizeof *rl);
@@ -650,7 +664,8 @@ static int cmd_rotate(keys_opts *o) {
     rc = die(1, "out of memory");
     goto out;
   }
-  if ((rc = read_statement(o->from, prev))) goto out;
+  rc = read_statement(o->from, prev);
+  if (rc) goto out;
   /* The client fetches BASE/N.keys: a file named otherwise is probably not the one meant. */
   snprintf(want, sizeof want, "%" PRIu64 ".keys", prev->version);
   if (strcmp(base_name(o->from), want) != 0) {
@@ -666,12 +681,16 @@ static int cmd_rotate(keys_opts *o) {
   k->date = now;
   k->expires = now + days;
   k->threshold = prev->threshold;
-  if (o->threshold && (rc = parse_count(o->threshold, "--threshold", &k->threshold))) goto out;
+  if (o->threshold) {
+    rc = parse_count(o->threshold, "--threshold", &k->threshold);
+    if (rc) goto out;
+  }
   {
     char drop[SW_KEYS_FPR_MAX][41];
     size_t n_drop = 0;
     for (size_t i = 0; i < o->n_drop; i++) {
-      if ((rc = add_fpr(drop, &n_drop, o->drop[i], "--drop"))) goto out;
+      rc = add_fpr(drop, &n_drop, o->drop[i], "--drop");
+      if (rc) goto out;
       if (!sw_keys_has(prev->key, prev->n_key, drop[n_drop - 1])) {
         rc = die(2, "--drop %s: not a Key of statement %" PRIu64, drop[n_drop - 1], prev->version);
         goto out;
@@ -689,11 +708,13 @@ static int cmd_rotate(keys_opts *o) {
         rc = die(2, "%s is given with both --key and --drop", f);
         goto out;
       }
-      if ((rc = add_fpr(k->key, &k->n_key, o->key[i], "--key"))) goto out;
+      rc = add_fpr(k->key, &k->n_key, o->key[i], "--key");
+      if (rc) goto out;
     }
   }
   for (size_t i = 0; i < o->n_next; i++) {
-    if ((rc = add_fpr(k->next, &k->n_next, o->next[i], "--next"))) goto out;
+    rc = add_fpr(k->next, &k->n_next, o->next[i], "--next");
+    if (rc) goto out;
     if (sw_keys_has(k->key, k->n_key, k->next[k->n_next - 1]))
       /* Allowed, but a thief of the current keys then holds the rotation too. */
       fprintf(stderr, "swarmup-publish: warning: %s is both a Key and a Next: keep the next key apart\n",
@@ -701,7 +722,10 @@ static int cmd_rotate(keys_opts *o) {
   }
   if (k->n_next) {
     k->next_threshold = 1;
-    if (o->next_threshold && (rc = parse_count(o->next_threshold, "--next-threshold", &k->next_threshold))) goto out;
+    if (o->next_threshold) {
+      rc = parse_count(o->next_threshold, "--next-threshold", &k->next_threshold);
+      if (rc) goto out;
+    }
   }
   if (k->n_key > 0 && k->threshold > k->n_key) {
     rc = die(2, "Threshold %u is more than the %zu keys left: give --threshold", k->threshold, k->n_key);
@@ -721,10 +745,13 @@ static int cmd_rotate(keys_opts *o) {
       rc = die(2, "the statement would have no Key and no Next: nothing could ever follow it");
       goto out;
     }
-    if ((rc = export_keyring(o->homedir, (const char(*)[41])all, n, k))) goto out;
+    rc = export_keyring(o->homedir, (const char(*)[41])all, n, k);
+    if (rc) goto out;
   }
-  if ((rc = check_keyring(o->homedir, k, rl))) goto out;
-  if ((rc = build_statement(k, floors, text, SW_KEYS_STMT_MAX + 1, &len))) goto out;
+  rc = check_keyring(o->homedir, k, rl);
+  if (rc) goto out;
+  rc = build_statement(k, floors, text, SW_KEYS_STMT_MAX + 1, &len);
+  if (rc) goto out;
   if (o->out) {
     dir_of(o->out, dir, sizeof dir);
     snprintf(name, sizeof name, "%s", base_name(o->out));
@@ -732,7 +759,8 @@ static int cmd_rotate(keys_opts *o) {
     dir_of(o->from, dir, sizeof dir);
     snprintf(name, sizeof name, "%" PRIu64 ".keys", k->version);
   }
-  if ((rc = save_statement(dir, name, text, len))) goto out;
+  rc = save_statement(dir, name, text, len);
+  if (rc) goto out;
   print_written(dir, name, k);
   rc = 0;
 out:
@@ -764,7 +792,8 @@ static int self_check(const char *homedir, const char *draft, const char *sig_pa
     rc = die(1, "out of memory");
     goto out;
   }
-  if ((rc = export_keys(homedir, signers, n_signers, ring, SW_KEYS_KEYRING_MAX, &ring_len))) goto out;
+  rc = export_keys(homedir, signers, n_signers, ring, SW_KEYS_KEYRING_MAX, &ring_len);
+  if (rc) goto out;
   rc = 1;
   err = sw_fs_read_file(draft, SW_KEYS_STMT_MAX, SW_ERR_IO, &data, &data_len, msg, sizeof msg);
   if (!err) err = sw_fs_read_file(sig_path, SW_MANIFEST_SIG_MAX, SW_ERR_IO, &sig, &sig_len, msg, sizeof msg);
@@ -821,8 +850,10 @@ static int cmd_sign(keys_opts *o) {
   struct stat st;
 
   if (o->draft == NULL || o->n_key == 0) return die(2, "keys sign needs --draft and --key (see keys sign --help)");
-  for (size_t i = 0; i < o->n_key; i++)
-    if ((rc = add_fpr(signers, &n_signers, o->key[i], "--key"))) return rc;
+  for (size_t i = 0; i < o->n_key; i++) {
+    rc = add_fpr(signers, &n_signers, o->key[i], "--key");
+    if (rc) return rc;
+  }
   k = calloc(1, sizeof *k);
   prev = calloc(1, sizeof *prev);
   rl = calloc(1, sizeof *rl);
@@ -831,24 +862,28 @@ static int cmd_sign(keys_opts *o) {
     rc = die(1, "out of memory");
     goto out;
   }
-  if ((rc = read_statement(o->draft, k))) goto out;
+  rc = read_statement(o->draft, k);
+  if (rc) goto out;
   if (k->expires <= now) {
     sw_manifest_format_time(k->expires, when);
     rc = die(2, "the draft expired at %s: make a fresh one", when);
     goto out;
   }
-  if ((rc = check_keyring(o->homedir, k, rl))) goto out;
+  rc = check_keyring(o->homedir, k, rl);
+  if (rc) goto out;
   dir_of(o->draft, dir, sizeof dir);
   if (k->version > 1) {
     snprintf(prev_path, sizeof prev_path, "%s/%" PRIu64 ".keys", dir, k->version - 1);
     if (stat(prev_path, &st) == 0) {
-      if ((rc = read_statement(prev_path, prev))) goto out;
+      rc = read_statement(prev_path, prev);
+      if (rc) goto out;
       if (prev->version != k->version - 1 || strcmp(prev->product, k->product) != 0) {
         rc = die(2, "%s is statement %" PRIu64 " of %s, not the predecessor of this draft", prev_path, prev->version,
                  prev->product);
         goto out;
       }
-      if ((rc = list_keyring(o->homedir, prev->keyring, prev->keyring_len, prl))) goto out;
+      rc = list_keyring(o->homedir, prev->keyring, prev->keyring_len, prl);
+      if (rc) goto out;
       have_prev = 1;
     }
   }
@@ -963,7 +998,8 @@ static int cmd_sign(keys_opts *o) {
     rc = die(1, "gpg could not sign %s", o->draft);
     goto out;
   }
-  if ((rc = self_check(o->homedir, o->draft, sig_path, (const char(*)[41])signers, n_signers))) {
+  rc = self_check(o->homedir, o->draft, sig_path, (const char(*)[41])signers, n_signers);
+  if (rc) {
     unlink(sig_path); /* never leave a signature the client would refuse */
     goto out;
   }
