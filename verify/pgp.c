@@ -579,14 +579,10 @@ static void issuer_hex(const struct sig_info *si, char out[41]) {
  * packet's hashed area: 0, or -1 with a one-line reason. Checked before gpg
  * runs; any wrong packet rejects the whole set. */
 static int check_purpose(const struct sig_scan *sc, sw_pgp_purpose purpose, char *why, size_t whylen) {
+  /* purpose is one of the three (verdict_init checked it). */
   int want = purpose == SW_PGP_PURPOSE_MANIFEST ? SIGP_MANIFEST
              : purpose == SW_PGP_PURPOSE_KEYS   ? SIGP_KEYS
-             : purpose == SW_PGP_PURPOSE_PACKAGE ? SIGP_PACKAGE
-                                                 : SIGP_NONE;
-  if (want == SIGP_NONE) {
-    sw_fail(SW_ERR_USAGE, why, whylen, "sw_pgp_verify: unknown purpose %d", (int)purpose);
-    return -1;
-  }
+                                                : SIGP_PACKAGE;
   for (unsigned i = 0; i < sc->count; i++) {
     const struct sig_info *si = &sc->info[i];
     char who[41];
@@ -614,8 +610,9 @@ static int check_purpose(const struct sig_scan *sc, sw_pgp_purpose purpose, char
               purpose_value(want));
       return -1;
     }
-    sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "signature by key 0x%s is %s signature (purpose@swarmup=%s), not %s signature",
-            who, purpose_what(si->purpose), purpose_value(si->purpose), purpose_what(want));
+    sw_fail(SW_ERR_MANIFEST_SIG, why, whylen,
+            "signature by key 0x%s is %s signature (purpose@swarmup=%s), not %s signature", who,
+            purpose_what(si->purpose), purpose_value(si->purpose), purpose_what(want));
     return -1;
   }
   return 0;
@@ -813,8 +810,8 @@ out:
  * nothing here (sw_pgp_open_keyring pins its own list) and, when imported is
  * not NULL, copy the imported primaries' fingerprints there (at most
  * *n_imported on entry, the count on return). */
-static sw_err import_buf(sw_pgp *p, gpgme_ctx_t ctx, const char *path, const uint8_t *buf, size_t len, int pin_all,
-                         char (*imported)[41], size_t *n_imported, char *msg, size_t msglen) {
+static sw_err import_buf(sw_pgp *p, gpgme_ctx_t ctx, const char *path, const uint8_t *buf, size_t len,
+                         int pin_all, char (*imported)[41], size_t *n_imported, char *msg, size_t msglen) {
   sw_err rc = SW_OK;
   uint8_t *bin = NULL;
   size_t blen = 0, cap = n_imported ? *n_imported : 0;
@@ -1009,8 +1006,8 @@ out:
   return rc;
 }
 
-sw_err sw_pgp_open_keyring(sw_pgp **out, const uint8_t *keyring, size_t len, const char (*pin)[41], size_t n_pin,
-                           char *msg, size_t msglen) {
+sw_err sw_pgp_open_keyring(sw_pgp **out, const uint8_t *keyring, size_t len, const char (*pin)[41],
+                           size_t n_pin, char *msg, size_t msglen) {
   sw_err rc = SW_OK;
   sw_pgp *p = NULL;
   gpgme_ctx_t ctx = NULL;
@@ -1021,7 +1018,8 @@ sw_err sw_pgp_open_keyring(sw_pgp **out, const uint8_t *keyring, size_t len, con
     return sw_fail(SW_ERR_USAGE, msg, msglen, "sw_pgp_open_keyring: bad arguments");
   *out = NULL;
   if (n_pin == 0) return sw_fail(SW_ERR_CONFIG, msg, msglen, "no trusted key given");
-  if (n_pin > SW_PGP_MAX_KEYS) return sw_fail(SW_ERR_CONFIG, msg, msglen, "more than %d trusted keys", SW_PGP_MAX_KEYS);
+  if (n_pin > SW_PGP_MAX_KEYS)
+    return sw_fail(SW_ERR_CONFIG, msg, msglen, "more than %d trusted keys", SW_PGP_MAX_KEYS);
   if (len > SW_KEYS_KEYRING_MAX)
     return sw_fail(SW_ERR_CONFIG, msg, msglen, "keyring larger than %u bytes", SW_KEYS_KEYRING_MAX);
   imported = calloc(SW_PGP_MAX_KEYS, sizeof *imported);
@@ -1039,7 +1037,8 @@ sw_err sw_pgp_open_keyring(sw_pgp **out, const uint8_t *keyring, size_t len, con
       f[k] = (pin[i][k] >= 'a' && pin[i][k] <= 'f') ? (char)(pin[i][k] - 'a' + 'A') : pin[i][k];
     f[k] = '\0';
     if (!is_hex40(f)) {
-      rc = sw_fail(SW_ERR_CONFIG, msg, msglen, "trusted key fingerprint \"%.40s\" is not 40 hex digits", pin[i]);
+      rc = sw_fail(SW_ERR_CONFIG, msg, msglen, "trusted key fingerprint \"%.40s\" is not 40 hex digits",
+                   pin[i]);
       goto out;
     }
     for (k = 0; k < n_imported; k++)
@@ -1426,8 +1425,8 @@ static ssize_t discard_write(void *handle, const void *buffer, size_t size) {
   return (ssize_t)size;
 }
 
-static sw_err verify_data(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig, size_t sig_len, uint64_t size, sw_pgp_read_fn rd,
-                          void *rd_arg, unsigned threshold, sw_pgp_verdict *v) {
+static sw_err verify_data(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig, size_t sig_len, uint64_t size,
+                          sw_pgp_read_fn rd, void *rd_arg, unsigned threshold, sw_pgp_verdict *v) {
   sw_err rc = SW_OK;
   gpgme_ctx_t ctx = NULL;
   gpgme_data_t md = NULL, out = NULL;
@@ -1555,7 +1554,8 @@ static sw_err verdict_init(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig
   if (p == NULL || (sig == NULL))
     return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "sw_pgp_verify: bad arguments");
   if (purpose != SW_PGP_PURPOSE_MANIFEST && purpose != SW_PGP_PURPOSE_KEYS && purpose != SW_PGP_PURPOSE_PACKAGE)
-    return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "sw_pgp_verify: unknown purpose %d", (int)purpose);
+    return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "sw_pgp_verify: unknown purpose %d",
+                   (int)purpose);
   if (threshold < 1 || threshold > SW_THRESHOLD_MAX)
     return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "threshold %u is not in 1..%u", threshold,
                    SW_THRESHOLD_MAX);
@@ -1585,7 +1585,8 @@ sw_err sw_pgp_verify_mem(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig, 
   if (rc != SW_OK) return rc;
   if (data == NULL && data_len > 0)
     return sw_fail(SW_ERR_USAGE, v->reason, sizeof v->reason, "sw_pgp_verify_mem: NULL data");
-  return verify_data(p, purpose, sig ? sig : empty, sig ? sig_len : 0, (uint64_t)data_len, mem_read, &m, threshold, v);
+  return verify_data(p, purpose, sig ? sig : empty, sig ? sig_len : 0, (uint64_t)data_len, mem_read, &m,
+                     threshold, v);
 }
 
 sw_err sw_pgp_verify_stream(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig, size_t sig_len,
