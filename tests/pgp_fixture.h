@@ -141,7 +141,7 @@ static const char *g_purpose = "manifest";
  * (NULL-terminated, may be NULL). Returns the signature bytes. */
 static uint8_t *sign_as(int who, const void *data, size_t len, const char *mode, int armor,
                         const char *const *extra, size_t *sig_len) {
-  char in[128], out[128], user[80], notation[64];
+  char in[128], out[128], user[sizeof g_fpr + 2], notation[64];
   char *argv[40];
   int n = 0;
   static int seq;

@@ -25,6 +25,7 @@
 #include "fsutil.h"
 #include "manifest.h"
 #include "pubgpg.h"
+#include "publish_keys.h"
 #include "swarm.h"
 #include "sw_limits.h"
 
@@ -71,7 +72,11 @@ static void usage(FILE *f) {
           "sign (offline machine): checks PKG's size and SHA-256 against the draft, shows a checklist, asks for\n"
           "  confirmation (--yes: don't ask), signs PKG with gpg into the Signature field, writes NAME.manifest\n"
           "  and its detached armored signature NAME.manifest.sig (NAME defaults to P-C).\n"
-          "  Check with: gpg --verify NAME.manifest.sig NAME.manifest\n");
+          "  Check with: gpg --verify NAME.manifest.sig NAME.manifest\n\n");
+  sw_pub_keys_usage(f);
+  fprintf(f, "keys: write key statement 1 (init) or the draft N+1 (rotate) on the online machine, and sign one\n"
+             "  on the offline machine after a checklist of who is added, dropped and must sign (sign).\n"
+             "  See swarmup-publish keys init|rotate|sign --help and docs/keys.md.\n");
 }
 
 static int parse_args(int argc, char **argv, pub_opts *o) {
@@ -452,6 +457,7 @@ int main(int argc, char **argv) {
     printf("swarmup-publish %s\n", SW_VERSION_STRING);
     return 0;
   }
+  if (!strcmp(argv[1], "keys")) return sw_pub_keys_main(argc - 2, argv + 2);
   rc = parse_args(argc - 2, argv + 2, &o);
   if (rc) return rc;
   if (o.help) {
@@ -460,5 +466,5 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "make")) return cmd_make(&o);
   if (!strcmp(argv[1], "sign")) return cmd_sign(&o);
-  return die(2, "unknown command \"%.40s\" (make or sign)", argv[1]);
+  return die(2, "unknown command \"%.40s\" (make, sign or keys)", argv[1]);
 }

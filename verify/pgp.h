@@ -51,7 +51,7 @@ typedef enum sw_pgp_purpose {
 sw_err sw_pgp_open(sw_pgp **out, const char *const *key_files, size_t n_keys, char *msg, size_t msglen);
 
 /* Same, from the OpenPGP public keys keyring[0..len) in memory (a key
- * statement's Keyring: binary, at most SW_KEYS_KEYRING_MAX bytes; armored is
+ * statement's Keyring: binary, at most 2 x SW_KEYS_KEYRING_MAX bytes, two joined for a chain step; armored is
  * accepted too; secret key material is an error, as for sw_pgp_open), pinning
  * only the primary fingerprints pin[0..n_pin) (40 hex, either case; n_pin >= 1).
  * A pinned fingerprint that is not a primary key of the keyring is
