@@ -6,7 +6,11 @@
 #   2. the full update: a release fetched from the swarm (a `swarmup seed`
 #      mirror); the same with the swarm's ports closed, fetched over HTTPS from
 #      a real nginx; a swarm dying half way, finished over HTTPS; a tampered
-#      HTTPS payload refused. Every server it starts is stopped at exit.
+#      HTTPS payload refused;
+#   3. keys that change: the publisher ships statement 1 (its key, and a next key kept
+#      apart), rotates to the next key; the client follows the chain and refuses the
+#      dropped key's manifest and a statement the old key signed alone.
+# Every server it starts is stopped at exit.
 # Usage: bash tools/demo.sh            (installs what is missing and builds first)
 #        SW_BUILD=DIR bash tools/demo.sh   (use an existing build)
 set -euo pipefail
@@ -47,7 +51,7 @@ refused() {
 }
 
 step "The publisher makes an offline signing key (throwaway, for this demo)"
-gpg --batch --quiet --passphrase '' --quick-gen-key "Hello Publisher <release@hello.invalid>" ed25519 sign 1y
+gpg --batch --quiet --passphrase '' --quick-gen-key "Hello Publisher <release@hello.invalid>" ed25519 sign 2y
 FPR=$(gpg --with-colons --list-keys | awk -F: '/^fpr/ {print $10; exit}')
 gpg --armor --export "$FPR" >"$W/hello-release-key.asc"
 echo "key $FPR; clients pin hello-release-key.asc"
@@ -167,3 +171,47 @@ step "Done: A, B and C installed exactly the signed 2.0; D refused the tampered 
 sha256sum "$W/pub/hello-2.0.tar.gz" "$W/installA/hello-2.0.tar.gz" "$W/installB/hello-2.0.tar.gz" "$W/installC/hello-2.0.tar.gz" | sed "s|$W|\$W|"
 for c in A B C; do cmp -s "$W/pub/hello-2.0.tar.gz" "$W/install$c/hello-2.0.tar.gz" || { echo "demo: client $c differs" >&2; exit 1; }; done
 echo "all verified"
+
+# ---- Part 3: keys that change (docs/keys.md) ------------------------------------------------
+step "Part 3: the publisher makes a next key, kept apart (another token or safe), and commits to it"
+gpg --batch --quiet --passphrase '' --quick-gen-key "Hello Next Key <next@hello.invalid>" ed25519 sign 2y
+gpg --batch --quiet --passphrase '' --quick-gen-key "Hello Key After Next <after@hello.invalid>" ed25519 sign 3y
+NEXT=$(gpg --with-colons --list-keys next@hello.invalid | awk -F: '/^fpr/ {print $10; exit}')
+AFTER=$(gpg --with-colons --list-keys after@hello.invalid | awk -F: '/^fpr/ {print $10; exit}')
+run "$PUBLISH" keys init --product hello --key "$FPR" --next "$NEXT" --expires-days 365 --out "$W/pub/hello.keys"
+run "$PUBLISH" keys sign --draft "$W/pub/hello.keys/1.keys" --key "$FPR" --yes
+mkdir -p "$W/app" && cp "$W/pub/hello.keys/1.keys" "$W/app/hello.keys" && cp "$W/pub/hello.keys/1.keys.sig" "$W/app/hello.keys.sig"
+echo "the application ships statement 1 as its anchor: \$W/app/hello.keys (+ .sig)"
+
+step "Client: trust starts at the anchor and follows the publisher's statements"
+K=(--trusted-keys "$W/app/hello.keys" --keys-url "$W/pub/hello.keys" --product hello --state-dir "$W/client-keys")
+run "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${K[@]}"
+
+step "The publisher rotates to its pre-committed next key: statement 2 drops the old key and commits to another"
+run "$PUBLISH" keys rotate --from "$W/pub/hello.keys/1.keys" --key "$NEXT" --drop "$FPR" --next "$AFTER" --expires-days 365
+run "$PUBLISH" keys sign --draft "$W/pub/hello.keys/2.keys" --key "$NEXT" --yes
+
+step "Release 2.1 (sequence 4), signed by the new key: the client walks to statement 2 and accepts it"
+head -c 1048576 /dev/urandom >"$W/pub/hello-2.1.tar.gz"
+"$PUBLISH" make --file "$W/pub/hello-2.1.tar.gz" --product hello --version 2.1 --sequence 4 \
+  --fallback https://updates.hello.invalid/hello-2.1.tar.gz >/dev/null
+"$PUBLISH" sign --draft "$W/pub/hello-stable.manifest.draft" --file "$W/pub/hello-2.1.tar.gz" --key "$NEXT" --yes >/dev/null 2>&1
+run "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${K[@]}"
+run "$SWARMUP" verify --manifest "$W/pub/hello-stable.manifest" --trusted-keys "$W/app/hello.keys" \
+  --keys-url "$W/pub/hello.keys" --product hello "$W/pub/hello-2.1.tar.gz"
+ls "$W/client-keys/hello/_keys" | sed 's/^/  kept: /'
+
+step "Attack: the old key, now dropped, signs a manifest (as a thief of it would)"
+sed "s/^Sequence: .*/Sequence: 5/" "$W/pub/hello-stable.manifest" >"$W/old-key.manifest"
+gpg --batch --quiet --yes --sig-notation purpose@swarmup=manifest -u "$FPR!" --detach-sign -o "$W/old-key.manifest.sig" "$W/old-key.manifest"
+refused 3 "$SWARMUP" check --manifest "$W/old-key.manifest" "${K[@]}"
+
+step "Attack: the old key signs a statement 3 naming a key of the thief's: only the committed next key may rotate"
+gpg --batch --quiet --passphrase '' --quick-gen-key "Thief <thief@evil.invalid>" ed25519 sign 1y
+THIEF=$(gpg --with-colons --list-keys thief@evil.invalid | awk -F: '/^fpr/ {print $10; exit}')
+mkdir -p "$W/evil.keys" && cp "$W/pub/hello.keys/"[12].keys* "$W/evil.keys/"
+"$PUBLISH" keys rotate --from "$W/evil.keys/2.keys" --key "$THIEF" --drop "$NEXT" --expires-days 365 >/dev/null
+gpg --batch --quiet --yes --sig-notation purpose@swarmup=keys -u "$FPR!" -u "$THIEF!" --detach-sign -o "$W/evil.keys/3.keys.sig" "$W/evil.keys/3.keys"
+K2=(--trusted-keys "$W/app/hello.keys" --keys-url "$W/evil.keys" --product hello --state-dir "$W/client-keys")
+refused 3 "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${K2[@]}"
+echo "Part 3 done: the client followed the rotation and refused the old key and the thief's statement"
