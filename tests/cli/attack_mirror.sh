@@ -236,6 +236,7 @@ done
 kill "$LT_PID_dies2"
 rc=0; wait "$FP" || rc=$?
 ok tampered_mirror_piece_moves_to_the_next_url test "$rc" -eq 0
+[ "$rc" -eq 0 ] || { echo "fetch exit $rc; the last lines of its log:"; grep -v '"event":"progress"' "$T/f7.log" | tail -15; }
 ok tampered_mirror_piece_was_named grep -qE '"event":"https-error".*tampered2/hello-1.0.tar.gz: piece [0-9]+ failed' "$T/f7.log"
 ok tampered_mirror_piece_install_is_exact cmp -s "$T/out7/hello-1.0.tar.gz" "$BIGPKG"
 ok summary_counts_add_up_after_bad_piece /usr/bin/python3 "$T/sum.py" "$T/f7.log" 1
