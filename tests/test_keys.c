@@ -7,6 +7,9 @@
 
 #include "keys.h"
 
+#define SW_TESTDOC_CAP (SW_KEYS_STMT_MAX * 2)
+#include "sw_testdoc.h"
+
 #define FA "0123456789ABCDEF0123456789ABCDEF01234567"
 #define FB "89ABCDEF0123456789ABCDEF0123456789ABCDEF"
 #define FC "FEDCBA9876543210FEDCBA9876543210FEDCBA98"
@@ -30,41 +33,12 @@ static const char *const VALID[] = {
     NULL,
 };
 
-static char text[SW_KEYS_STMT_MAX * 2];
-static size_t text_len;
 static char msg[SW_MSG_MAX];
 static sw_keys *K;
 
-static void add(const char *s, size_t n) {
-  if (text_len + n > sizeof text) SW_FAILF("test buffer too small");
-  memcpy(text + text_len, s, n);
-  text_len += n;
-}
-static void add_line(const char *s) {
-  add(s, strlen(s));
-  add("\n", 1);
-}
-
-static int is_field(const char *l, const char *field) {
-  size_t fl = strlen(field);
-  return strncmp(l, field, fl) == 0 && l[fl] == ':';
-}
-
 /* The valid statement with the FIRST line of `field` replaced by `line`;
  * line NULL removes every line of `field`. */
-static void build_with(const char *field, const char *line) {
-  int done = 0;
-  text_len = 0;
-  for (int i = 0; VALID[i]; i++) {
-    if (field && is_field(VALID[i], field) && (line == NULL || !done)) {
-      if (line) add_line(line);
-      done = 1;
-    } else {
-      add_line(VALID[i]);
-    }
-  }
-  if (field && !done) SW_FAILF("no field %s in VALID", field);
-}
+static void build_with(const char *field, const char *line) { sw_testdoc_build(VALID, field, line); }
 
 static sw_err parse_text(void) {
   if (K == NULL) K = calloc(1, sizeof *K);
@@ -83,13 +57,6 @@ static sw_err parse_plus(const char *raw) {
   build_with(NULL, NULL);
   add(raw, strlen(raw));
   return parse_text();
-}
-
-static int all_zero(const void *p, size_t n) {
-  const uint8_t *b = p;
-  for (size_t i = 0; i < n; i++)
-    if (b[i]) return 0;
-  return 1;
 }
 
 /* Rejected, with the message, and nothing that looks parsed left behind. */

@@ -6,6 +6,9 @@
 
 #include "manifest.h"
 
+#define SW_TESTDOC_CAP (SW_MANIFEST_MAX * 2)
+#include "sw_testdoc.h"
+
 #define BTMH "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 #define BTIH "5a6df720540c20d95d530d3fd6885511223d5d20"
 #define SHA "33d6b3af08ff743f266a001576a27cea7a309fa4345e6fba4f66d85483f1becb"
@@ -32,33 +35,11 @@ static const char *const VALID[] = {
     NULL,
 };
 
-static char text[SW_MANIFEST_MAX * 2];
-static size_t text_len;
 static char msg[SW_MSG_MAX];
 static sw_manifest *M;
 
-static void add(const char *s, size_t n) {
-  if (text_len + n > sizeof text) SW_FAILF("test buffer too small");
-  memcpy(text + text_len, s, n);
-  text_len += n;
-}
-static void add_line(const char *s) {
-  add(s, strlen(s));
-  add("\n", 1);
-}
-
 /* The valid manifest with the line of `field` replaced by `line` (NULL: removed). */
-static void build_with(const char *field, const char *line) {
-  size_t fl = field ? strlen(field) : 0;
-  text_len = 0;
-  for (int i = 0; VALID[i]; i++) {
-    if (field && strncmp(VALID[i], field, fl) == 0 && VALID[i][fl] == ':') {
-      if (line) add_line(line);
-    } else {
-      add_line(VALID[i]);
-    }
-  }
-}
+static void build_with(const char *field, const char *line) { sw_testdoc_build(VALID, field, line); }
 
 static sw_err parse_text(void) {
   if (M == NULL) M = calloc(1, sizeof *M);
@@ -77,13 +58,6 @@ static sw_err parse_plus(const char *raw) {
   build_with(NULL, NULL);
   add(raw, strlen(raw));
   return parse_text();
-}
-
-static int all_zero(const void *p, size_t n) {
-  const uint8_t *b = p;
-  for (size_t i = 0; i < n; i++)
-    if (b[i]) return 0;
-  return 1;
 }
 
 /* Rejected, with the message, and nothing that looks parsed left behind. */
