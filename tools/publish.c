@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "manifest.h"
 #include "pubgpg.h"
 #include "publish_keys.h"
+#include "pubutil.h"
 #include "swarm.h"
 #include "sw_limits.h"
 
@@ -46,17 +46,6 @@ typedef struct pub_opts {
   size_t n_peer;
   int yes, no_torrent_url, help;
 } pub_opts;
-
-static int die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int die(int code, const char *fmt, ...) {
-  va_list ap;
-  fputs("swarmup-publish: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  return code;
-}
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -94,8 +83,8 @@ static int parse_args(int argc, char **argv, pub_opts *o) {
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) { o->help = 1; continue; }
     if (!strcmp(a, "--yes")) { o->yes = 1; continue; }
     if (!strcmp(a, "--no-torrent-url")) { o->no_torrent_url = 1; continue; }
-    if (strncmp(a, "--", 2) != 0) return die(2, "unexpected argument \"%.60s\"", a);
-    if (i + 1 >= argc) return die(2, "%s needs a value", a);
+    if (strncmp(a, "--", 2) != 0) return sw__pub_die(2, "unexpected argument \"%.60s\"", a);
+    if (i + 1 >= argc) return sw__pub_die(2, "%s needs a value", a);
     for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++) {
       if (strcmp(a + 2, strs[k].name) == 0) {
         *(const char **)((char *)o + strs[k].off) = argv[++i];
@@ -107,11 +96,11 @@ static int parse_args(int argc, char **argv, pub_opts *o) {
     if (!strcmp(a, "--fallback") || !strcmp(a, "--tracker") || !strcmp(a, "--peer")) {
       const char **list = a[2] == 'f' ? o->fallback : a[2] == 't' ? o->tracker : o->peer;
       size_t *n = a[2] == 'f' ? &o->n_fallback : a[2] == 't' ? &o->n_tracker : &o->n_peer;
-      if (*n >= MAXLIST) return die(2, "too many %s", a);
+      if (*n >= MAXLIST) return sw__pub_die(2, "too many %s", a);
       list[(*n)++] = argv[++i];
       continue;
     }
-    return die(2, "unknown option %.60s (see --help)", a);
+    return sw__pub_die(2, "unknown option %.60s (see --help)", a);
   }
   return 0;
 }
@@ -153,18 +142,6 @@ static void pct(char *out, size_t cap, const char *s) {
   out[o] = 0;
 }
 
-static const char *base_name(const char *p) {
-  const char *s = strrchr(p, '/');
-  return s ? s + 1 : p;
-}
-
-static void dir_of(const char *p, char *out, size_t cap) {
-  const char *s = strrchr(p, '/');
-  if (s == NULL) snprintf(out, cap, ".");
-  else if (s == p) snprintf(out, cap, "/");
-  else snprintf(out, cap, "%.*s", (int)(s - p), p);
-}
-
 static int printable(const char *s, size_t max) {
   size_t n = strlen(s);
   if (n == 0 || n > max || s[0] == ' ' || s[n - 1] == ' ') return 0;
@@ -188,26 +165,26 @@ static int cmd_make(pub_opts *o) {
   sw_err err;
 
   if (!o->file || !o->product || !o->version || !o->sequence || o->n_fallback == 0)
-    return die(2, "make needs --file, --product, --version, --sequence and --fallback (see --help)");
+    return sw__pub_die(2, "make needs --file, --product, --version, --sequence and --fallback (see --help)");
   if (!o->channel) o->channel = "stable";
-  file = base_name(o->file);
-  if (!sw_manifest_name_ok(o->product, strlen(o->product))) return die(2, "bad --product name");
-  if (!sw_manifest_name_ok(o->channel, strlen(o->channel))) return die(2, "bad --channel name");
-  if (!sw_manifest_file_ok(file, strlen(file))) return die(2, "package name \"%.60s\" is not a plain file name", file);
-  if (!printable(o->version, SW_VERSION_MAX)) return die(2, "--version must be printable ASCII, at most 64 bytes");
+  file = sw__pub_base_name(o->file);
+  if (!sw_manifest_name_ok(o->product, strlen(o->product))) return sw__pub_die(2, "bad --product name");
+  if (!sw_manifest_name_ok(o->channel, strlen(o->channel))) return sw__pub_die(2, "bad --channel name");
+  if (!sw_manifest_file_ok(file, strlen(file))) return sw__pub_die(2, "package name \"%.60s\" is not a plain file name", file);
+  if (!printable(o->version, SW_VERSION_MAX)) return sw__pub_die(2, "--version must be printable ASCII, at most 64 bytes");
   errno = 0;
   seq = strtoull(o->sequence, &end, 10);
   if (errno || !end || *end || seq == 0 || o->sequence[0] < '1' || o->sequence[0] > '9')
-    return die(2, "--sequence must be a whole number >= 1 without leading zeros");
+    return sw__pub_die(2, "--sequence must be a whole number >= 1 without leading zeros");
   if (o->expires_days) {
     days = strtoull(o->expires_days, &end, 10);
-    if (!end || *end || days == 0 || days > 3650) return die(2, "--expires-days must be 1..3650");
+    if (!end || *end || days == 0 || days > 3650) return sw__pub_die(2, "--expires-days must be 1..3650");
   }
   if (o->out_dir) snprintf(outdir, sizeof outdir, "%s", o->out_dir);
-  else dir_of(o->file, outdir, sizeof outdir);
+  else sw__pub_dir_of(o->file, outdir, sizeof outdir);
 
-  if (hash_file(o->file, &size, sha) != 0) return die(1, "%s: %s", o->file, strerror(errno));
-  if (size == 0) return die(2, "%s is empty", o->file);
+  if (hash_file(o->file, &size, sha) != 0) return sw__pub_die(1, "%s: %s", o->file, strerror(errno));
+  if (size == 0) return sw__pub_die(2, "%s is empty", o->file);
   sw_hex(sha, 32, shahex);
 
   memset(&mo, 0, sizeof mo);
@@ -220,8 +197,8 @@ static int cmd_make(pub_opts *o) {
   mo.creator = "swarmup-publish " SW_VERSION_STRING;
   if (o->piece_size) mo.piece_size = atoi(o->piece_size);
   err = sw_swarm_make_torrent(&mo, &made, msg, sizeof msg);
-  if (err) return die(sw_err_exit_code(err), "making the torrent: %s", msg);
-  if (made.size != size) return die(1, "%s changed while it was being hashed", o->file);
+  if (err) return sw__pub_die(sw_err_exit_code(err), "making the torrent: %s", msg);
+  if (made.size != size) return sw__pub_die(1, "%s changed while it was being hashed", o->file);
 
   /* The magnet: v2 hash (btmh) required, v1 hash for hybrid swarms, name, trackers, peers. */
   mlen = (size_t)snprintf(magnet, sizeof magnet, "magnet:?xt=urn:btmh:1220%s", made.btmh_hex);
@@ -236,7 +213,7 @@ static int cmd_make(pub_opts *o) {
     pct(enc, sizeof enc, o->peer[i]);
     mlen += (size_t)snprintf(magnet + mlen, sizeof magnet - mlen, "&x.pe=%s", enc);
   }
-  if (mlen >= sizeof magnet - 1) return die(2, "the magnet URI is too long (too many trackers or peers)");
+  if (mlen >= sizeof magnet - 1) return sw__pub_die(2, "the magnet URI is too long (too many trackers or peers)");
 
   sw_manifest_format_time(now, date);
   sw_manifest_format_time(now + (int64_t)days * 86400, expires);
@@ -251,24 +228,24 @@ static int cmd_make(pub_opts *o) {
     if (o->torrent_url) len += (size_t)snprintf(text + len, sizeof text - len, "Torrent: %s\n", o->torrent_url);
     else len += (size_t)snprintf(text + len, sizeof text - len, "Torrent: %s.torrent\n", o->fallback[0]);
   }
-  if (len >= sizeof text - 64) return die(2, "manifest too large");
+  if (len >= sizeof text - 64) return sw__pub_die(2, "manifest too large");
 
   /* Check the draft as the client will: with a placeholder Signature it must parse. */
   check = calloc(1, sizeof *check);
-  if (check == NULL) return die(1, "out of memory");
+  if (check == NULL) return sw__pub_die(1, "out of memory");
   {
     char probe[SW_MANIFEST_MAX + 32];
     int n = snprintf(probe, sizeof probe, "%.*sSignature: iQ==\n", (int)len, text);
     err = sw_manifest_parse((const uint8_t *)probe, (size_t)n, check, msg, sizeof msg);
     if (err) {
-      rc = die(2, "the draft would be rejected: %s", msg);
+      rc = sw__pub_die(2, "the draft would be rejected: %s", msg);
       goto out;
     }
   }
   snprintf(draft_name, sizeof draft_name, "%s-%s.manifest.draft", o->product, o->channel);
   err = sw_fs_write_atomic(outdir, draft_name, (const uint8_t *)text, len, 0644, msg, sizeof msg);
   if (err) {
-    rc = die(1, "%s", msg);
+    rc = sw__pub_die(1, "%s", msg);
     goto out;
   }
   printf("torrent:  %s (v2 %s, v1 %s, %d pieces of %d bytes)\n", torrent_path, made.btmh_hex, made.btih_hex,
@@ -307,7 +284,7 @@ static int draft_field(const char *text, const char *field, const char **val) {
 
 static int cmd_sign(pub_opts *o) {
   char outdir[2048], name[300], sigtmp[4096], shahex[65], msg[SW_MSG_MAX], date[21], expires[21];
-  char path[4400], answer[16];
+  char path[4400];
   uint8_t *draft = NULL, *pkgsig = NULL, sha[32];
   size_t draft_len = 0, pkgsig_len = 0, len = 0;
   char *text = NULL, *b64 = NULL;
@@ -318,36 +295,37 @@ static int cmd_sign(pub_opts *o) {
   const char *v;
   sw_err err;
 
-  if (!o->draft || !o->file || !o->key) return die(2, "sign needs --draft, --file and --key (see --help)");
+  if (!o->draft || !o->file || !o->key) return sw__pub_die(2, "sign needs --draft, --file and --key (see --help)");
   err = sw_fs_read_file(o->draft, SW_MANIFEST_MAX, SW_ERR_IO, &draft, &draft_len, msg, sizeof msg);
-  if (err) return die(1, "%s", msg);
+  if (err) return sw__pub_die(1, "%s", msg);
   m = calloc(1, sizeof *m);
   text = malloc(SW_MANIFEST_MAX + 1);
   b64 = malloc(SW_PKG_SIG_MAX * 2);
   if (!m || !text || !b64) {
-    rc = die(1, "out of memory");
+    rc = sw__pub_die(1, "out of memory");
     goto out;
   }
   if (draft_field((char *)draft, "Signature", &v) >= 0) {
-    rc = die(2, "%s already has a Signature field: sign a fresh draft", o->draft);
+    rc = sw__pub_die(2, "%s already has a Signature field: sign a fresh draft", o->draft);
     goto out;
   }
   /* Parse the draft as the client would (placeholder signature) to show what is signed. */
   n = snprintf(text, SW_MANIFEST_MAX + 1, "%sSignature: iQ==\n", (char *)draft);
   err = sw_manifest_parse((uint8_t *)text, (size_t)n, m, msg, sizeof msg);
   if (err) {
-    rc = die(2, "the draft is not a valid manifest: %s", msg);
+    rc = sw__pub_die(2, "the draft is not a valid manifest: %s", msg);
     goto out;
   }
   old_date = m->date;
   old_expires = m->expires;
   if (hash_file(o->file, &size, sha) != 0) {
-    rc = die(1, "%s: %s", o->file, strerror(errno));
+    rc = sw__pub_die(1, "%s: %s", o->file, strerror(errno));
     goto out;
   }
   if (size != m->size || memcmp(sha, m->sha256, 32) != 0) {
-    rc = die(5, "%s does not match the draft (size %" PRIu64 " vs %" PRIu64 ", or SHA-256 differs): not signing",
-             o->file, size, m->size);
+    rc = sw__pub_die(5,
+                     "%s does not match the draft (size %" PRIu64 " vs %" PRIu64 ", or SHA-256 differs): not signing",
+                     o->file, size, m->size);
     goto out;
   }
   sw_hex(sha, 32, shahex);
@@ -367,19 +345,16 @@ static int cmd_sign(pub_opts *o) {
   for (size_t i = 0; i < m->n_fallback; i++) fprintf(stderr, "  [ ] Fallback  %s\n", m->fallback[i]);
   if (m->torrent_url[0]) fprintf(stderr, "  [ ] Torrent   %s\n", m->torrent_url);
   if (!o->yes) {
-    fprintf(stderr, "Sign this release? Type yes: ");
-    if (fgets(answer, sizeof answer, stdin) == NULL || strncmp(answer, "yes", 3) != 0) {
-      rc = die(1, "not signed");
-      goto out;
-    }
+    rc = sw__pub_confirm("Sign this release?");
+    if (rc) goto out;
   }
 
   if (o->out_dir) snprintf(outdir, sizeof outdir, "%s", o->out_dir);
-  else dir_of(o->draft, outdir, sizeof outdir);
+  else sw__pub_dir_of(o->draft, outdir, sizeof outdir);
   if (o->name) snprintf(name, sizeof name, "%s", o->name);
   else snprintf(name, sizeof name, "%s-%s", m->product, m->channel);
   if (!sw_manifest_file_ok(name, strlen(name))) {
-    rc = die(2, "--name must be a plain file name");
+    rc = sw__pub_die(2, "--name must be a plain file name");
     goto out;
   }
 
@@ -387,13 +362,13 @@ static int cmd_sign(pub_opts *o) {
   snprintf(sigtmp, sizeof sigtmp, "%s/.%s.pkgsig.%ld", outdir, name, (long)getpid());
   if (run_gpg_sign(o, "package", o->file, sigtmp, 0) != 0) {
     unlink(sigtmp);
-    rc = die(1, "gpg could not sign %s with key %s", o->file, o->key);
+    rc = sw__pub_die(1, "gpg could not sign %s with key %s", o->file, o->key);
     goto out;
   }
   err = sw_fs_read_file(sigtmp, SW_PKG_SIG_MAX, SW_ERR_IO, &pkgsig, &pkgsig_len, msg, sizeof msg);
   unlink(sigtmp);
   if (err) {
-    rc = die(1, "package signature: %s", msg);
+    rc = sw__pub_die(1, "package signature: %s", msg);
     goto out;
   }
   EVP_EncodeBlock((unsigned char *)b64, pkgsig, (int)pkgsig_len);
@@ -412,25 +387,25 @@ static int cmd_sign(pub_opts *o) {
   }
   if (len < SW_MANIFEST_MAX) len += (size_t)snprintf(text + len, SW_MANIFEST_MAX + 1 - len, "Signature: %s\n", b64);
   if (len >= SW_MANIFEST_MAX) {
-    rc = die(2, "the signed manifest would exceed %u bytes", SW_MANIFEST_MAX);
+    rc = sw__pub_die(2, "the signed manifest would exceed %u bytes", SW_MANIFEST_MAX);
     goto out;
   }
   err = sw_manifest_parse((uint8_t *)text, len, m, msg, sizeof msg);
   if (err) {
-    rc = die(1, "the signed manifest does not parse (bug): %s", msg);
+    rc = sw__pub_die(1, "the signed manifest does not parse (bug): %s", msg);
     goto out;
   }
   snprintf(path, sizeof path, "%s.manifest", name);
   err = sw_fs_write_atomic(outdir, path, (uint8_t *)text, len, 0644, msg, sizeof msg);
   if (err) {
-    rc = die(1, "%s", msg);
+    rc = sw__pub_die(1, "%s", msg);
     goto out;
   }
   /* 3. the manifest's detached armored signature, over exactly those bytes */
   snprintf(path, sizeof path, "%s/%s.manifest", outdir, name);
   snprintf(sigtmp, sizeof sigtmp, "%s/%s.manifest.sig", outdir, name);
   if (run_gpg_sign(o, "manifest", path, sigtmp, 1) != 0) {
-    rc = die(1, "gpg could not sign %s", path);
+    rc = sw__pub_die(1, "gpg could not sign %s", path);
     goto out;
   }
   printf("signed:   %s\n          %s\n", path, sigtmp);
@@ -466,5 +441,5 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "make")) return cmd_make(&o);
   if (!strcmp(argv[1], "sign")) return cmd_sign(&o);
-  return die(2, "unknown command \"%.40s\" (make, sign or keys)", argv[1]);
+  return sw__pub_die(2, "unknown command \"%.40s\" (make, sign or keys)", argv[1]);
 }
