@@ -5,6 +5,7 @@
 #define SW_PUBUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Print "swarmup-publish: MESSAGE\n" to stderr; returns code, the exit code
  * the caller then returns (so `return sw__pub_die(2, ...)`). */
@@ -20,5 +21,9 @@ const char *sw__pub_base_name(const char *p);
 /* Ask question on stderr ("QUESTION Type yes: ") and read the answer from
  * stdin: 0 if it starts with "yes", else 1 after saying "not signed". */
 int sw__pub_confirm(const char *question);
+
+/* Size and SHA-256 of the file at path in one read: 0, or -1 with errno set
+ * (a failing read) or an OpenSSL failure. */
+int sw__pub_hash_file(const char *path, uint64_t *size, uint8_t sha[32]);
 
 #endif
