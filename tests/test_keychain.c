@@ -72,7 +72,7 @@ static char *stmt(const char *product, unsigned long long version, unsigned thre
  * pgp_fixture.h's sign_as puts g_purpose on). */
 static uint8_t *sign_by(const char *who, const char *purpose, const void *data, size_t len, size_t *sig_len) {
   const char *extra[20];
-  char users[8][48];
+  char users[8][sizeof g_fpr[0] + 2];
   int n = 0, first = -1;
   SW_ASSERT(strlen(who) >= 1 && strlen(who) <= 8);
   g_purpose = purpose;
