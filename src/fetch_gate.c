@@ -222,7 +222,8 @@ static void gate_done(uv_work_t *w, int status) {
     sw_json_u64(&j, "https_bytes", t.https);
     sw_json_u64(&j, "resumed_bytes", t.resumed);
     sw_json_u64(&j, "discarded_bytes", t.discarded);
-    if (t.https && f->https.url_idx < f->r.m->n_fallback) sw_json_str(&j, "https_url", f->r.m->fallback[f->https.url_idx]);
+    if (t.https && f->https.url_idx < f->r.m->n_fallback)
+      sw_json_str(&j, "https_url", f->r.m->fallback[f->https.url_idx]);
     sw_json_end(&j);
   } else {
     if (f->rep.tty) fputs("\r\033[K", stderr);
@@ -278,7 +279,8 @@ void sw__fetch_pump_pieces(fetch *f) {
   uv_mutex_lock(&f->gate.mu);
   consumed = f->gate.consumed;
   uv_mutex_unlock(&f->gate.mu);
-  while (f->gate.next_req < f->sw.num_pieces && f->gate.next_req < consumed + SW_PIECE_RING && sw__fetch_bit(f->gate.done, f->gate.next_req)) {
+  while (f->gate.next_req < f->sw.num_pieces && f->gate.next_req < consumed + SW_PIECE_RING &&
+         sw__fetch_bit(f->gate.done, f->gate.next_req)) {
     if (sw_swarm_read_piece(f->sw.t, f->gate.next_req, NULL, 0) != SW_OK) break;
     f->gate.next_req++;
   }

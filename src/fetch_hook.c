@@ -16,7 +16,8 @@ static void exec_exit(uv_process_t *p, int64_t status, int signo) {
   f->hook.exec_running = 0;
   f->hook.exec_status = signo ? 128 + signo : (int)status;
   if (signo) snprintf(f->hook.exec_msg, sizeof f->hook.exec_msg, "--exec command killed by signal %d", signo);
-  else if (status) snprintf(f->hook.exec_msg, sizeof f->hook.exec_msg, "--exec command exited with status %d", (int)status);
+  else if (status)
+    snprintf(f->hook.exec_msg, sizeof f->hook.exec_msg, "--exec command exited with status %d", (int)status);
   if (f->o.json) {
     sw_json j;
     sw_json_begin(&j, stdout);

@@ -112,14 +112,15 @@ static void fail_every_source(fetch *f) {
     sw__fetch_fail(f, SW_ERR_PAYLOAD, "payload rejected: %s: no source delivered it intact (%s); nothing was installed",
                    f->r.m->file, list);
   else
-    sw__fetch_fail(f, f->https.last_err == SW_ERR_TLS ? SW_ERR_TLS : SW_ERR_DOWNLOAD, "download failed on every source (%s)",
-                   list);
+    sw__fetch_fail(f, f->https.last_err == SW_ERR_TLS ? SW_ERR_TLS : SW_ERR_DOWNLOAD,
+                   "download failed on every source (%s)", list);
 }
 
 /* No Fallback URL is left. In pieces mode the torrent is still there: if it has
  * peers, the swarm gets one more chance (its stall check ends it); else the end. */
 static void sources_exhausted(fetch *f) {
-  if (f->https.hmode == HM_PIECES && f->sw.t != NULL && f->sw.last.num_peers > 0 && !f->sw.swarm_again && !f->o.no_swarm) {
+  if (f->https.hmode == HM_PIECES && f->sw.t != NULL && f->sw.last.num_peers > 0 && !f->sw.swarm_again &&
+      !f->o.no_swarm) {
     f->sw.swarm_again = 1;
     f->phase = PH_SWARM;
     sw__fetch_stall_reset(f);
@@ -173,8 +174,8 @@ void sw__fetch_mirror_rejected(fetch *f) {
   sw__fetch_fmt_bytes(f->https.part_done, n, sizeof n);
   sw__fetch_event(f, "https-error", "HTTPS: %.300s: delivered %s that the gate rejected (%s); deleted",
                   f->r.m->fallback[f->https.url_idx], n, f->gate.gv->reason);
-  url_fail(f, f->https.url_idx, 1, "%s over HTTPS from %.300s: rejected by the gate: %s", n, f->r.m->fallback[f->https.url_idx],
-           f->gate.gv->reason);
+  url_fail(f, f->https.url_idx, 1, "%s over HTTPS from %.300s: rejected by the gate: %s", n,
+           f->r.m->fallback[f->https.url_idx], f->gate.gv->reason);
   f->https.last_err = SW_ERR_PAYLOAD;
   if (f->https.part_fd >= 0) close(f->https.part_fd);
   f->https.part_fd = -1;
@@ -207,7 +208,8 @@ static int file_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len)
     ssize_t n = pwrite(f->https.part_fd, buf + done, len - done, (off_t)(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      snprintf(f->https.url_err, sizeof f->https.url_err, "writing %.300s: %s", f->https.part_path, n < 0 ? strerror(errno) : "short");
+      snprintf(f->https.url_err, sizeof f->https.url_err, "writing %.300s: %s", f->https.part_path,
+               n < 0 ? strerror(errno) : "short");
       f->https.handed_failed = -1; /* marks a local write error */
       return 1;
     }
@@ -267,14 +269,16 @@ static int pieces_data(void *arg, uint64_t offset, const uint8_t *buf, size_t le
     if (in + take == psize) {
       char msg[SW_MSG_MAX];
       /* libtorrent checks it against the piece hashes before it is written. */
-      if (!sw__fetch_bit(f->https.have, i) && sw_swarm_add_piece(f->sw.t, i, f->https.piece_buf, (size_t)psize, msg, sizeof msg) != SW_OK) {
+      if (!sw__fetch_bit(f->https.have, i) &&
+          sw_swarm_add_piece(f->sw.t, i, f->https.piece_buf, (size_t)psize, msg, sizeof msg) != SW_OK) {
         snprintf(f->https.url_err, sizeof f->https.url_err, "%s", msg);
         return 1;
       }
       sw__fetch_set_bit(f->https.have, i);
       /* Ours unless the swarm finished it first (then this copy is redundant);
        * a piece that fails its hashes is given back (sw__fetch_on_piece_failed). */
-      if (f->rep.src != NULL && (f->gate.done == NULL || !sw__fetch_bit(f->gate.done, i))) f->rep.src[i] = (uint8_t)(SRC_HTTPS + f->https.url_idx);
+      if (f->rep.src != NULL && (f->gate.done == NULL || !sw__fetch_bit(f->gate.done, i)))
+        f->rep.src[i] = (uint8_t)(SRC_HTTPS + f->https.url_idx);
     }
   }
   return 0;
@@ -334,7 +338,8 @@ static void https_next(fetch *f) {
     }
     last = first;
     span = sw__fetch_piece_size(f, first);
-    while (last + 1 < f->sw.num_pieces && !sw__fetch_bit(f->https.have, last + 1) && span + sw__fetch_piece_size(f, last + 1) <= SW_FILL_SPAN_MAX) {
+    while (last + 1 < f->sw.num_pieces && !sw__fetch_bit(f->https.have, last + 1) &&
+           span + sw__fetch_piece_size(f, last + 1) <= SW_FILL_SPAN_MAX) {
       last++;
       span += sw__fetch_piece_size(f, last);
     }
@@ -406,8 +411,8 @@ void sw__fetch_switch_to_https(fetch *f, const char *reason) {
     return;
   }
   f->https.t_switch = sw__fetch_now_ms(f);
-  sw__fetch_event(f, "fallback", "switching to HTTPS after %.1f s: %s", (double)(f->https.t_switch - f->t_start) / 1000.0,
-                  reason);
+  sw__fetch_event(f, "fallback", "switching to HTTPS after %.1f s: %s",
+                  (double)(f->https.t_switch - f->t_start) / 1000.0, reason);
   f->phase = PH_HTTPS;
   if (f->sw.t && f->sw.have_metadata && (f->sw.last.bytes_done > 0 || f->gate.gating) &&
       sw_swarm_layout(f->sw.t, &f->sw.piece_len, &f->sw.num_pieces, msg, sizeof msg) == SW_OK) {
@@ -415,7 +420,8 @@ void sw__fetch_switch_to_https(fetch *f, const char *reason) {
     size_t nbytes = ((size_t)f->sw.num_pieces + 7) / 8;
     f->https.have = calloc(1, nbytes);
     f->https.piece_buf = malloc((size_t)f->sw.piece_len);
-    if (f->https.have == NULL || f->https.piece_buf == NULL || sw_swarm_have_pieces(f->sw.t, f->https.have, nbytes, msg, sizeof msg) != SW_OK) {
+    if (f->https.have == NULL || f->https.piece_buf == NULL ||
+        sw_swarm_have_pieces(f->sw.t, f->https.have, nbytes, msg, sizeof msg) != SW_OK) {
       sw__fetch_fail(f, SW_ERR_INTERNAL, "cannot plan the HTTPS fill: %s", msg);
       return;
     }
@@ -431,8 +437,8 @@ void sw__fetch_switch_to_https(fetch *f, const char *reason) {
       uint64_t kept = 0;
       for (int i = 0; i < f->sw.num_pieces; i++)
         if (sw__fetch_bit(f->https.have, i)) kept += sw__fetch_piece_size(f, i);
-      sw__fetch_event(f, "https-pieces", "keeping %" PRIu64 " bytes from the swarm; fetching the missing pieces over HTTPS",
-                      kept);
+      sw__fetch_event(f, "https-pieces",
+                      "keeping %" PRIu64 " bytes from the swarm; fetching the missing pieces over HTTPS", kept);
     }
   } else {
     struct stat st;
@@ -444,7 +450,8 @@ void sw__fetch_switch_to_https(fetch *f, const char *reason) {
       sw__fetch_cancel_gate(f);
     }
     if (f->sw.t) {
-      if (f->sw.have_metadata && sw_swarm_write_torrent(f->sw.t, f->paths.torrent, NULL, 0) == SW_OK) f->torrent_file_ok = 1;
+      if (f->sw.have_metadata && sw_swarm_write_torrent(f->sw.t, f->paths.torrent, NULL, 0) == SW_OK)
+        f->torrent_file_ok = 1;
       sw_swarm_remove(f->sw.t);
       f->sw.t = NULL;
     }
@@ -472,8 +479,8 @@ void sw__fetch_switch_to_https(fetch *f, const char *reason) {
     }
     f->https.resumed_part = f->https.part_done;
     if (f->https.part_done)
-      sw__fetch_event(f, "https-resume", "resuming the HTTPS download at byte %" PRIu64 " from %.300s", f->https.part_done,
-                      f->r.m->fallback[f->https.url_idx]);
+      sw__fetch_event(f, "https-resume", "resuming the HTTPS download at byte %" PRIu64 " from %.300s",
+                      f->https.part_done, f->r.m->fallback[f->https.url_idx]);
     sw__fetch_set_avail(f, f->https.part_done);
     if (!f->torrent_file_ok && f->r.m->torrent_url[0] && !f->o.no_swarm) {
       sw_http_get g;
@@ -501,7 +508,9 @@ void sw__fetch_on_piece_failed(void *arg, sw_swarm_torrent *t, void *t_arg, int 
    * origin serves something else than the signed release. It is not asked
    * again in this run; the piece comes from the next URL (or the swarm). A bad
    * peer's piece is libtorrent's business (it bans the peer). */
-  if (f->rep.src == NULL || f->https.have == NULL || piece < 0 || piece >= f->sw.num_pieces || f->rep.src[piece] < SRC_HTTPS) return;
+  if (f->rep.src == NULL || f->https.have == NULL || piece < 0 || piece >= f->sw.num_pieces ||
+      f->rep.src[piece] < SRC_HTTPS)
+    return;
   u = (size_t)(f->rep.src[piece] - SRC_HTTPS);
   f->rep.src[piece] = SRC_NONE;
   f->https.have[piece / 8] &= (uint8_t)~(1u << (piece % 8));
