@@ -24,8 +24,9 @@
  * Fallback URL is tried at most once a run: one that fails, misses its
  * deadline or delivers rejected bytes is not asked again, rejected bytes are
  * deleted, and the next URL goes on in the same run; the final error lists
- * every source tried and why it failed. */
-/* This file: the options, the setup, the phases of the update machine, the
+ * every source tried and why it failed.
+ *
+ * This file: the options, the setup, the phases of the update machine, the
  * signals and the teardown; each concern is in its own fetch_*.c (fetch_int.h). */
 #include <fcntl.h>
 #include <inttypes.h>
