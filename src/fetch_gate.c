@@ -73,7 +73,7 @@ static void gate_work(uv_work_t *w) {
   fetch *f = w->data;
   if (f->gate.gate_pieces) {
     f->gate.gate_err = sw_gate_check_stream(f->pgp, f->r.m, -1, f->inst.fd, NULL, gate_read_at, f,
-                                       (unsigned)f->o.threshold, f->gate.gv);
+                                            (unsigned)f->o.threshold, f->gate.gv);
     return;
   }
   /* File mode reads the .part being written; it is renamed, not rewritten. */
@@ -85,7 +85,7 @@ static void gate_work(uv_work_t *w) {
     return;
   }
   f->gate.gate_err = sw_gate_check_stream(f->pgp, f->r.m, fd, f->inst.fd, gate_avail, NULL, f, (unsigned)f->o.threshold,
-                                     f->gate.gv);
+                                          f->gate.gv);
   close(fd);
 }
 
@@ -288,8 +288,10 @@ void sw__fetch_pump_pieces(fetch *f) {
 
 void sw__fetch_on_pump(uv_async_t *h) { sw__fetch_pump_pieces(h->data); }
 
+/* The swarm's answer to sw_swarm_read_piece (sw__fetch_pump_pieces): a piece
+ * libtorrent verified, copied into the gate's ring. */
 void sw__fetch_on_piece_data(void *arg, sw_swarm_torrent *t, void *t_arg, int piece, const uint8_t *data, size_t len,
-                                    const char *err) {
+                             const char *err) {
   fetch *f = arg;
   uint8_t *copy;
   int slot;
