@@ -1,0 +1,61 @@
+/* swarmup fetch: seeding the verified copy after the install. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetch_int.h"
+
+void sw__fetch_start_seeding(fetch *f) {
+  char msg[SW_MSG_MAX];
+  if (f->o.seed_time == 0 || f->sw.swarm == NULL) {
+    if (f->sw.swarm == NULL && f->o.seed_time && !f->o.no_swarm)
+      sw__fetch_event(f, "done", "not seeding: no swarm session");
+    sw__fetch_shutdown(f);
+    return;
+  }
+  if (f->sw.t == NULL) {
+    /* File mode: seed the verified file if we hold its (verified) torrent. */
+    uint8_t *tb = NULL;
+    size_t tl = 0;
+    sw_swarm_seed sd;
+    const char *tr[SW_MAGNET_TR_MAX];
+    if (!f->torrent_file_ok ||
+        sw_store_read_torrent(&f->paths, f->r.m, SW_TORRENT_FILE_MAX, &tb, &tl, msg, sizeof msg) != SW_OK) {
+      if (f->torrent_file_ok) sw__fetch_event(f, "done", "not seeding: %s", msg);
+      else sw__fetch_event(f, "done", "not seeding: no torrent file for this release");
+      sw__fetch_shutdown(f);
+      return;
+    }
+    memset(&sd, 0, sizeof sd);
+    for (size_t i = 0; i < f->r.m->magnet.n_tr; i++) tr[i] = f->r.m->magnet.tr[i];
+    sd.torrent = tb;
+    sd.torrent_len = tl;
+    sd.save_dir = f->paths.dir;
+    sd.trackers = tr;
+    sd.n_trackers = f->r.m->magnet.n_tr;
+    if (sw_swarm_add_seed(f->sw.swarm, &sd, &f->sw.t, msg, sizeof msg) != SW_OK) {
+      free(tb);
+      sw__fetch_event(f, "done", "not seeding: %s", msg);
+      sw__fetch_shutdown(f);
+      return;
+    }
+    free(tb);
+  }
+  f->phase = PH_SEED;
+  f->sw.t_seed = sw__fetch_now_ms(f);
+  f->sw.seed_up_base = f->sw.last.total_payload_upload;
+  sw__fetch_event(f, "seeding", "seeding the verified copy for up to %" PRIu64 " s%s (Ctrl-C stops)", f->o.seed_time,
+                  f->o.seed_ratio > 0 ? " or until the ratio is reached" : "");
+}
+
+/* The 1 s tick while seeding: stop at the seed time or ratio. */
+void sw__fetch_seed_tick(fetch *f, uint64_t now) {
+  uint64_t up = f->sw.last.total_payload_upload - f->sw.seed_up_base;
+  if (now - f->sw.t_seed >= f->o.seed_time * 1000) {
+    sw__fetch_event(f, "done", "seed time reached");
+    sw__fetch_shutdown(f);
+  } else if (f->o.seed_ratio > 0 && (double)up >= f->o.seed_ratio * (double)f->r.m->size) {
+    sw__fetch_event(f, "done", "seed ratio %.2f reached", f->o.seed_ratio);
+    sw__fetch_shutdown(f);
+  }
+}
