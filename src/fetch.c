@@ -383,6 +383,7 @@ out:
   free(f->https.have);
   free(f->gate.done);
   free(f->rep.src);
+  free(f->rep.refail);
   for (int i = 0; i < SW_PIECE_RING; i++) free(f->gate.ring[i].data);
   free(f->https.piece_buf);
   if (f->gate.sync_ok) {

@@ -129,6 +129,7 @@ typedef struct fetch_report {
   uint64_t swarm_bytes, https_bytes; /* payload received this run (progress events): the swarm's, every URL's */
   /* the summary: who delivered which bytes of the file */
   uint8_t *src;                /* per piece: SRC_* (swarm and pieces mode) */
+  uint8_t *refail;             /* per piece: SRC_HTTPS + the URL whose copy failed last, else 0 */
 } fetch_report;
 
 /* --exec (fetch_hook.c). */
