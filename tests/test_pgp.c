@@ -667,6 +667,22 @@ SW_TEST(unknown_purpose_value_is_refused_for_every_purpose) {
   sw_pgp_free(p);
 }
 
+SW_TEST(critical_purpose_notation_is_refused_with_its_own_reason) {
+  /* gpg would say only "bad signature" (an unknown critical notation). */
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n;
+  static const char *const extra[] = {"--sig-notation", "!purpose@swarmup=manifest", NULL};
+  g_purpose = NULL;
+  uint8_t *sig = sign_as(A, DATA, sizeof DATA, "--detach-sign", 0, extra, &n);
+  g_purpose = "manifest";
+  sw_pgp_verdict v = check_for(p, SW_PGP_PURPOSE_MANIFEST, sig, n);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "marks its purpose@swarmup notation critical");
+  free(sig);
+  sw_pgp_free(p);
+}
+
 SW_TEST(two_purpose_notations_in_one_packet_are_refused) {
   need_fixture();
   sw_pgp *p = open_trusted();

@@ -395,6 +395,7 @@ struct sig_info {
   uint8_t has_fpr;
   uint8_t purpose;      /* SIGP_*: the hashed purpose notation's value */
   uint8_t n_purpose;    /* purpose notations in the hashed area (saturates) */
+  uint8_t critical;     /* one of them has the subpacket's critical bit */
   uint8_t n_unhashed;   /* purpose notations in the unhashed area (saturates) */
   char other[SW_PGP_PURPOSE_SHOW + 1]; /* an unknown value, printable */
 };
@@ -408,7 +409,7 @@ struct sig_scan {
  * length (2), value length (2), name, value (RFC 4880 5.2.3.16). Records a
  * purpose@swarmup notation in *si (hashed) or counts it (unhashed).
  * -1 when the lengths do not add up. */
-static int scan_notation(const uint8_t *b, size_t n, struct sig_info *si, int hashed) {
+static int scan_notation(const uint8_t *b, size_t n, struct sig_info *si, int hashed, int critical) {
   size_t nl, vl;
   const uint8_t *name, *val;
   if (n < 8) return -1;
@@ -423,6 +424,7 @@ static int scan_notation(const uint8_t *b, size_t n, struct sig_info *si, int ha
     return 0;
   }
   if (si->n_purpose < 255) si->n_purpose++;
+  if (critical) si->critical = 1;
   if (vl == 8 && memcmp(val, "manifest", 8) == 0) {
     si->purpose = SIGP_MANIFEST;
   } else if (vl == 4 && memcmp(val, "keys", 4) == 0) {
@@ -475,7 +477,7 @@ static int scan_subpackets(const uint8_t *a, size_t n, struct sig_info *si, int 
       memcpy(si->keyid, a + pos + 1, 8);
       found = 1;
     } else if (type == 20) {
-      if (scan_notation(a + pos + 1, slen - 1, si, hashed) != 0) return -1;
+      if (scan_notation(a + pos + 1, slen - 1, si, hashed, (a[pos] & 0x80) != 0) != 0) return -1;
     }
     pos += slen;
   }
@@ -591,6 +593,15 @@ static int check_purpose(const struct sig_scan *sc, sw_pgp_purpose purpose, char
       sw_fail(SW_ERR_MANIFEST_SIG, why, whylen,
               "signature by key 0x%s carries %u purpose@swarmup notations (exactly one is allowed)", who,
               (unsigned)si->n_purpose);
+      return -1;
+    }
+    if (si->critical) {
+      /* gpg refuses a signature with a critical notation it does not know
+       * ("bad signature"): say what is wrong instead. */
+      sw_fail(SW_ERR_MANIFEST_SIG, why, whylen,
+              "signature by key 0x%s marks its purpose@swarmup notation critical, which gpg refuses "
+              "(make it without the leading '!')",
+              who);
       return -1;
     }
     if (si->n_purpose == 0) {
