@@ -584,7 +584,7 @@ sw_err sw_keystore_newest(const sw_opts *o, sw_state *st, sw_keys *newest, sw_ke
     r = sw__ks_fetch(o, newest->version + 1, &got, inner, sizeof inner);
     steps++;
     if (r == SW__KS_NONE && !catch_up) break;
-    if (r == SW__KS_REFUSED) {
+    if (r == SW__KS_REFUSED && !catch_up) {
       err = sw_fail(SW_ERR_KEYS_SYNTAX, msg, msglen, "%s", inner);
       goto out;
     }
@@ -595,10 +595,28 @@ sw_err sw_keystore_newest(const sw_opts *o, sw_state *st, sw_keys *newest, sw_ke
       if (warn) warn(warn_arg, w);
       if (!catch_up) break;
     }
+    if (r == SW__KS_GOT) {
+      err = sw_keys_verify_next(newest, got.buf, got.len, got.sig, got.sig_len, tmp, msg, msglen);
+      if (err && !catch_up) goto out;
+      if (err) {
+        snprintf(inner, sizeof inner, "%s", msg);
+        sw__ks_blob_free(&got);
+        err = SW_OK;
+        r = SW__KS_REFUSED;
+      }
+    }
+    if (r == SW__KS_REFUSED) {
+      /* On the way to a newer anchor: the anchor is trusted as installed (a
+       * re-anchor after the next keys were stolen is not signed by the chain). */
+      char w[SW_MSG_MAX];
+      snprintf(w, sizeof w, "%.300s; the newer --trusted-keys anchor (statement %" PRIu64 ") starts the chain", inner,
+               anc->version);
+      if (warn) warn(warn_arg, w);
+    }
     if (r != SW__KS_GOT) {
       /* The walk cannot reach the newer anchor: it starts the chain (as
-       * without --keys-url); the walk goes on from it when the server had
-       * none (a failed fetch has been reported: stop there). */
+       * without --keys-url), and the walk goes on from it (a failed fetch has
+       * been reported: stop there). */
       err = sw__ks_start_at_anchor(&d, o->product, cur, anc, &anchor, msg, msglen);
       if (err) goto out;
       *newest = *anc;
@@ -609,8 +627,6 @@ sw_err sw_keystore_newest(const sw_opts *o, sw_state *st, sw_keys *newest, sw_ke
       if (r == SW__KS_FAILED) break;
       continue;
     }
-    err = sw_keys_verify_next(newest, got.buf, got.len, got.sig, got.sig_len, tmp, msg, msglen);
-    if (err) goto out;
     if (catch_up && tmp->version == anc->version) {
       if (got.len != anchor.len || memcmp(got.buf, anchor.buf, anchor.len) != 0) {
         err = sw__ks_fork(&d, anc->version, &got, &anchor, msg, msglen);

@@ -286,6 +286,25 @@ man "$D/b11" "$B_FPR" Sequence=11
 expect newer_anchor_other_than_the_walked_statement_is_a_fork 3 "fork: two different statements 3" -- \
   "$SWARMUP" check --trusted-keys "$D/3.keys" --keys-url "$D/url" --state-dir "$D/st" --product hello --manifest "$D/b11"
 
+# A re-anchor after the next keys were lost (docs/keys.md): the new anchor 3 is not
+# signed by the chain, the server serves it too; the walk cannot reach it, so the
+# anchor starts the chain (as before walking to newer anchors) with a warning.
+case_dir reanchor
+stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+ssign "$D/1.keys" "$A_FPR"
+stmt "$D/url/2.keys" 2 "$B_FPR" ""
+ssign "$D/url/2.keys" "$B_FPR"
+man "$D/b10" "$B_FPR" Sequence=10
+expect reanchor_setup 0 "update available" -- chk "$D" "$D/b10"
+stmt "$D/3.keys" 3 "$E_FPR" ""
+ssign "$D/3.keys" "$E_FPR"
+cp "$D/3.keys" "$D/url/3.keys"
+cp "$D/3.keys.sig" "$D/url/3.keys.sig"
+man "$D/e11" "$E_FPR" Sequence=11
+expect reanchor_not_signed_by_the_chain_starts_it 0 "newer --trusted-keys anchor \\(statement 3\\) starts the chain" -- \
+  "$SWARMUP" check --trusted-keys "$D/3.keys" --keys-url "$D/url" --state-dir "$D/st" --product hello --manifest "$D/e11"
+ok reanchor_is_current grep -qx "version 3" "$D/st/hello/_keys/current"
+
 # Without --keys-url (and when the walk cannot reach it) the newer anchor starts
 # the chain; its own Sequence-Floor counts (docs/keys.md: it repeats the floors
 # clients may not have walked).
