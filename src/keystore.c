@@ -16,7 +16,13 @@
 #define SW_KS_DIR "_keys"
 #define SW_KS_CURRENT "current"
 #define SW_KS_MAGIC "swarmup-keys-current 1\n"
-#define SW_KS_CURRENT_MAX 8192u
+/* Room for every floor: a floor line is at most "floor " + channel + two
+ * 20-digit numbers + 3 separators; 1024 of them with the head and checksum
+ * lines (about 116 KiB) fit in 128 KiB. */
+#define SW_KS_FLOOR_LINE_MAX (6u + SW_CHANNEL_MAX + 1u + 20u + 1u + 20u + 1u)
+#define SW_KS_CURRENT_MAX 131072u
+_Static_assert(SW_KEYSTORE_FLOORS_MAX * SW_KS_FLOOR_LINE_MAX + 1024u <= SW_KS_CURRENT_MAX,
+               "`current` must hold SW_KEYSTORE_FLOORS_MAX floors");
 
 typedef struct sw__ks_floor {
   char channel[SW_CHANNEL_MAX + 1];
@@ -185,15 +191,32 @@ static sw_err sw__ks_load_cur(const sw_dir *d, const char *product, sw__ks_cur *
 }
 
 static sw_err sw__ks_save_cur(const sw_dir *d, const char *product, const sw__ks_cur *c, char *msg, size_t msglen) {
-  char text[SW_KS_CURRENT_MAX];
+  char *text = NULL;
   size_t len = 0;
-  if (sw__ks_encode(product, c, text, sizeof text, &len) != SW_OK)
-    return sw_fail(SW_ERR_INTERNAL, msg, msglen, "key state record does not fit");
-  return sw_fs_write_atomic_at(d->fd, d->path, SW_KS_CURRENT, (const uint8_t *)text, len, 0600, msg, msglen);
+  sw_err err;
+  text = malloc(SW_KS_CURRENT_MAX);
+  if (text == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+  if (sw__ks_encode(product, c, text, SW_KS_CURRENT_MAX, &len) != SW_OK)
+    err = sw_fail(SW_ERR_INTERNAL, msg, msglen, "key state record does not fit");
+  else
+    err = sw_fs_write_atomic_at(d->fd, d->path, SW_KS_CURRENT, (const uint8_t *)text, len, 0600, msg, msglen);
+  free(text);
+  return err;
 }
 
-/* Accepting statement k (its sha) makes it the newest, with its floors over the older ones. */
-static void sw__ks_accept(sw__ks_cur *c, const sw_keys *k, const uint8_t sha[32]) {
+/* Accepting statement k (its sha) makes it the newest, with its floors over the
+ * older ones. A floor is never dropped: one no channel has taken yet would be
+ * lost, so a statement that would need more than SW_KEYSTORE_FLOORS_MAX
+ * channels is refused (-1, c unchanged). */
+static int sw__ks_accept(sw__ks_cur *c, const sw_keys *k, const uint8_t sha[32]) {
+  size_t fresh = 0;
+  for (size_t i = 0; i < k->n_floor; i++) {
+    size_t j;
+    for (j = 0; j < c->n_floor; j++)
+      if (strcmp(c->floor[j].channel, k->floor[i].channel) == 0) break;
+    if (j == c->n_floor) fresh++;
+  }
+  if (c->n_floor + fresh > SW_KEYSTORE_FLOORS_MAX) return -1;
   c->have = 1;
   c->version = k->version;
   memcpy(c->sha256, sha, 32);
@@ -201,19 +224,21 @@ static void sw__ks_accept(sw__ks_cur *c, const sw_keys *k, const uint8_t sha[32]
     size_t j;
     for (j = 0; j < c->n_floor; j++)
       if (strcmp(c->floor[j].channel, k->floor[i].channel) == 0) break;
-    if (j == c->n_floor) {
-      if (c->n_floor >= SW_KEYSTORE_FLOORS_MAX) {
-        /* Full: the oldest floor gives way (it has been applied by every channel loaded since). */
-        memmove(&c->floor[0], &c->floor[1], (SW_KEYSTORE_FLOORS_MAX - 1) * sizeof c->floor[0]);
-        j = SW_KEYSTORE_FLOORS_MAX - 1;
-      } else {
-        c->n_floor++;
-      }
-    }
+    if (j == c->n_floor) c->n_floor++;
     snprintf(c->floor[j].channel, sizeof c->floor[j].channel, "%s", k->floor[i].channel);
     c->floor[j].sequence = k->floor[i].sequence;
     c->floor[j].version = k->version;
   }
+  return 0;
+}
+
+static sw_err sw__ks_accept_or_refuse(sw__ks_cur *c, const sw_keys *k, const uint8_t sha[32], char *msg,
+                                      size_t msglen) {
+  if (sw__ks_accept(c, k, sha) == 0) return SW_OK;
+  return sw_fail(SW_ERR_KEYS_POLICY, msg, msglen,
+                 "key statement %" PRIu64 " refused: its Sequence-Floor would make more than %u channels with a "
+                 "floor (the client's limit)",
+                 k->version, SW_KEYSTORE_FLOORS_MAX);
 }
 
 sw_err sw_keystore_floor_of(const sw_state *st, const char *product, const char *channel, int *has,
@@ -400,6 +425,32 @@ static sw_err sw__ks_read_anchor(const sw_opts *o, sw__ks_blob *b, char *msg, si
 
 /* ---- the newest statement ---------------------------------------------------- */
 
+/* The anchor starts the kept chain (nothing kept, or a jump to a newer anchor):
+ * kept, and its own floors recorded in `current`. */
+static sw_err sw__ks_start_at_anchor(const sw_dir *d, const char *product, sw__ks_cur *cur, const sw_keys *anc,
+                                     const sw__ks_blob *anchor, char *msg, size_t msglen) {
+  sw__ks_blob kept;
+  char stem[32];
+  uint8_t sha[32];
+  int found = 0;
+  sw_err err;
+  err = sw__ks_read_kept(d, anc->version, &kept, &found, msg, msglen);
+  if (err) return err;
+  if (found && (kept.len != anchor->len || memcmp(kept.buf, anchor->buf, anchor->len) != 0)) {
+    err = sw__ks_fork(d, anc->version, &kept, anchor, msg, msglen);
+    sw__ks_blob_free(&kept);
+    return err;
+  }
+  sw__ks_blob_free(&kept);
+  sw_sha256(anchor->buf, anchor->len, sha);
+  err = sw__ks_accept_or_refuse(cur, anc, sha, msg, msglen);
+  if (err) return err;
+  snprintf(stem, sizeof stem, "%" PRIu64, anc->version);
+  err = sw__ks_keep(d, NULL, stem, anchor, msg, msglen);
+  if (err) return err;
+  return sw__ks_save_cur(d, product, cur, msg, msglen);
+}
+
 sw_err sw_keystore_newest(const sw_opts *o, sw_state *st, sw_keys *newest, sw_keystore_warn_fn warn,
                           void *warn_arg, char *msg, size_t msglen) {
   sw_err err = SW_ERR_INTERNAL;
@@ -409,7 +460,7 @@ sw_err sw_keystore_newest(const sw_opts *o, sw_state *st, sw_keys *newest, sw_ke
   sw_dir d;
   uint8_t sha[32];
   char inner[SW_MSG_MAX];
-  int found = 0, from_anchor = 0;
+  int found = 0, from_anchor = 0, catch_up = 0;
   unsigned steps = 0;
 
   memset(&anchor, 0, sizeof anchor);
@@ -444,15 +495,21 @@ sw_err sw_keystore_newest(const sw_opts *o, sw_state *st, sw_keys *newest, sw_ke
     err = sw__ks_load_cur(&d, o->product, cur, msg, msglen);
     if (err) goto out;
   }
-  if (cur->have && anc->version <= cur->version) {
-    /* The kept one of the anchor's Version must be the anchor. */
-    err = sw__ks_read_kept(&d, anc->version, &kept, &found, msg, msglen);
-    if (err) goto out;
-    if (found && (kept.len != anchor.len || memcmp(kept.buf, anchor.buf, anchor.len) != 0)) {
-      err = sw__ks_fork(&d, anc->version, &kept, &anchor, msg, msglen);
-      goto out;
+  /* An anchor newer than the kept chain, with --keys-url: the walk goes from
+   * the kept chain up to it, so the floors of the statements in between are
+   * taken, and the walked statement of its Version must be the anchor. */
+  catch_up = cur->have && anc->version > cur->version && o->keys_url != NULL;
+  if (cur->have && (anc->version <= cur->version || catch_up)) {
+    if (!catch_up) {
+      /* The kept one of the anchor's Version must be the anchor. */
+      err = sw__ks_read_kept(&d, anc->version, &kept, &found, msg, msglen);
+      if (err) goto out;
+      if (found && (kept.len != anchor.len || memcmp(kept.buf, anchor.buf, anchor.len) != 0)) {
+        err = sw__ks_fork(&d, anc->version, &kept, &anchor, msg, msglen);
+        goto out;
+      }
+      sw__ks_blob_free(&kept);
     }
-    sw__ks_blob_free(&kept);
     /* The newest kept statement, as kept (checked against `current`). */
     err = sw__ks_read_kept(&d, cur->version, &kept, &found, msg, msglen);
     if (err) goto out;
@@ -472,26 +529,13 @@ sw_err sw_keystore_newest(const sw_opts *o, sw_state *st, sw_keys *newest, sw_ke
     prev = kept; /* the newest, for the fork check below */
     memset(&kept, 0, sizeof kept);
   } else {
-    /* Nothing kept, or an anchor newer than the chain: the anchor starts it. */
+    /* Nothing kept, or (without --keys-url) an anchor newer than the chain:
+     * the anchor starts it. The floors of statements in between are not seen
+     * (docs/keys.md: a newer anchor repeats them); its own are recorded. */
     *newest = *anc;
     from_anchor = 1;
     if (st) {
-      err = sw__ks_read_kept(&d, anc->version, &kept, &found, msg, msglen);
-      if (err) goto out;
-      if (found && (kept.len != anchor.len || memcmp(kept.buf, anchor.buf, anchor.len) != 0)) {
-        err = sw__ks_fork(&d, anc->version, &kept, &anchor, msg, msglen);
-        goto out;
-      }
-      sw__ks_blob_free(&kept);
-      {
-        char stem[32];
-        snprintf(stem, sizeof stem, "%" PRIu64, anc->version);
-        err = sw__ks_keep(&d, NULL, stem, &anchor, msg, msglen);
-        if (err) goto out;
-      }
-      sw_sha256(anchor.buf, anchor.len, sha);
-      sw__ks_accept(cur, anc, sha);
-      err = sw__ks_save_cur(&d, o->product, cur, msg, msglen);
+      err = sw__ks_start_at_anchor(&d, o->product, cur, anc, &anchor, msg, msglen);
       if (err) goto out;
     }
     prev = anchor;
@@ -527,17 +571,20 @@ sw_err sw_keystore_newest(const sw_opts *o, sw_state *st, sw_keys *newest, sw_ke
   for (;;) {
     int r;
     if (steps >= SW_KEYS_WALK_MAX) {
-      char w[SW_MSG_MAX];
-      snprintf(w, sizeof w, "walked %u statements; run again to continue (now at statement %" PRIu64 ")",
-               SW_KEYS_WALK_MAX, newest->version);
-      if (warn) warn(warn_arg, w);
-      break;
+      /* The statement reached may already be superseded: judging a manifest
+       * under it could accept a revoked key. What was walked is kept. */
+      err = sw_fail(SW_ERR_KEYS_POLICY, msg, msglen,
+                    "key statements: walked %u and more follow; run again to continue (check and fetch keep "
+                    "their place in the state dir; verify, which keeps none, needs a newer --trusted-keys anchor); "
+                    "now at statement %" PRIu64,
+                    SW_KEYS_WALK_MAX, newest->version);
+      goto out;
     }
     if (newest->version == UINT64_MAX) break;
     r = sw__ks_fetch(o, newest->version + 1, &got, inner, sizeof inner);
     steps++;
-    if (r == SW__KS_NONE) break;
-    if (r == SW__KS_REFUSED) {
+    if (r == SW__KS_NONE && !catch_up) break;
+    if (r == SW__KS_REFUSED && !catch_up) {
       err = sw_fail(SW_ERR_KEYS_SYNTAX, msg, msglen, "%s", inner);
       goto out;
     }
@@ -546,10 +593,47 @@ sw_err sw_keystore_newest(const sw_opts *o, sw_state *st, sw_keys *newest, sw_ke
       snprintf(w, sizeof w, "key statements could not be fetched (%.300s); going on with statement %" PRIu64, inner,
                newest->version);
       if (warn) warn(warn_arg, w);
-      break;
+      if (!catch_up) break;
     }
-    err = sw_keys_verify_next(newest, got.buf, got.len, got.sig, got.sig_len, tmp, msg, msglen);
-    if (err) goto out;
+    if (r == SW__KS_GOT) {
+      err = sw_keys_verify_next(newest, got.buf, got.len, got.sig, got.sig_len, tmp, msg, msglen);
+      if (err && !catch_up) goto out;
+      if (err) {
+        snprintf(inner, sizeof inner, "%s", msg);
+        sw__ks_blob_free(&got);
+        err = SW_OK;
+        r = SW__KS_REFUSED;
+      }
+    }
+    if (r == SW__KS_REFUSED) {
+      /* On the way to a newer anchor: the anchor is trusted as installed (a
+       * re-anchor after the next keys were stolen is not signed by the chain). */
+      char w[SW_MSG_MAX];
+      snprintf(w, sizeof w, "%.300s; the newer --trusted-keys anchor (statement %" PRIu64 ") starts the chain", inner,
+               anc->version);
+      if (warn) warn(warn_arg, w);
+    }
+    if (r != SW__KS_GOT) {
+      /* The walk cannot reach the newer anchor: it starts the chain (as
+       * without --keys-url), and the walk goes on from it (a failed fetch has
+       * been reported: stop there). */
+      err = sw__ks_start_at_anchor(&d, o->product, cur, anc, &anchor, msg, msglen);
+      if (err) goto out;
+      *newest = *anc;
+      sw__ks_blob_free(&prev);
+      prev = anchor;
+      memset(&anchor, 0, sizeof anchor);
+      catch_up = 0;
+      if (r == SW__KS_FAILED) break;
+      continue;
+    }
+    if (catch_up && tmp->version == anc->version) {
+      if (got.len != anchor.len || memcmp(got.buf, anchor.buf, anchor.len) != 0) {
+        err = sw__ks_fork(&d, anc->version, &got, &anchor, msg, msglen);
+        goto out;
+      }
+      catch_up = 0;
+    }
     if (st) {
       char stem[32];
       /* An orphan from a crash (kept, `current` not yet moved), or one of a
@@ -565,11 +649,13 @@ sw_err sw_keystore_newest(const sw_opts *o, sw_state *st, sw_keys *newest, sw_ke
         }
       }
       sw__ks_blob_free(&kept);
+      /* Refused before it is kept when its floors do not fit. */
+      sw_sha256(got.buf, got.len, sha);
+      err = sw__ks_accept_or_refuse(cur, tmp, sha, msg, msglen);
+      if (err) goto out;
       snprintf(stem, sizeof stem, "%" PRIu64, tmp->version);
       err = sw__ks_keep(&d, NULL, stem, &got, msg, msglen);
       if (err) goto out;
-      sw_sha256(got.buf, got.len, sha);
-      sw__ks_accept(cur, tmp, sha);
       err = sw__ks_save_cur(&d, o->product, cur, msg, msglen);
       if (err) goto out;
     }

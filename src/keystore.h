@@ -38,13 +38,14 @@
 
 struct sw_state;
 
-/* Floors recorded in `current` (over the whole chain, one per channel). */
-#define SW_KEYSTORE_FLOORS_MAX 64u
+/* Floors recorded in `current` (over the whole chain, one per channel; never
+ * dropped: a statement that would need more is refused). */
+#define SW_KEYSTORE_FLOORS_MAX 1024u
 /* Days before the newest statement's Expires from which check/fetch warn. */
 #define SW_KEYSTORE_WARN_DAYS 30
 
-/* A warning that does not stop the run (a transport error during the walk,
- * the walk's cap); text is one line. */
+/* A warning that does not stop the run (a transport error during the walk);
+ * text is one line. */
 typedef void (*sw_keystore_warn_fn)(void *arg, const char *text);
 
 /* The newest trusted statement for o->product, into *newest (heap: large):
@@ -53,7 +54,10 @@ typedef void (*sw_keystore_warn_fn)(void *arg, const char *text);
  *     when its Version is newer; an anchor with other bytes for a kept Version
  *     is a fork;
  *   - with o->keys_url: the walk from the newest, at most SW_KEYS_WALK_MAX
- *     fetches, each statement through sw_keys_verify_next and, with st, kept.
+ *     fetches, each statement through sw_keys_verify_next and, with st, kept;
+ *     hitting the cap is SW_ERR_KEYS_POLICY (the next run goes on from what
+ *     was kept); an anchor newer than the kept chain is reached by the walk
+ *     (its floors taken) and must be the walked statement of its Version.
  * st NULL: nothing is read from or written to a state dir (swarmup verify):
  * the walk starts from the anchor and is held in memory.
  * Expiry is not judged here (sw_keystore_judge). Errors: SW_ERR_KEYS_* (exit

@@ -235,15 +235,115 @@ ok no_warning_40_days_before_expiry test -z "$(grep warning <<<"$out")"
 case_dir cap
 stmt "$D/1.keys" 1 "$A_FPR" ""
 ssign "$D/1.keys" "$A_FPR"
-for n in $(seq 2 40); do
+for n in $(seq 2 33); do
   stmt "$D/url/$n.keys" "$n" "$A_FPR" ""
   ssign "$D/url/$n.keys" "$A_FPR"
 done
+# 34 hands over to E: a manifest by E is good only under the newest.
+stmt "$D/url/34.keys" 34 "$E_FPR" ""
+ssign "$D/url/34.keys" "$A_FPR" "$E_FPR"
+man "$D/e10" "$E_FPR" Sequence=10
+capmsg="key statements: walked 32 and more follow; run again to continue"
+expect walk_cap_refuses_the_manifest_for_this_run 3 "$capmsg" -- chk "$D" "$D/e10"
+ok walk_cap_keeps_what_it_walked grep -qx "version 33" "$D/st/hello/_keys/current"
+expect walk_goes_on_at_the_next_run_under_the_newest 0 "update available: hello 1.0 \\(sequence 10" -- chk "$D" "$D/e10"
+ok walk_reached_the_end grep -qx "version 34" "$D/st/hello/_keys/current"
+expect walk_cap_refuses_verify_which_keeps_no_place 3 "$capmsg" -- \
+  "$SWARMUP" verify --trusted-keys "$D/1.keys" --keys-url "$D/url" --product hello --manifest "$D/e10" \
+  "$T/rel/hello-1.0.tar.gz"
+
+# An application update ships a newer anchor (3) than the kept chain (1): with
+# --keys-url the walk goes 1 -> 2 -> 3, so statement 2's Sequence-Floor is taken.
+case_dir jump
+stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+ssign "$D/1.keys" "$A_FPR"
+man "$D/max" "$A_FPR" Sequence=18446744073709551615 Version=6.6.6
+expect jump_setup_stolen_max_sequence 0 "sequence 18446744073709551615" -- chk "$D" "$D/max"
+stmt "$D/url/2.keys" 2 "$B_FPR" "$E_FPR" "Sequence-Floor: stable=10"
+ssign "$D/url/2.keys" "$B_FPR"
+stmt "$D/url/3.keys" 3 "$B_FPR" "$E_FPR"
+ssign "$D/url/3.keys" "$E_FPR" "$B_FPR"
+cp "$D/url/3.keys" "$D/3.keys"
+cp "$D/url/3.keys.sig" "$D/3.keys.sig"
+man "$D/b11" "$B_FPR" Sequence=11 Version=1.1
+expect newer_anchor_is_reached_by_the_walk_taking_floors_between 0 "update available: hello 1.1 \\(sequence 11" -- \
+  "$SWARMUP" check --trusted-keys "$D/3.keys" --keys-url "$D/url" --state-dir "$D/st" --product hello --manifest "$D/b11"
+ok newer_anchor_walk_records_the_floor_between grep -qx "floor stable 10 2" "$D/st/hello/_keys/current"
+
+# The walked statement of the anchor's Version with other bytes than the anchor: a fork.
+case_dir jumpfork
+stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+ssign "$D/1.keys" "$A_FPR"
 man "$D/a10" "$A_FPR" Sequence=10
-expect walk_is_capped_at_32 0 "walked 32 statements; run again to continue" -- chk "$D" "$D/a10"
-ok walk_cap_reached_statement_33 grep -qx "version 33" "$D/st/hello/_keys/current"
-expect walk_goes_on_at_the_next_run 0 "update available: hello 1.0 \\(sequence 10" -- chk "$D" "$D/a10"
-ok walk_reached_the_end grep -qx "version 40" "$D/st/hello/_keys/current"
+expect jumpfork_setup 0 "update available" -- chk "$D" "$D/a10"
+stmt "$D/url/2.keys" 2 "$B_FPR" ""
+ssign "$D/url/2.keys" "$B_FPR"
+stmt "$D/url/3.keys" 3 "$B_FPR" ""
+ssign "$D/url/3.keys" "$B_FPR"
+DATE=$(sw_days -1) stmt "$D/3.keys" 3 "$B_FPR" ""
+ssign "$D/3.keys" "$B_FPR"
+man "$D/b11" "$B_FPR" Sequence=11
+expect newer_anchor_other_than_the_walked_statement_is_a_fork 3 "fork: two different statements 3" -- \
+  "$SWARMUP" check --trusted-keys "$D/3.keys" --keys-url "$D/url" --state-dir "$D/st" --product hello --manifest "$D/b11"
+
+# A re-anchor after the next keys were lost (docs/keys.md): the new anchor 3 is not
+# signed by the chain, the server serves it too; the walk cannot reach it, so the
+# anchor starts the chain (as before walking to newer anchors) with a warning.
+case_dir reanchor
+stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+ssign "$D/1.keys" "$A_FPR"
+stmt "$D/url/2.keys" 2 "$B_FPR" ""
+ssign "$D/url/2.keys" "$B_FPR"
+man "$D/b10" "$B_FPR" Sequence=10
+expect reanchor_setup 0 "update available" -- chk "$D" "$D/b10"
+stmt "$D/3.keys" 3 "$E_FPR" ""
+ssign "$D/3.keys" "$E_FPR"
+cp "$D/3.keys" "$D/url/3.keys"
+cp "$D/3.keys.sig" "$D/url/3.keys.sig"
+man "$D/e11" "$E_FPR" Sequence=11
+expect reanchor_not_signed_by_the_chain_starts_it 0 "newer --trusted-keys anchor \\(statement 3\\) starts the chain" -- \
+  "$SWARMUP" check --trusted-keys "$D/3.keys" --keys-url "$D/url" --state-dir "$D/st" --product hello --manifest "$D/e11"
+ok reanchor_is_current grep -qx "version 3" "$D/st/hello/_keys/current"
+
+# Without --keys-url (and when the walk cannot reach it) the newer anchor starts
+# the chain; its own Sequence-Floor counts (docs/keys.md: it repeats the floors
+# clients may not have walked).
+for how in nourl unreachable; do
+  case_dir "jump$how"
+  stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+  ssign "$D/1.keys" "$A_FPR"
+  man "$D/max" "$A_FPR" Sequence=18446744073709551615 Version=6.6.6
+  "$SWARMUP" check --trusted-keys "$D/1.keys" --state-dir "$D/st" --product hello --manifest "$D/max" >/dev/null 2>&1
+  stmt "$D/3.keys" 3 "$B_FPR" "" "Sequence-Floor: stable=10"
+  ssign "$D/3.keys" "$B_FPR"
+  man "$D/b11" "$B_FPR" Sequence=11 Version=1.1
+  urlarg=()
+  if [ "$how" = unreachable ]; then urlarg=(--keys-url "$D/url"); fi
+  expect "newer_anchor_${how}_starts_the_chain_with_its_own_floor" 0 "update available: hello 1.1 \\(sequence 11" -- \
+    "$SWARMUP" check --trusted-keys "$D/3.keys" "${urlarg[@]}" --state-dir "$D/st" --product hello --manifest "$D/b11"
+  ok "newer_anchor_${how}_floor_is_recorded" grep -qx "floor stable 10 3" "$D/st/hello/_keys/current"
+done
+
+# A floor is never dropped: statements 2..65 name 1024 channels (the limit);
+# statement 66 with one more is refused, its floor is not lost silently.
+case_dir floors
+stmt "$D/1.keys" 1 "$A_FPR" ""
+ssign "$D/1.keys" "$A_FPR"
+for n in $(seq 2 65); do
+  fl="Sequence-Floor:"
+  for c in $(seq $(((n - 2) * 16 + 1)) $(((n - 1) * 16))); do fl="$fl c$c=0"; done
+  stmt "$D/url/$n.keys" "$n" "$A_FPR" "" "$fl"
+  ssign "$D/url/$n.keys" "$A_FPR"
+done
+stmt "$D/url/66.keys" 66 "$A_FPR" "" "Sequence-Floor: stable=10"
+ssign "$D/url/66.keys" "$A_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+chk "$D" "$D/a10" >/dev/null 2>&1 || true
+chk "$D" "$D/a10" >/dev/null 2>&1 || true
+expect statement_over_the_floor_limit_is_refused 3 "key statement 66 refused: its Sequence-Floor would make more than 1024 channels" -- \
+  chk "$D" "$D/a10"
+ok floors_up_to_the_limit_are_all_kept test "$(grep -c '^floor' "$D/st/hello/_keys/current")" = 1024
+ok floor_over_the_limit_statement_is_not_kept test ! -e "$D/st/hello/_keys/66.keys"
 
 # Fingerprints as gpg prints them, and in lower case.
 case_dir case
