@@ -1,10 +1,11 @@
 /* swarmup seed: for mirror operators. Keeps every configured product's
  * current releases verified and seeded, on one libuv loop.
  *
- * For each product: every --poll seconds the manifest is fetched (over the
- * loop's HTTPS client) and verified (thread pool) exactly as `swarmup check`
- * does, including the rollback state. A new release is obtained into the
- * store (STATE/<product>/<channel>/store/<sequence>/), from --from FILE or
+ * For each product: every --poll seconds the key statements are read and
+ * walked again (with --trusted-keys; prod_keys), then the manifest is fetched
+ * (over the loop's HTTPS client) and verified (thread pool) exactly as
+ * `swarmup check` does, including the rollback state. A new release is
+ * obtained into the store (STATE/<product>/<channel>/store/<sequence>/), from --from FILE or
  * from the swarm, and is seeded only after it passed the payload gate
  * (marked by the store's `verified` file). The last --keep releases stay;
  * older ones are removed from the session and the store.
@@ -490,12 +491,12 @@ static void rewalk(seed_prod *p) {
   prod_poll(p);
 }
 
-/* With --trusted-keys and --keys-url, every poll walks the key statements
- * before the polled manifest is judged (synchronously: at most
- * SW_KEYS_WALK_MAX small fetches, the loop waits; a walk that finds nothing new
- * costs one fetch) and judges the newest statement's expiry now. A key dropped
- * or revoked, or a statement expired, while the seed runs must refuse the very
- * next manifest: a manifest signed by a dropped key still verifies under the
+/* With --trusted-keys, every poll reads the key statements again (the anchor,
+ * the kept chain) and, with --keys-url, walks them before the polled manifest
+ * is judged (synchronously: at most SW_KEYS_WALK_MAX small fetches, the loop
+ * waits; a walk that finds nothing new costs one fetch), and judges the newest
+ * statement's expiry now. A key dropped or revoked, or a statement expired,
+ * while the seed runs must refuse the very next manifest: a manifest signed by a dropped key still verifies under the
  * old keyring, so no signature refusal would ever set off a walk. The new
  * keyring (and Threshold) is installed only when nothing in flight uses p->pgp
  * or p->o.threshold (busy 0); else this poll is skipped and the next one walks
@@ -505,7 +506,7 @@ static int prod_keys(seed_prod *p) {
   uint64_t v = 0;
   unsigned thr = 0;
   char msg[SW_MSG_MAX];
-  if (p->o.trusted_keys == NULL || p->o.keys_url == NULL) return 1;
+  if (p->o.trusted_keys == NULL) return 1;
   if (sw_release_keys_walk(&p->o, p->keys_version, &v, &thr, &fresh, msg, sizeof msg) != SW_OK) {
     seed_log(p->sd, "rejected", p, 0, "%s", msg);
     return 0;
@@ -868,8 +869,10 @@ static void seed_help(void) {
          "the payload gate, and is then seeded. The last --keep releases are kept.\n"
          "SIGTERM/SIGINT stop cleanly; SIGHUP reloads the config file.\n"
          "With --trusted-keys and --keys-url, key statements are walked at start, on\n"
-         "SIGHUP, and when a polled manifest is refused by its signature; the walk is\n"
-         "synchronous (seeding waits for it: at most 32 small fetches).\n\n"
+         "SIGHUP, and at every poll before the polled manifest is judged (and once more\n"
+         "at once when it is refused by its signature); the newest statement's expiry\n"
+         "is judged at every poll. The walk is synchronous (seeding waits for it: at\n"
+         "most 32 small fetches; one when nothing is new).\n\n"
          "A config file holds global `key = value` options, then one section per product:\n"
          "    listen = 6881\n"
          "    keep = 2\n"

@@ -408,4 +408,29 @@ ok running_seed_starts_no_release_for_the_dropped_keys_manifest no_release_12
 kill "$SEED_PID" 2>/dev/null || true
 wait "$SEED_PID" 2>/dev/null || true
 
+# The newest statement expires while the seed runs: the next polls refuse with
+# the statement's message, and a later manifest of its key is not taken.
+case_dir seedexp
+EXP=$(date -u -d "@$(($(date +%s) + 12))" +%Y-%m-%dT%H:%M:%SZ) stmt "$D/1.keys" 1 "$A_FPR" ""
+ssign "$D/1.keys" "$A_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+man "$D/a11" "$A_FPR" Sequence=11
+cp "$D/a10" "$D/cur"
+cp "$D/a10.sig" "$D/cur.sig"
+"$SWARMUP" seed --manifest "$D/cur" --trusted-keys "$D/1.keys" --keys-url "$D/url" --product hello \
+  --state-dir "$D/st" --listen 127.0.0.1:0 --no-dht --no-lsd --no-utp --poll 1 --json >"$D/seed.log" 2>&1 &
+SEED_PID=$!
+SW_CLEANUPS+=("kill $SEED_PID 2>/dev/null")
+ok running_seed_takes_sequence_10_before_expiry sw_wait_for "$D/seed.log" '"event":"release".*"sequence":10' 10
+ok running_seed_refuses_polls_once_the_newest_statement_expired \
+  sw_wait_for "$D/seed.log" '"event":"rejected".*key statement 1 expired at .*must publish statement 2' 30
+cp "$D/a11.sig" "$D/cur.sig.new"
+cp "$D/a11" "$D/cur"
+mv "$D/cur.sig.new" "$D/cur.sig"
+sleep 3
+no_release_11() { ! grep -q '"event":"release".*"sequence":11' "$D/seed.log"; }
+ok running_seed_starts_no_release_under_an_expired_statement no_release_11
+kill "$SEED_PID" 2>/dev/null || true
+wait "$SEED_PID" 2>/dev/null || true
+
 sw_done
