@@ -5,8 +5,8 @@
  * walked again (with --trusted-keys; prod_keys), then the manifest is fetched
  * (over the loop's HTTPS client) and verified (thread pool) exactly as
  * `swarmup check` does, including the rollback state. A new release is
- * obtained into the store (STATE/<product>/<channel>/store/<sequence>/), from --from FILE or
- * from the swarm, and is seeded only after it passed the payload gate
+ * obtained into the store (STATE/<product>/<channel>/store/<sequence>/), from
+ * --from FILE or from the swarm, and is seeded only after it passed the payload gate
  * (marked by the store's `verified` file). The last --keep releases stay;
  * older ones are removed from the session and the store.
  * SIGTERM/SIGINT stop cleanly (resume data saved); SIGHUP reloads --config. */
@@ -496,11 +496,12 @@ static void rewalk(seed_prod *p) {
  * is judged (synchronously: at most SW_KEYS_WALK_MAX small fetches, the loop
  * waits; a walk that finds nothing new costs one fetch), and judges the newest
  * statement's expiry now. A key dropped or revoked, or a statement expired,
- * while the seed runs must refuse the very next manifest: a manifest signed by a dropped key still verifies under the
- * old keyring, so no signature refusal would ever set off a walk. The new
- * keyring (and Threshold) is installed only when nothing in flight uses p->pgp
- * or p->o.threshold (busy 0); else this poll is skipped and the next one walks
- * again. Returns 1 when the poll may load the manifest under p->pgp. */
+ * while the seed runs must refuse the very next manifest: a manifest signed by
+ * a dropped key still verifies under the old keyring, so no signature refusal
+ * would ever set off a walk. The new keyring (and Threshold) is installed only
+ * when nothing in flight uses p->pgp or p->o.threshold (busy 0); else this
+ * poll is skipped and the next one walks again. Returns 1 when the poll may
+ * load the manifest under p->pgp. */
 static int prod_keys(seed_prod *p) {
   sw_pgp *fresh = NULL;
   uint64_t v = 0;
