@@ -29,46 +29,66 @@ static void sw__warn(void *arg, const char *text) {
   }
 }
 
-/* The trust from key statements: the newest statement's Key and Threshold. */
-static sw_err sw__open_chain(sw_opts *o, sw_pgp **pgp, char *msg, size_t msglen) {
+/* The trust from key statements: walk to the newest statement and judge its
+ * expiry; open its Key as *fresh only when its Version is not `have` (the
+ * expiry warning goes with an opening, not with every walk of a running seed). */
+sw_err sw_release_keys_walk(const sw_opts *o, uint64_t have, uint64_t *version, unsigned *threshold,
+                            sw_pgp **fresh, char *msg, size_t msglen) {
   sw_keys *k = NULL;
   sw_state *st = NULL;
   char w[SW_MSG_MAX], t[21];
   int64_t warn_in = -1;
   sw_err err;
 
+  *fresh = NULL;
   k = calloc(1, sizeof *k);
   if (k == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
   if (o->state_dir) {
     err = sw_state_open(&st, o->state_dir, msg, msglen);
     if (err) goto out;
   }
-  err = sw_keystore_newest(o, st, k, sw__warn, o, msg, msglen);
+  err = sw_keystore_newest(o, st, k, sw__warn, (void *)o, msg, msglen);
   if (err) goto out;
   err = sw_keystore_judge(k, sw_release_now(), &warn_in, msg, msglen);
   if (err) goto out;
+  *version = k->version;
+  *threshold = k->threshold;
+  if (k->version == have) goto out;
   if (warn_in >= 0) {
     sw_manifest_format_time(k->expires, t);
     snprintf(w, sizeof w,
              "key statement %llu expires at %s (in %lld days); the publisher must publish statement %llu before then",
              (unsigned long long)k->version, t, (long long)(warn_in / 86400), (unsigned long long)k->version + 1);
-    sw__warn(o, w);
+    sw__warn((void *)o, w);
   }
-  err = sw_keys_open_signers(k, pgp, msg, msglen);
-  if (err) goto out;
-  /* Every later user of o->threshold (manifest, package gate) follows the statement. */
-  o->threshold = k->threshold;
+  err = sw_keys_open_signers(k, fresh, msg, msglen);
 out:
   sw_state_close(st);
   free(k);
   return err;
 }
 
+static sw_err sw__open_chain(sw_opts *o, sw_pgp **pgp, uint64_t *version, char *msg, size_t msglen) {
+  uint64_t v = 0;
+  unsigned thr = 0;
+  sw_err err = sw_release_keys_walk(o, 0, &v, &thr, pgp, msg, msglen);
+  if (err) return err;
+  /* Every later user of o->threshold (manifest, package gate) follows the statement. */
+  o->threshold = thr;
+  if (version) *version = v;
+  return SW_OK;
+}
+
 sw_err sw_release_open_keys(sw_opts *o, sw_pgp **pgp, char *msg, size_t msglen) {
+  return sw_release_open_keys_at(o, pgp, NULL, msg, msglen);
+}
+
+sw_err sw_release_open_keys_at(sw_opts *o, sw_pgp **pgp, uint64_t *version, char *msg, size_t msglen) {
   sw_err err;
+  if (version) *version = 0;
   err = sw_opts_check_trust(o, msg, msglen);
   if (err) return err;
-  if (o->trusted_keys) return sw__open_chain(o, pgp, msg, msglen);
+  if (o->trusted_keys) return sw__open_chain(o, pgp, version, msg, msglen);
   if (o->n_trusted_key == 0)
     return sw_fail(SW_ERR_CONFIG, msg, msglen,
                    "no --trusted-key or --trusted-keys given: the publisher's public key is required");

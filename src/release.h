@@ -39,6 +39,19 @@ typedef struct sw_release {
  *     warning goes to stderr (with o->json, an {"event":"warning"} line on stdout).
  * SW_ERR_CONFIG if no key is given or a key file is unreadable. */
 sw_err sw_release_open_keys(sw_opts *o, sw_pgp **pgp, char *msg, size_t msglen);
+/* The same, and with --trusted-keys *version is the Version of the statement
+ * the keyring was opened from (else 0), for sw_release_keys_walk. */
+sw_err sw_release_open_keys_at(sw_opts *o, sw_pgp **pgp, uint64_t *version, char *msg, size_t msglen);
+
+/* With --trusted-keys: walk the key statements again (synchronously, as
+ * sw_release_open_keys does) and judge the newest one's expiry now. On SW_OK,
+ * *version and *threshold are the newest statement's, and *fresh is a new
+ * keyring for its Key when its Version is not `have` (else NULL); the caller
+ * installs it (and sets o->threshold) when nothing in flight uses the old one.
+ * Errors: as sw_release_open_keys (an expired statement, one with no Key: exit 3
+ * SW_ERR_KEYS_POLICY; a refused statement, a fork: SW_ERR_KEYS_*). */
+sw_err sw_release_keys_walk(const sw_opts *o, uint64_t have, uint64_t *version, unsigned *threshold,
+                            sw_pgp **fresh, char *msg, size_t msglen);
 
 /* Read a source (a path, or an https:// URL over a private loop: blocks) of at
  * most max bytes; a source over max is too_big_err; a URL that is not https://

@@ -1,11 +1,12 @@
 /* swarmup seed: for mirror operators. Keeps every configured product's
  * current releases verified and seeded, on one libuv loop.
  *
- * For each product: every --poll seconds the manifest is fetched (over the
- * loop's HTTPS client) and verified (thread pool) exactly as `swarmup check`
- * does, including the rollback state. A new release is obtained into the
- * store (STATE/<product>/<channel>/store/<sequence>/), from --from FILE or
- * from the swarm, and is seeded only after it passed the payload gate
+ * For each product: every --poll seconds the key statements are read and
+ * walked again (with --trusted-keys; prod_keys), then the manifest is fetched
+ * (over the loop's HTTPS client) and verified (thread pool) exactly as
+ * `swarmup check` does, including the rollback state. A new release is
+ * obtained into the store (STATE/<product>/<channel>/store/<sequence>/), from
+ * --from FILE or from the swarm, and is seeded only after it passed the payload gate
  * (marked by the store's `verified` file). The last --keep releases stay;
  * older ones are removed from the session and the store.
  * SIGTERM/SIGINT stop cleanly (resume data saved); SIGHUP reloads --config. */
@@ -77,7 +78,8 @@ struct seed_prod {
   size_t n_rel;
   int busy;                /* works in flight: the product can't be freed until 0 */
   int dead;                /* removed by a reload: free when not busy */
-  int rewalked;            /* key statements walked again since the last accepted load (see rewalk) */
+  int rewalked;            /* polled again at once since the last accepted load (see rewalk) */
+  uint64_t keys_version;   /* with --trusted-keys: the statement p->pgp was opened from (prod_keys) */
 };
 
 struct seeder {
@@ -480,25 +482,50 @@ static void accept_release(seed_prod *p) {
 static void prod_poll(seed_prod *p);
 
 /* A manifest refused by its signature may be signed under a newer key
- * statement: walk the key statements again (synchronously: at most
- * SW_KEYS_WALK_MAX small fetches, the loop waits) on every such refusal, so a
- * rotation is followed at the next poll. Only when nothing in flight uses
- * p->pgp (busy 0). The first refusal of a streak also polls again at once,
- * under the new trust; later ones wait for the next poll (no loop). */
+ * statement published since the poll's walk: the first refusal of a streak
+ * polls again at once (prod_poll walks the statements first); later ones wait
+ * for the next poll (no loop). */
 static void rewalk(seed_prod *p) {
-  sw_pgp *pgp = NULL;
-  char msg[SW_MSG_MAX];
-  int again = !p->rewalked;
+  if (p->rewalked) return;
   p->rewalked = 1;
-  if (sw_release_open_keys(&p->o, &pgp, msg, sizeof msg) != SW_OK) {
+  prod_poll(p);
+}
+
+/* With --trusted-keys, every poll reads the key statements again (the anchor,
+ * the kept chain) and, with --keys-url, walks them before the polled manifest
+ * is judged (synchronously: at most SW_KEYS_WALK_MAX small fetches, the loop
+ * waits; a walk that finds nothing new costs one fetch), and judges the newest
+ * statement's expiry now. A key dropped or revoked, or a statement expired,
+ * while the seed runs must refuse the very next manifest: a manifest signed by
+ * a dropped key still verifies under the old keyring, so no signature refusal
+ * would ever set off a walk. The new keyring (and Threshold) is installed only
+ * when nothing in flight uses p->pgp or p->o.threshold (busy 0); else this
+ * poll is skipped and the next one walks again. Returns 1 when the poll may
+ * load the manifest under p->pgp. */
+static int prod_keys(seed_prod *p) {
+  sw_pgp *fresh = NULL;
+  uint64_t v = 0;
+  unsigned thr = 0;
+  char msg[SW_MSG_MAX];
+  if (p->o.trusted_keys == NULL) return 1;
+  if (sw_release_keys_walk(&p->o, p->keys_version, &v, &thr, &fresh, msg, sizeof msg) != SW_OK) {
     seed_log(p->sd, "rejected", p, 0, "%s", msg);
-    return;
+    return 0;
+  }
+  if (fresh == NULL) return 1;
+  if (p->busy > 0) {
+    sw_pgp_free(fresh);
+    seed_log(p->sd, "keys", p, 0, "key statement %llu found; checks in flight, its keys are opened at the next poll",
+             (unsigned long long)v);
+    return 0;
   }
   sw_pgp_free(p->pgp);
-  p->pgp = pgp;
-  seed_log(p->sd, "keys", p, 0, "key statements walked again after a refused signature%s",
-           again ? "; polling again" : "");
-  if (again) prod_poll(p);
+  p->pgp = fresh;
+  p->o.threshold = thr;
+  seed_log(p->sd, "keys", p, 0, "key statement %llu is the newest (was %llu); manifests are judged by its keys",
+           (unsigned long long)v, (unsigned long long)p->keys_version);
+  p->keys_version = v;
+  return 1;
 }
 
 static void on_loaded(void *arg, sw_err err, const char *msg) {
@@ -514,13 +541,14 @@ static void on_loaded(void *arg, sw_err err, const char *msg) {
   else accept_release(p);
   sw_release_free(&p->r);
   if (err == SW_OK) p->rewalked = 0;
-  else if (err == SW_ERR_MANIFEST_SIG && p->o.keys_url && p->busy == 0) rewalk(p);
+  else if (err == SW_ERR_MANIFEST_SIG && p->o.keys_url) rewalk(p);
 }
 
 static void prod_poll(seed_prod *p) {
   char msg[SW_MSG_MAX];
   p->next_poll = uv_now(&p->sd->loop) + p->o.poll * 1000;
   if (p->loading) return;
+  if (!prod_keys(p)) return;
   sw_release_free(&p->r);
   if (sw_release_load_async(&p->sd->loop, p->sd->http, &p->o, p->pgp, &p->r, on_loaded, p, msg, sizeof msg) != SW_OK) {
     seed_log(p->sd, "error", p, 0, "%s", msg);
@@ -716,7 +744,7 @@ static sw_err prod_new(seeder *sd, const char *label, const uint8_t *global, siz
   p->o.ca_file = p->o.ca_file ? p->o.ca_file : sd->g.ca_file;
   if (!err) err = sw__cmd_check_names(&p->o, msg, msglen);
   if (!err && p->o.keep < 1) err = sw_fail(SW_ERR_USAGE, msg, msglen, "--keep must be at least 1");
-  if (!err) err = sw_release_open_keys(&p->o, &p->pgp, msg, msglen);
+  if (!err) err = sw_release_open_keys_at(&p->o, &p->pgp, &p->keys_version, msg, msglen);
   if (err) {
     char inner[SW_MSG_MAX];
     snprintf(inner, sizeof inner, "%s", msg);
@@ -842,8 +870,10 @@ static void seed_help(void) {
          "the payload gate, and is then seeded. The last --keep releases are kept.\n"
          "SIGTERM/SIGINT stop cleanly; SIGHUP reloads the config file.\n"
          "With --trusted-keys and --keys-url, key statements are walked at start, on\n"
-         "SIGHUP, and when a polled manifest is refused by its signature; the walk is\n"
-         "synchronous (seeding waits for it: at most 32 small fetches).\n\n"
+         "SIGHUP, and at every poll before the polled manifest is judged (and once more\n"
+         "at once when it is refused by its signature); the newest statement's expiry\n"
+         "is judged at every poll. The walk is synchronous (seeding waits for it: at\n"
+         "most 32 small fetches; one when nothing is new).\n\n"
          "A config file holds global `key = value` options, then one section per product:\n"
          "    listen = 6881\n"
          "    keep = 2\n"

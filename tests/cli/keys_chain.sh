@@ -478,4 +478,59 @@ ok seed_kept_the_new_statement cmp -s "$D/url/2.keys" "$D/st/hello/_keys/2.keys"
 kill "$SEED_PID" 2>/dev/null || true
 wait "$SEED_PID" 2>/dev/null || true
 
+# A running seed notices a key dropped while it runs (the review's proof of
+# concept): it walks the key statements at every poll, so A's manifest after B
+# published statement 2 without A is refused, with no "rejected" signature
+# refusal needed to set off the walk.
+case_dir seeddrop
+stmt "$D/1.keys" 1 "$A_FPR" "$B_FPR"
+ssign "$D/1.keys" "$A_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+cp "$D/a10" "$D/cur"
+cp "$D/a10.sig" "$D/cur.sig"
+"$SWARMUP" seed --manifest "$D/cur" --trusted-keys "$D/1.keys" --keys-url "$D/url" --product hello \
+  --state-dir "$D/st" --listen 127.0.0.1:0 --no-dht --no-lsd --no-utp --poll 1 --json >"$D/seed.log" 2>&1 &
+SEED_PID=$!
+SW_CLEANUPS+=("kill $SEED_PID 2>/dev/null")
+ok running_seed_takes_sequence_10_of_key_a sw_wait_for "$D/seed.log" '"event":"release".*"sequence":10' 20
+stmt "$D/url/2.keys" 2 "$B_FPR" ""
+ssign "$D/url/2.keys" "$B_FPR"
+ok running_seed_follows_statement_2_at_the_next_poll sw_wait_for "$D/seed.log" '"event":"keys".*statement 2' 20
+man "$D/a12" "$A_FPR" Sequence=12 Version=6.6.6
+cp "$D/a12.sig" "$D/cur.sig.new"
+cp "$D/a12" "$D/cur"
+mv "$D/cur.sig.new" "$D/cur.sig"
+ok running_seed_refuses_manifest_of_key_dropped_while_it_ran \
+  sw_wait_for "$D/seed.log" '"event":"rejected".*signature by untrusted key' 20
+sleep 2 # two more polls: a later one must not take it either
+no_release_12() { ! grep -q '"event":"release".*"sequence":12' "$D/seed.log"; }
+ok running_seed_starts_no_release_for_the_dropped_keys_manifest no_release_12
+kill "$SEED_PID" 2>/dev/null || true
+wait "$SEED_PID" 2>/dev/null || true
+
+# The newest statement expires while the seed runs: the next polls refuse with
+# the statement's message, and a later manifest of its key is not taken.
+case_dir seedexp
+EXP=$(date -u -d "@$(($(date +%s) + 12))" +%Y-%m-%dT%H:%M:%SZ) stmt "$D/1.keys" 1 "$A_FPR" ""
+ssign "$D/1.keys" "$A_FPR"
+man "$D/a10" "$A_FPR" Sequence=10
+man "$D/a11" "$A_FPR" Sequence=11
+cp "$D/a10" "$D/cur"
+cp "$D/a10.sig" "$D/cur.sig"
+"$SWARMUP" seed --manifest "$D/cur" --trusted-keys "$D/1.keys" --keys-url "$D/url" --product hello \
+  --state-dir "$D/st" --listen 127.0.0.1:0 --no-dht --no-lsd --no-utp --poll 1 --json >"$D/seed.log" 2>&1 &
+SEED_PID=$!
+SW_CLEANUPS+=("kill $SEED_PID 2>/dev/null")
+ok running_seed_takes_sequence_10_before_expiry sw_wait_for "$D/seed.log" '"event":"release".*"sequence":10' 10
+ok running_seed_refuses_polls_once_the_newest_statement_expired \
+  sw_wait_for "$D/seed.log" '"event":"rejected".*key statement 1 expired at .*must publish statement 2' 30
+cp "$D/a11.sig" "$D/cur.sig.new"
+cp "$D/a11" "$D/cur"
+mv "$D/cur.sig.new" "$D/cur.sig"
+sleep 3
+no_release_11() { ! grep -q '"event":"release".*"sequence":11' "$D/seed.log"; }
+ok running_seed_starts_no_release_under_an_expired_statement no_release_11
+kill "$SEED_PID" 2>/dev/null || true
+wait "$SEED_PID" 2>/dev/null || true
+
 sw_done
