@@ -226,3 +226,28 @@ void sw_hex(const uint8_t *buf, size_t len, char *out) {
   }
   out[2 * len] = 0;
 }
+
+int sw_text_u64(const char *s, size_t n, uint64_t *out) {
+  uint64_t v = 0;
+  if (n == 0 || (s[0] == '0' && n > 1)) return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10) return -1;
+    v = v * 10 + (uint64_t)(s[i] - '0');
+  }
+  *out = v;
+  return 0;
+}
+
+int sw_text_unhex(const char *s, size_t n, uint8_t *out, size_t outlen) {
+  if (n != 2 * outlen) return -1;
+  for (size_t i = 0; i < n; i++) {
+    int c = s[i], v;
+    if (c >= '0' && c <= '9') v = c - '0';
+    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    else return -1;
+    if (i % 2 == 0) out[i / 2] = (uint8_t)(v << 4);
+    else out[i / 2] |= (uint8_t)v;
+  }
+  return 0;
+}

@@ -42,6 +42,13 @@ sw_err sw_fs_sync_dir(const char *path, char *msg, size_t msglen);
 
 /* SHA-256 of buf into out (OpenSSL). */
 void sw_sha256(const uint8_t *buf, size_t len, uint8_t out[32]);
+
+/* The number and hash fields of our own record files (the state file, _keys/current).
+ * sw_text_u64: s[0..n) is a strict decimal uint64 (digits only, no leading zero,
+ * no overflow). sw_text_unhex: s[0..n) is exactly 2 * outlen lower-case hex digits.
+ * Both return 0, or -1 with *out unspecified. */
+int sw_text_u64(const char *s, size_t n, uint64_t *out);
+int sw_text_unhex(const char *s, size_t n, uint8_t *out, size_t outlen);
 /* Lowercase hex of buf[0..len) into out (2*len+1 bytes). */
 void sw_hex(const uint8_t *buf, size_t len, char *out);
 

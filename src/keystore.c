@@ -41,31 +41,6 @@ typedef struct sw__ks_cur {
 
 /* ---- the `current` record ---------------------------------------------------- */
 
-static int sw__ks_u64(const char *s, size_t n, uint64_t *out) {
-  uint64_t v = 0;
-  if (n == 0 || (s[0] == '0' && n > 1)) return -1;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return -1;
-    if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10) return -1;
-    v = v * 10 + (uint64_t)(s[i] - '0');
-  }
-  *out = v;
-  return 0;
-}
-
-static int sw__ks_unhex(const char *s, size_t n, uint8_t out[32]) {
-  if (n != 64) return -1;
-  for (size_t i = 0; i < 64; i++) {
-    int c = s[i], v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else return -1;
-    if (i % 2 == 0) out[i / 2] = (uint8_t)(v << 4);
-    else out[i / 2] |= (uint8_t)v;
-  }
-  return 0;
-}
-
 static sw_err sw__ks_encode(const char *product, const sw__ks_cur *c, char *out, size_t cap, size_t *len) {
   char hex[65];
   uint8_t sum[32];
@@ -125,17 +100,17 @@ static sw_err sw__ks_decode(const uint8_t *buf, size_t len, const char *product,
       !sw__ks_is(w[1], wl[1], product))
     goto bad;
   if (sw__ks_words(&p, end, w, wl, &nw) || nw != 2 || !sw__ks_is(w[0], wl[0], "version") ||
-      sw__ks_u64(w[1], wl[1], &c->version) || c->version == 0)
+      sw_text_u64(w[1], wl[1], &c->version) || c->version == 0)
     goto bad;
   if (sw__ks_words(&p, end, w, wl, &nw) || nw != 2 || !sw__ks_is(w[0], wl[0], "sha256") ||
-      sw__ks_unhex(w[1], wl[1], c->sha256))
+      sw_text_unhex(w[1], wl[1], c->sha256, 32))
     goto bad;
   for (;;) {
     const char *line = p;
     if (sw__ks_words(&p, end, w, wl, &nw)) goto bad;
     if (nw == 2 && sw__ks_is(w[0], wl[0], "checksum")) {
       sum_at = line;
-      if (sw__ks_unhex(w[1], wl[1], want) || p != end) goto bad;
+      if (sw_text_unhex(w[1], wl[1], want, 32) || p != end) goto bad;
       break;
     }
     if (nw != 4 || !sw__ks_is(w[0], wl[0], "floor") || c->n_floor >= SW_KEYSTORE_FLOORS_MAX ||
@@ -143,8 +118,8 @@ static sw_err sw__ks_decode(const uint8_t *buf, size_t len, const char *product,
       goto bad;
     memcpy(c->floor[c->n_floor].channel, w[1], wl[1]);
     c->floor[c->n_floor].channel[wl[1]] = 0;
-    if (sw__ks_u64(w[2], wl[2], &c->floor[c->n_floor].sequence) ||
-        sw__ks_u64(w[3], wl[3], &c->floor[c->n_floor].version) || c->floor[c->n_floor].version > c->version)
+    if (sw_text_u64(w[2], wl[2], &c->floor[c->n_floor].sequence) ||
+        sw_text_u64(w[3], wl[3], &c->floor[c->n_floor].version) || c->floor[c->n_floor].version > c->version)
       goto bad;
     c->n_floor++;
   }

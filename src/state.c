@@ -248,30 +248,6 @@ static int sw__take(const char **p, const char *end, const char *key, char *val,
   return 0;
 }
 
-static int sw__u64(const char *s, uint64_t *out) {
-  uint64_t v = 0;
-  if (*s == 0 || (s[0] == '0' && s[1] != 0)) return -1;
-  for (; *s; s++) {
-    if (*s < '0' || *s > '9') return -1;
-    if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10) return -1;
-    v = v * 10 + (uint64_t)(*s - '0');
-  }
-  *out = v;
-  return 0;
-}
-
-static int sw__unhex(const char *s, uint8_t *out, size_t n) {
-  if (strlen(s) != 2 * n) return -1;
-  for (size_t i = 0; i < 2 * n; i++) {
-    int c = s[i], v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else return -1;
-    if (i % 2 == 0) out[i / 2] = (uint8_t)(v << 4);
-    else out[i / 2] |= (uint8_t)v;
-  }
-  return 0;
-}
 
 /* A record time: "-" (only where unknown_ok) or a strict UTC time. */
 static int sw__time(const char *s, int unknown_ok, int64_t *out) {
@@ -303,13 +279,17 @@ sw_err sw_state_decode(const uint8_t *buf, size_t len, const char *product, cons
   rec->last_check = SW_STATE_TIME_UNKNOWN;
   if (sw__take(&p, end, "product", v, sizeof v) || strcmp(v, product) != 0) goto bad;
   if (sw__take(&p, end, "channel", v, sizeof v) || strcmp(v, channel) != 0) goto bad;
-  if (sw__take(&p, end, "sequence", v, sizeof v) || sw__u64(v, &rec->sequence)) goto bad;
+  if (sw__take(&p, end, "sequence", v, sizeof v) || sw_text_u64(v, strlen(v), &rec->sequence)) goto bad;
   if (sw__take(&p, end, "date", v, sizeof v) || sw__time(v, 0, &rec->date)) goto bad;
   if (format >= 2 && (sw__take(&p, end, "expires", v, sizeof v) || sw__time(v, 1, &rec->expires))) goto bad;
-  if (sw__take(&p, end, "manifest-sha256", v, sizeof v) || sw__unhex(v, rec->manifest_sha256, 32)) goto bad;
+  if (sw__take(&p, end, "manifest-sha256", v, sizeof v) ||
+      sw_text_unhex(v, strlen(v), rec->manifest_sha256, 32))
+    goto bad;
   if (sw__take(&p, end, "version", v, sizeof v) || strlen(v) > SW_VERSION_MAX) goto bad;
   memcpy(rec->version, v, strlen(v) + 1);
-  if (sw__take(&p, end, "installed-sequence", v, sizeof v) || sw__u64(v, &rec->installed_sequence)) goto bad;
+  if (sw__take(&p, end, "installed-sequence", v, sizeof v) ||
+      sw_text_u64(v, strlen(v), &rec->installed_sequence))
+    goto bad;
   if (sw__take(&p, end, "installed-version", v, sizeof v) || strlen(v) > SW_VERSION_MAX) goto bad;
   memcpy(rec->installed_version, v, strlen(v) + 1);
   if (format >= 2) {
@@ -322,9 +302,11 @@ sw_err sw_state_decode(const uint8_t *buf, size_t len, const char *product, cons
     /* Migrating format 1: the accepted Date is the one time known to have passed. */
     rec->latest_known_time = rec->date;
   }
-  if (format >= 3 && (sw__take(&p, end, "floor-version", v, sizeof v) || sw__u64(v, &rec->floor_version))) goto bad;
+  if (format >= 3 &&
+      (sw__take(&p, end, "floor-version", v, sizeof v) || sw_text_u64(v, strlen(v), &rec->floor_version)))
+    goto bad;
   sum_at = p;
-  if (sw__take(&p, end, "checksum", v, sizeof v) || sw__unhex(v, want, 32) || p != end) goto bad;
+  if (sw__take(&p, end, "checksum", v, sizeof v) || sw_text_unhex(v, strlen(v), want, 32) || p != end) goto bad;
   sw_sha256(buf, (size_t)(sum_at - (const char *)buf), got);
   if (memcmp(want, got, 32) != 0) goto bad;
   rec->have = 1;

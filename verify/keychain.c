@@ -100,6 +100,15 @@ sw_err sw_keys_open_signers(const sw_keys *k, sw_pgp **out, char *msg, size_t ms
   return SW_OK;
 }
 
+/* Threshold distinct keys of k's own Key signed it (v: the verdict of kc_check). */
+static sw_err own_keys_signed(const sw_keys *k, const sw_pgp_verdict *v, char *msg, size_t msglen) {
+  unsigned got = count_in(v, (const char(*)[41])k->key, k->n_key);
+  if (got >= k->threshold) return SW_OK;
+  return sw_fail(SW_ERR_KEYS_SIG, msg, msglen,
+                 "key statement %llu rejected: signed by %u of its own %zu keys, %u required",
+                 (unsigned long long)k->version, got, k->n_key, k->threshold);
+}
+
 sw_err sw_keys_verify_next(const sw_keys *cur, const uint8_t *buf, size_t len, const uint8_t *sig, size_t sig_len,
                            sw_keys *out, char *msg, size_t msglen) {
   sw_err rc = SW_OK;
@@ -180,15 +189,7 @@ sw_err sw_keys_verify_next(const sw_keys *cur, const uint8_t *buf, size_t len, c
   }
   /* Its own keys must sign too: a statement names only keys whose holders
    * agreed. None when it names no Key (a rotation to null). */
-  if (out->n_key > 0) {
-    got = count_in(v, (const char(*)[41])out->key, out->n_key);
-    if (got < out->threshold) {
-      rc = sw_fail(SW_ERR_KEYS_SIG, msg, msglen,
-                   "key statement %llu rejected: signed by %u of its own %zu keys, %u required", n, got, out->n_key,
-                   out->threshold);
-      goto out;
-    }
-  }
+  if (out->n_key > 0) rc = own_keys_signed(out, v, msg, msglen);
 out:
   free(ring);
   free(v);
@@ -201,7 +202,6 @@ sw_err sw_keys_verify_anchor(const uint8_t *buf, size_t len, const uint8_t *sig,
   sw_err rc = SW_OK;
   struct kc_pins *pins = NULL;
   sw_pgp_verdict *v = NULL;
-  unsigned got = 0;
   unsigned long long n = 0;
   char why[SW_MSG_MAX] = "";
 
@@ -229,13 +229,7 @@ sw_err sw_keys_verify_anchor(const uint8_t *buf, size_t len, const uint8_t *sig,
   pins_add(pins, (const char(*)[41])out->next, out->n_next);
   rc = kc_check(n, out->keyring, out->keyring_len, pins, buf, len, sig, sig_len, v, msg, msglen);
   if (rc != SW_OK) goto out;
-  got = count_in(v, (const char(*)[41])out->key, out->n_key);
-  if (got < out->threshold) {
-    rc = sw_fail(SW_ERR_KEYS_SIG, msg, msglen,
-                 "key statement %llu rejected: signed by %u of its own %zu keys, %u required", n, got, out->n_key,
-                 out->threshold);
-    goto out;
-  }
+  rc = own_keys_signed(out, v, msg, msglen);
 out:
   free(v);
   free(pins);
