@@ -12,6 +12,7 @@ int sw_cmd_check(int argc, char **argv);
 int sw_cmd_verify(int argc, char **argv);
 int sw_cmd_fetch(int argc, char **argv);
 int sw_cmd_seed(int argc, char **argv);
+int sw_cmd_status(int argc, char **argv);
 
 /* Check --product, --channel (names that become state paths), --threshold
  * and --manifest; shared by the commands that take a manifest. */

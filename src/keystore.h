@@ -34,6 +34,7 @@
 
 #include "keys.h"
 #include "opts.h"
+#include "safedir.h"
 #include "sw_err.h"
 
 struct sw_state;
@@ -77,5 +78,11 @@ sw_err sw_keystore_judge(const sw_keys *newest, int64_t now, int64_t *warn_in, c
  * A missing `current` is no floor; a corrupt one is SW_ERR_STATE_CORRUPT. */
 sw_err sw_keystore_floor_of(const struct sw_state *st, const char *product, const char *channel, int *has,
                             uint64_t *sequence, uint64_t *version, char *msg, size_t msglen);
+
+/* The newest accepted statement's Version recorded in STATE/<product>/_keys/current
+ * under the checked state dir root, read without the lock (`current` is
+ * written atomically): *have 0 when none. For `swarmup status`. */
+sw_err sw_keystore_current_of(const sw_dir *root, const char *product, int *have, uint64_t *version, char *msg,
+                              size_t msglen);
 
 #endif

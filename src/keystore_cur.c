@@ -217,3 +217,25 @@ out:
   sw_dir_close(&d);
   return err;
 }
+
+sw_err sw_keystore_current_of(const sw_dir *root, const char *product, int *have, uint64_t *version, char *msg,
+                              size_t msglen) {
+  const char *names[3] = {product, SW_KS_DIR, NULL};
+  sw__ks_cur *c = NULL;
+  sw_dir d;
+  sw_err err;
+  *have = 0;
+  *version = 0;
+  err = sw_dir_open_chain(&d, root, names, 0, msg, msglen);
+  if (err) return err;
+  c = calloc(1, sizeof *c); /* large: every floor */
+  if (c == NULL) err = sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+  else err = sw__ks_load_cur(&d, product, c, msg, msglen);
+  if (err == SW_OK && c->have) {
+    *have = 1;
+    *version = c->version;
+  }
+  free(c);
+  sw_dir_close(&d);
+  return err;
+}

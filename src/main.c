@@ -17,6 +17,7 @@ static void sw__usage(FILE *f) {
           "  verify   check local files against a signed manifest (the payload gate)\n"
           "  fetch    verify, download from the swarm, gate, install, then seed for a while\n"
           "  seed     seed every verified release of the configured products (mirrors)\n"
+          "  status   what the state dir records: installed, fresh or stale, seeding\n"
           "  help     show this text, or `swarmup help COMMAND`\n"
           "  version  print the version\n\n"
           "Every command takes --help. Exit status: 0 ok, 1 other failure, 2 usage or\n"
@@ -41,6 +42,7 @@ int main(int argc, char **argv) {
       if (!strcmp(argv[2], "verify")) return sw_cmd_verify(1, help);
       if (!strcmp(argv[2], "fetch")) return sw_cmd_fetch(1, help);
       if (!strcmp(argv[2], "seed")) return sw_cmd_seed(1, help);
+      if (!strcmp(argv[2], "status")) return sw_cmd_status(1, help);
     }
     sw__usage(stdout);
     return 0;
@@ -53,6 +55,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "verify")) return sw_cmd_verify(argc - 2, argv + 2);
   if (!strcmp(cmd, "fetch")) return sw_cmd_fetch(argc - 2, argv + 2);
   if (!strcmp(cmd, "seed")) return sw_cmd_seed(argc - 2, argv + 2);
+  if (!strcmp(cmd, "status")) return sw_cmd_status(argc - 2, argv + 2);
   fprintf(stderr, "swarmup: unknown command \"%.60s\" (see swarmup --help)\n", cmd);
   return 2;
 }

@@ -21,7 +21,8 @@ enum sw_cmd {
   SW_CMD_CHECK = 1 << 0,
   SW_CMD_VERIFY = 1 << 1,
   SW_CMD_FETCH = 1 << 2,
-  SW_CMD_SEED = 1 << 3
+  SW_CMD_SEED = 1 << 3,
+  SW_CMD_STATUS = 1 << 4
 };
 
 typedef struct sw_opts {

@@ -46,6 +46,11 @@ void sw_json_bool(sw_json *j, const char *key, int value) {
   fputs(value ? "true" : "false", j->f);
 }
 
+void sw_json_f64(sw_json *j, const char *key, double value) {
+  sw__key(j, key);
+  fprintf(j->f, "%.3f", value);
+}
+
 void sw_json_strs(sw_json *j, const char *key, const char *const *values, size_t n) {
   sw__key(j, key);
   fputc('[', j->f);

@@ -19,6 +19,8 @@ void sw_json_str(sw_json *j, const char *key, const char *value);
 void sw_json_u64(sw_json *j, const char *key, uint64_t value);
 void sw_json_i64(sw_json *j, const char *key, int64_t value);
 void sw_json_bool(sw_json *j, const char *key, int value);
+/* A number with three decimals (a ratio). */
+void sw_json_f64(sw_json *j, const char *key, double value);
 /* "key": [ "a", "b" ] */
 void sw_json_strs(sw_json *j, const char *key, const char *const *values, size_t n);
 void sw_json_end(sw_json *j);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -31,6 +32,7 @@
 #include "release.h"
 #include "safedir.h"
 #include "seedcfg.h"
+#include "seedrec.h"
 #include "store.h"
 #include "swarm.h"
 #include "swopts.h"
@@ -59,6 +61,8 @@ typedef struct seed_rel {
   uint64_t uploaded;       /* payload bytes sent to peers since it was added (libtorrent's count) */
   uint64_t reported;       /* the last count reported */
   uint64_t t_reported;     /* when (loop ms) */
+  uint64_t base;           /* uploaded by earlier runs (the last seeding record), counted once known */
+  int base_set;
   int peers;
   uint8_t *tbuf;           /* the stored .torrent, checked against the btmh, until handed to the swarm */
   size_t tlen;
@@ -80,6 +84,10 @@ struct seed_prod {
   int dead;                /* removed by a reload: free when not busy */
   int rewalked;            /* polled again at once since the last accepted load (see rewalk) */
   uint64_t keys_version;   /* with --trusted-keys: the statement p->pgp was opened from (prod_keys) */
+  sw_seedrec prev;         /* the seeding record found at start (uploads of earlier runs) */
+  int have_prev;
+  uint64_t rec_at;         /* loop ms of the last record written */
+  int rec_warned;
 };
 
 struct seeder {
@@ -143,6 +151,37 @@ static void report_upload(seed_rel *r, int last) {
   }
   r->reported = r->uploaded;
   r->t_reported = uv_now(&sd->loop);
+}
+
+/* STATE/<product>/<channel>/seeding for `swarmup status` (seedrec.h): what
+ * is seeded and what it has sent, every SW_SEEDREC_EVERY_MS and when it stops.
+ * Best effort: a failure is said once, seeding goes on. */
+static void prod_write_rec(seed_prod *p, int running) {
+  sw_seedrec rec;
+  char msg[SW_MSG_MAX];
+  if (p->n_rel == 0 && !p->have_prev) return; /* nothing seeded yet: maybe no channel dir either */
+  p->rec_at = uv_now(&p->sd->loop);
+  memset(&rec, 0, sizeof rec);
+  rec.pid = (uint64_t)getpid();
+  rec.updated = (int64_t)time(NULL);
+  rec.running = running;
+  for (size_t i = 0; i < p->n_rel && rec.n < SW_SEEDREC_RELEASES_MAX; i++) {
+    seed_rel *r = p->rel[i];
+    if (r->state != REL_SEEDING || r->m == NULL) continue;
+    if (!r->base_set) {
+      r->base = p->have_prev ? sw_seedrec_uploaded(&p->prev, r->seq) : 0;
+      r->base_set = 1;
+    }
+    rec.rel[rec.n].sequence = r->seq;
+    rec.rel[rec.n].size = r->m->size;
+    rec.rel[rec.n].uploaded = r->base + r->uploaded;
+    rec.rel[rec.n].peers = (uint64_t)(r->peers > 0 ? r->peers : 0);
+    rec.n++;
+  }
+  if (sw_seedrec_write(&p->sd->root, p->o.product, p->o.channel, &rec, msg, sizeof msg) != SW_OK && !p->rec_warned) {
+    seed_log(p->sd, "warning", p, 0, "cannot write the seeding record: %s", msg);
+    p->rec_warned = 1;
+  }
 }
 
 /* Called before a release's torrent is removed. */
@@ -745,6 +784,9 @@ static sw_err prod_new(seeder *sd, const char *label, const uint8_t *global, siz
   if (!err) err = sw__cmd_check_names(&p->o, msg, msglen);
   if (!err && p->o.keep < 1) err = sw_fail(SW_ERR_USAGE, msg, msglen, "--keep must be at least 1");
   if (!err) err = sw_release_open_keys_at(&p->o, &p->pgp, &p->keys_version, msg, msglen);
+  /* Uploads of earlier runs; an unreadable record only loses those counts. */
+  if (!err && sw_seedrec_read(&sd->root, p->o.product, p->o.channel, &p->have_prev, &p->prev, NULL, 0) != SW_OK)
+    p->have_prev = 0;
   if (err) {
     char inner[SW_MSG_MAX];
     snprintf(inner, sizeof inner, "%s", msg);
@@ -813,6 +855,7 @@ static void products_drop(seeder *sd) {
         sw_swarm_remove(p->rel[k]->t);
         p->rel[k]->t = NULL;
       }
+    prod_write_rec(p, 0);
     if (p->busy == 0) prod_free(p);
   }
   sd->n_prod = 0;
@@ -823,8 +866,10 @@ static void products_drop(seeder *sd) {
 static void on_tick(uv_timer_t *h) {
   seeder *sd = h->data;
   uint64_t now = uv_now(&sd->loop);
-  for (size_t i = 0; i < sd->n_prod; i++)
+  for (size_t i = 0; i < sd->n_prod; i++) {
     if (now >= sd->prod[i]->next_poll) prod_poll(sd->prod[i]);
+    if (now - sd->prod[i]->rec_at >= SW_SEEDREC_EVERY_MS) prod_write_rec(sd->prod[i], 1);
+  }
 }
 
 static void seeder_close_cb(uv_handle_t *h) { (void)h; }
