@@ -65,7 +65,7 @@ static const struct sw_opt_def sw__opts[] = {
     {"stall-rate", SW_OPT_U64, OFF(stall_rate), 0, SW_CMD_FETCH, "BYTES", "see --stall-timeout: the swarm's lowest acceptable rate in bytes/s (default: 16384; 0: any progress is enough)", 1ull << 40},
     {"poll", SW_OPT_U64, OFF(poll), 0, SW_CMD_SEED, "SEC", "check every manifest again every SEC seconds (default: 300)", 604800},
     {"keep", SW_OPT_U64, OFF(keep), 0, SW_CMD_SEED, "N", "keep and seed the last N releases of each product (default: 3)", 1000},
-    {"from", SW_OPT_STR, OFF(from), 0, SW_CMD_SEED, "FILE", "adopt this local copy of the release instead of downloading it (it must pass the gate)", 0},
+    {"from", SW_OPT_STR, OFF(from), 0, SW_CMD_SEED, "FILE|DIR", "adopt this local copy of the release instead of downloading it (it must pass the gate); a DIR (the --out of a `swarmup fetch`): the release's File in it", 0},
     {"super-seed", SW_OPT_BOOL, OFF(super_seed), 0, SW_CMD_SEED, NULL, "super-seed (BEP 16): offer each peer one piece at a time, so that peers pass pieces on; for a publisher's first seed: it sends about one copy, the first installs take longer", 0},
     {"no-progress", SW_OPT_BOOL, OFF(no_progress), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "no progress line, even on a terminal", 0},
 };

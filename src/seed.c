@@ -302,13 +302,37 @@ static sw_err rel_add_seed(seed_rel *r, char *msg, size_t msglen) {
 
 /* ---- gate (thread pool) ---------------------------------------------------- */
 
+/* The --from copy (thread pool): FILE itself, or with a directory (the --out
+ * of a `swarmup fetch`, e.g. the root client's on the same machine) the
+ * accepted manifest's File inside it, a plain name checked by the parser and
+ * the store, never through a symlink, and only a regular file. The gate
+ * decides about the bytes; the directory is only read, whoever owns it.
+ * Returns the fd, or -1 with errno. */
+static int adopt_open(const seed_rel *r) {
+  struct stat st;
+  int dir = -1, fd = open(r->p->o.from, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    dir = fd;
+    fd = openat(dir, r->m->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    close(dir);
+  }
+  if (fd < 0) return -1;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    errno = EINVAL;
+    return -1;
+  }
+  (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
 static void gate_work(uv_work_t *w) {
   seed_rel *r = w->data;
   int in = -1, out = -1;
   r->work_err = SW_OK;
   if (r->adopted) {
     /* --from: the gate reads the operator's copy and writes the checked bytes into the store. */
-    in = open(r->p->o.from, O_RDONLY | O_CLOEXEC);
+    in = adopt_open(r);
     /* A fresh file, never through whatever is at that name. */
     unlinkat(r->paths.d.fd, r->paths.file_name, 0);
     out = sw_store_openat(&r->paths, r->paths.file_name, O_WRONLY | O_CREAT | O_EXCL, 0600);
