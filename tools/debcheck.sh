@@ -44,9 +44,18 @@ W=$(mktemp -d /tmp/swdeb.XXXXXX)
 INSTALLED=0
 PASS=0
 FAIL=0
+purge() {
+  local _ out
+  for _ in $(seq 60); do
+    out=$(dpkg --purge swarmup 2>&1) && return 0
+    grep -q lock <<<"$out" || { echo "$out" | sed 's/^/   dpkg: /'; return 1; }
+    sleep 5
+  done
+  return 1
+}
 cleanup() {
   # A failure half way must not leave the package on the machine.
-  if [ "$INSTALLED" = 1 ]; then dpkg --purge swarmup >/dev/null 2>&1 || true; fi
+  if [ "$INSTALLED" = 1 ]; then purge >/dev/null 2>&1 || true; fi
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -81,7 +90,7 @@ for f in ./usr/bin/swarmup ./usr/bin/swarmup-publish ./usr/share/man/man1/swarmu
   ./lib/systemd/system/swarmup-update@.service ./lib/systemd/system/swarmup-update@.timer \
   ./usr/lib/sysusers.d/swarmup.conf ./usr/lib/tmpfiles.d/swarmup.conf \
   ./usr/share/doc/swarmup/examples/seed.conf ./usr/share/doc/swarmup/examples/hello.conf \
-  ./usr/share/doc/swarmup/systemd.md; do
+  ./usr/share/doc/swarmup/systemd.md.gz; do
   ok "package_ships_${f#./}" grep -qxF "$f" "$W/contents"
 done
 lintian --allow-root --fail-on error --display-level '>=warning' "$DEB" >"$W/lintian.log" 2>&1 && rc=0 || rc=$?
@@ -90,10 +99,19 @@ ok lintian_reports_no_errors test "$rc" -eq 0
 
 stage "install it"
 INSTALLED=1
-if ! dpkg -i "$DEB" >"$W/install.log" 2>&1; then
+# dpkg does not wait for its lock (an apt run elsewhere on the machine): retry for up to 5 minutes.
+for _ in $(seq 60); do
+  rc=0
+  dpkg -i "$DEB" >"$W/install.log" 2>&1 || rc=$?
+  [ "$rc" -ne 0 ] && grep -q 'lock' "$W/install.log" && { sleep 5; continue; }
+  break
+done
+if [ "$rc" -ne 0 ]; then
   # Runtime dependencies the machine lacks: apt brings them and configures the package.
-  DEBIAN_FRONTEND=noninteractive apt-get install -f -y -qq --no-install-recommends >>"$W/install.log" 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive apt-get install -f -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
+    >>"$W/install.log" 2>&1 || true
 fi
+dpkg-query -W -f='${Status}' swarmup 2>/dev/null | grep -q 'install ok installed' || sed 's/^/   dpkg: /' "$W/install.log"
 ok package_is_installed sh -c "dpkg-query -W -f='\${Status}' swarmup | grep -q 'install ok installed'"
 ver=$(/usr/bin/swarmup --version 2>&1 || true)
 echo "   /usr/bin/swarmup --version: $ver"
@@ -107,7 +125,7 @@ ok man_page_is_installed sh -c "man -w swarmup >/dev/null 2>&1 || test -f /usr/s
 ok status_runs_on_the_fresh_client_state sh -c "/usr/bin/swarmup status | grep -q 'no product checked yet'"
 if command -v systemd-analyze >/dev/null; then
   s=$(systemd-analyze security --offline=true --no-pager /lib/systemd/system/swarmup-seed.service 2>&1 |
-    sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
+    sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p' || true)
   echo "   installed swarmup-seed.service: exposure ${s:-?}"
   ok installed_seed_unit_is_rated_2_0_or_lower awk -v s="$s" 'BEGIN { exit !(s != "" && s + 0 <= 2.0) }'
 fi
@@ -127,7 +145,7 @@ dpkg -L swarmup >"$W/files" 2>/dev/null || true
 # State the services would have made, so that purge has something to remove.
 mkdir -p /var/lib/swarmup-seed && chmod 700 /var/lib/swarmup-seed && touch /var/lib/swarmup-seed/known /var/lib/swarmup/known
 INSTALLED=0
-ok package_purges dpkg --purge swarmup
+ok package_purges purge
 ok package_is_gone sh -c "! dpkg-query -W -f='\${Status}' swarmup 2>/dev/null | grep -q 'ok'"
 left=()
 while IFS= read -r f; do
