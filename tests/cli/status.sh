@@ -3,7 +3,7 @@
 # exist yet, an empty one, after a fetch (installed, accepted, last check, valid
 # until, store size), after the accepted manifest expired (stale, exit 6, with
 # faketime as in attack_clock.sh), a corrupt state file (exit 1) and an unsafe
-# state dir (exit 2). --json is parsed with python3. The seeder's record
+# state dir (exit 2), the key statement in use. --json is parsed with python3. The seeder's record
 # (seeding, uploaded, ratio) is tested in handover.sh.
 . "$(dirname "$0")/lib.sh" "$1"
 
@@ -65,6 +65,21 @@ expect status_filters_by_product 0 "no product checked yet" -- st --state-dir "$
 expect status_refuses_a_bad_name 2 "take names" -- st --state-dir "$S" --product ../x
 after=$(cd "$S" && find . -type f -exec sha256sum {} + | sort)
 ok status_leaves_the_state_dir_unchanged test "$before" = "$after"
+
+# --- the key statement in use ---------------------------------------------------------
+# A statement written by hand and signed with plain gpg (as in keys_chain.sh), Version 3.
+{
+  printf 'Format: swarmup-keys/1\nProduct: hello\nVersion: 3\nDate: %s\nExpires: %s\nThreshold: 1\nKey: %s\n' \
+    "$(sw_now)" "$(sw_days 365)" "$A_FPR"
+  printf 'Keyring: %s\n' "$(gpg --batch --export "$A_FPR" | base64 -w0)"
+} >"$T/3.keys"
+gpg --batch --yes --quiet --sig-notation purpose@swarmup=keys -u "$A_FPR!" --detach-sign -o "$T/3.keys.sig" "$T/3.keys"
+# (check's exit code for "update available" is 0 before issue 14's paper cuts, 100 after.)
+"$SWARMUP" check --manifest "$T/m1" --trusted-keys "$T/3.keys" --product hello --state-dir "$T/sk" >"$T/ck.log" 2>&1 || true
+ok check_with_a_key_statement_accepts grep -q "update available" "$T/ck.log"
+expect status_names_the_key_statement 0 "key statement 3" -- st --state-dir "$T/sk"
+st --state-dir "$T/sk" --json >"$T/jk"
+ok json_keys_version js "$T/jk" 'ch[0]["keys_version"] == 3 and ch[0]["installed_sequence"] == 0 and ch[0]["accepted"]'
 
 # --- stale: the accepted manifest has expired ------------------------------------------
 expect status_forty_days_later_is_stale 6 "expired at $EXP: STALE" -- at +40d "$SWARMUP" status --state-dir "$S"
