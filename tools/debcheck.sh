@@ -117,7 +117,7 @@ ver=$(/usr/bin/swarmup --version 2>&1 || true)
 echo "   /usr/bin/swarmup --version: $ver"
 ok installed_swarmup_prints_its_version sh -c "echo '$ver' | grep -qE '^swarmup [0-9]+\\.[0-9]+'"
 ok installed_publish_runs sh -c "/usr/bin/swarmup-publish --help >/dev/null 2>&1"
-ok seeder_user_exists getent passwd _swarmup
+ok seeder_user_exists sh -c "getent passwd _swarmup >/dev/null"
 ok seeder_user_has_no_shell sh -c "getent passwd _swarmup | grep -q ':/usr/sbin/nologin$'"
 ok client_state_dir_is_root_0700 sh -c "[ \"\$(stat -c %U:%a /var/lib/swarmup)\" = root:700 ]"
 ok config_dir_exists test -d /etc/swarmup
@@ -151,12 +151,11 @@ left=()
 while IFS= read -r f; do
   [ -z "$f" ] && continue
   # Shared directories (/usr, /usr/bin, /lib/systemd/system, ...) stay; files and our own dirs go.
-  if [ -e "$f" ] || [ -L "$f" ]; then
-    if [ -d "$f" ] && [ ! -L "$f" ]; then
-      case $f in */swarmup | */swarmup/*) left+=("$f") ;; esac
-    else
-      left+=("$f")
-    fi
+  # (/lib is a link to usr/lib on a merged-/usr system: a directory all the same.)
+  if [ -d "$f" ]; then
+    case $f in */swarmup | */swarmup/*) left+=("$f") ;; esac
+  elif [ -e "$f" ] || [ -L "$f" ]; then
+    left+=("$f")
   fi
 done <"$W/files"
 for d in /var/lib/swarmup /var/lib/swarmup-seed /var/lib/private/swarmup-seed /etc/swarmup /usr/share/doc/swarmup; do
