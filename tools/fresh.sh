@@ -5,7 +5,8 @@
 # build outputs), /proc, /sys and /dev mounted, and then, under `env -i` with only HOME,
 # PATH and TERM:
 #     bash tools/demo.sh   and   bash tools/test.sh
-# Both must pass; the exit status is 0 only then. A test the suite skips for lack of a
+# and then the Debian package end to end (bash tools/debcheck.sh: build, lintian,
+# dpkg -i, the demo against /usr/bin, purge). All must pass; the exit status is 0 only then. A test the suite skips for lack of a
 # privilege also fails this run: in the fresh root everything must run.
 #
 # Everything runs in a mount and PID namespace of its own (unshare): every mount is made
@@ -17,6 +18,7 @@
 #   --keep          keep the root (DIR/root) and the logs for a look afterwards
 #   --dir DIR       work here (default: a new /var/tmp/swfresh.XXXXXX)
 #   --demo-only     run only the demo (quick check of the install steps)
+#   --no-package    skip the Debian package check (debcheck.sh)
 #   --timeout MIN   bound on the whole run inside the root (default 80)
 #   --env VAR=VAL   pass one more variable into the clean environment (e.g.
 #                   SW_SKIP_VALGRIND=1 for a quicker check by hand; CI passes none)
@@ -24,13 +26,14 @@
 # access to the apt archive that the machine's apt itself uses.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-KEEP=0 DIR="" DEMO_ONLY=0 TIMEOUT_MIN=80 EXTRA_ENV=()
+KEEP=0 DIR="" DEMO_ONLY=0 PACKAGE=1 TIMEOUT_MIN=80 EXTRA_ENV=()
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --keep) KEEP=1 ;;
     --dir) DIR=${2:?--dir needs a directory}; shift ;;
     --demo-only) DEMO_ONLY=1 ;;
+    --no-package) PACKAGE=0 ;;
     --timeout) TIMEOUT_MIN=${2:?--timeout needs minutes}; shift ;;
     --env) [[ ${2:-} == [A-Za-z_]*=* ]] || { echo "fresh.sh: --env needs VAR=VALUE" >&2; exit 2; }
            EXTRA_ENV+=("$2"); shift ;;
@@ -143,6 +146,7 @@ log "cloned $(git -C "$ROOT/root/swarmup" log -1 --format='%h %s' | cut -c1-80)"
 # --- 3. the two commands, in a namespace of their own, under a clean environment -----------
 CMDS='cd /root/swarmup && rc=0 && echo "== bash tools/demo.sh" && { bash tools/demo.sh || rc=$?; } && echo "== demo: exit $rc" && echo "$rc" >/root/demo.rc'
 [ "$DEMO_ONLY" = 1 ] || CMDS+=' && rc=0 && echo "== bash tools/test.sh" && { bash tools/test.sh || rc=$?; } && echo "== tests: exit $rc" && echo "$rc" >/root/tests.rc'
+[ "$DEMO_ONLY" = 1 ] || [ "$PACKAGE" = 0 ] || CMDS+=' && rc=0 && echo "== bash tools/debcheck.sh" && { bash tools/debcheck.sh || rc=$?; } && echo "== package: exit $rc" && echo "$rc" >/root/package.rc'
 CLEAN_ENV=(HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "TERM=${TERM:-xterm}" "${EXTRA_ENV[@]}")
 
 # Inside the new namespaces (this script's PID 1 there): mount, chroot, run, unmount.
@@ -175,6 +179,11 @@ if [ "$DEMO_ONLY" = 0 ]; then
   tests_rc=$(cat "$ROOT/root/tests.rc" 2>/dev/null || echo "did not run or finish")
   echo "fresh.sh: tests (bash tools/test.sh): exit $tests_rc"
   [ "$tests_rc" = 0 ] || fail=1
+  if [ "$PACKAGE" = 1 ]; then
+    package_rc=$(cat "$ROOT/root/package.rc" 2>/dev/null || echo "did not run or finish")
+    echo "fresh.sh: package (bash tools/debcheck.sh): exit $package_rc"
+    [ "$package_rc" = 0 ] || fail=1
+  fi
   # Privileges are all there in the fresh root: a test that skipped itself is a failure here.
   if grep -qE '\*\*\*Skipped|^SKIP ' "$DIR/run.log"; then
     echo "fresh.sh: a test skipped itself in the fresh root:" >&2
@@ -186,6 +195,6 @@ fi
 [ "$KEEP" = 1 ] && echo "fresh.sh: logs: $DIR/run.log, $DIR/debootstrap.log"
 if [ "$fail" = 0 ]; then
   if [ "$DEMO_ONLY" = 1 ]; then echo "fresh.sh: the demo passed on a fresh Debian 12 root (tests not run: --demo-only)"
-  else echo "fresh.sh: both of the README's commands passed on a fresh Debian 12 root"; fi
+  else echo "fresh.sh: both of the README's commands passed on a fresh Debian 12 root$([ "$PACKAGE" = 1 ] && echo ', and the package check')"; fi
 fi
 exit "$fail"
