@@ -21,7 +21,7 @@ static void sw__usage(FILE *f) {
           "  version  print the version\n\n"
           "Every command takes --help. Exit status: 0 ok, 1 other failure, 2 usage or\n"
           "configuration error, 3 manifest rejected, 4 download failed on every source,\n"
-          "5 payload rejected. See docs/manifest.md and README.md.\n");
+          "5 payload rejected; check: 100 update available.\n");
 }
 
 int main(int argc, char **argv) {

@@ -49,6 +49,14 @@ refused() {
   if [ "$rc" -ne "$want" ]; then echo "demo: expected exit $want, got $rc" >&2; exit 1; fi
   echo "(exit $rc, as expected)"
 }
+# available command...: a `swarmup check` that finds an update exits 100 (0: up to date).
+available() {
+  local rc=0
+  printf '$ %s\n' "$*" | sed "s|$W|\$W|g; s|$SW_BUILD/tools/||; s|$SW_BUILD/||"
+  "$@" || rc=$?
+  if [ "$rc" -ne 100 ]; then echo "demo: expected exit 100 (update available), got $rc" >&2; exit 1; fi
+  echo "(exit 100: an update is available)"
+}
 
 step "The publisher makes an offline signing key (throwaway, for this demo)"
 gpg --batch --quiet --passphrase '' --quick-gen-key "Hello Publisher <release@hello.invalid>" ed25519 sign 2y
@@ -69,8 +77,8 @@ run gpg --verify "$W/pub/hello-stable.manifest.sig" "$W/pub/hello-stable.manifes
 
 step "Client: is there an update? (signature, product, freshness, rollback state)"
 C=(--trusted-key "$W/hello-release-key.asc" --product hello --state-dir "$W/client-state")
-run "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${C[@]}"
-run "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${C[@]}" --json
+available "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${C[@]}"
+available "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${C[@]}" --json
 
 step "Client: the payload gate on the package (size + SHA-256 + OpenPGP, one read)"
 run "$SWARMUP" verify --manifest "$W/pub/hello-stable.manifest" --trusted-key "$W/hello-release-key.asc" --product hello "$W/pub/hello-1.0.tar.gz"
@@ -80,7 +88,7 @@ head -c 4194304 /dev/urandom >"$W/pub/hello-1.1.tar.gz"
 "$PUBLISH" make --file "$W/pub/hello-1.1.tar.gz" --product hello --version 1.1 --sequence 2 \
   --fallback https://updates.hello.invalid/hello-1.1.tar.gz >/dev/null
 "$PUBLISH" sign --draft "$W/pub/hello-stable.manifest.draft" --file "$W/pub/hello-1.1.tar.gz" --key "$FPR" --yes >/dev/null 2>&1
-run "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${C[@]}"
+available "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${C[@]}"
 
 step "Attack: replay the old, validly signed 1.0 manifest (rollback)"
 refused 3 "$SWARMUP" check --manifest "$W/v1/hello-stable.manifest" "${C[@]}"
@@ -185,7 +193,7 @@ echo "the application ships statement 1 as its anchor: \$W/app/hello.keys (+ .si
 
 step "Client: trust starts at the anchor and follows the publisher's statements"
 K=(--trusted-keys "$W/app/hello.keys" --keys-url "$W/pub/hello.keys" --product hello --state-dir "$W/client-keys")
-run "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${K[@]}"
+available "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${K[@]}"
 
 step "The publisher rotates to its pre-committed next key: statement 2 drops the old key and commits to another"
 run "$PUBLISH" keys rotate --from "$W/pub/hello.keys/1.keys" --key "$NEXT" --drop "$FPR" --next "$AFTER" --expires-days 365
@@ -196,7 +204,7 @@ head -c 1048576 /dev/urandom >"$W/pub/hello-2.1.tar.gz"
 "$PUBLISH" make --file "$W/pub/hello-2.1.tar.gz" --product hello --version 2.1 --sequence 4 \
   --fallback https://updates.hello.invalid/hello-2.1.tar.gz >/dev/null
 "$PUBLISH" sign --draft "$W/pub/hello-stable.manifest.draft" --file "$W/pub/hello-2.1.tar.gz" --key "$NEXT" --yes >/dev/null 2>&1
-run "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${K[@]}"
+available "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${K[@]}"
 run "$SWARMUP" verify --manifest "$W/pub/hello-stable.manifest" --trusted-keys "$W/app/hello.keys" \
   --keys-url "$W/pub/hello.keys" --product hello "$W/pub/hello-2.1.tar.gz"
 ls "$W/client-keys/hello/_keys" | sed 's/^/  kept: /'
