@@ -143,11 +143,24 @@ int sw_cmd_check(int argc, char **argv) {
     sw_json_str(&j, "expires", expires);
     sw_json_strs(&j, "signers", signers, r.pgp.n_good);
     sw_json_end(&j);
-  } else if (available) {
-    printf("update available: %s %s (sequence %llu, %s, %llu bytes, expires %s)\n", r.m->product, r.m->version,
-           (unsigned long long)r.m->sequence, r.m->file, (unsigned long long)r.m->size, expires);
+  } else if (o.quiet) {
+    /* -q: the exit status is the answer (0 up to date, 100 update available). */
   } else {
-    printf("up to date: %s %s (sequence %llu)\n", r.m->product, r.m->version, (unsigned long long)r.m->sequence);
+    if (available)
+      printf("update available: %s %s (sequence %llu, %s, %llu bytes, expires %s)\n", r.m->product, r.m->version,
+             (unsigned long long)r.m->sequence, r.m->file, (unsigned long long)r.m->size, expires);
+    else
+      printf("up to date: %s %s (sequence %llu)\n", r.m->product, r.m->version, (unsigned long long)r.m->sequence);
+    if (o.verbose) {
+      char sha[65];
+      sw_hex(r.m->sha256, 32, sha);
+      printf("  manifest dated %s, expires %s%s\n", date, expires, fresh == SW_FRESH_NEWER ? " (new)" : "");
+      printf("  file %s, %llu bytes, SHA-256 %s\n", r.m->file, (unsigned long long)r.m->size, sha);
+      for (unsigned i = 0; i < r.pgp.n_good && i < SW_THRESHOLD_MAX; i++) printf("  signed by %s\n", r.pgp.signer[i]);
+      if (rec.installed_sequence)
+        printf("  installed: %s (sequence %llu)\n", rec.installed_version, (unsigned long long)rec.installed_sequence);
+      printf("  state dir %s\n", o.state_dir);
+    }
   }
   /* Its own code, so that a script needs no text to tell the two apart. */
   rc = available ? SW_EXIT_UPDATE_AVAILABLE : 0;

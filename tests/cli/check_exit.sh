@@ -32,4 +32,21 @@ sw_signed_manifest "$T/m9" Sequence=9 "Fallback=$U/hello-1.0.tar.gz"
 expect rollback_is_3_not_0_or_100 3 "rollback" -- "$SWARMUP" check --manifest "$T/m9" "${C[@]}"
 expect help_documents_exit_100 0 "100 update available" -- "$SWARMUP" check --help
 
+# -q: the exit status is the whole answer; -v: the details.
+expect quiet_check_says_nothing_and_exits_100 100 "" -- "$SWARMUP" check -q --manifest "$T/m11" "${C[@]}"
+out=$("$SWARMUP" check -q --manifest "$T/m11" "${C[@]}" 2>&1) || true
+ok quiet_check_output_is_empty test -z "$out"
+expect quiet_check_still_reports_a_rejection 3 "rollback" -- "$SWARMUP" check -q --manifest "$T/m9" "${C[@]}"
+expect verbose_check_names_the_signer 100 "signed by $A_FPR" -- "$SWARMUP" check -v --manifest "$T/m11" "${C[@]}"
+expect verbose_check_names_the_installed_release 100 "installed: 1.0 \(sequence 10\)" -- \
+  "$SWARMUP" check --verbose --manifest "$T/m11" "${C[@]}"
+expect quiet_and_verbose_exclude_each_other 2 "exclude each other" -- "$SWARMUP" check -q -v --manifest "$T/m11" "${C[@]}"
+out=$("$SWARMUP" verify -q --manifest "$T/m10" --trusted-key "$K/trusted.asc" --product hello "$T/rel/hello-1.0.tar.gz" 2>&1) || true
+ok quiet_verify_of_a_good_file_prints_nothing test -z "$out"
+printf 'quiet = true\nmax-clock-skew = 2h\n' >"$T/q.conf"
+expect quiet_and_a_duration_from_the_config_file 100 "" -- \
+  "$SWARMUP" check --config "$T/q.conf" --manifest "$T/m11" "${C[@]}"
+expect duration_with_unknown_unit_is_a_usage_error 2 'max-clock-skew: "1y": unknown unit' -- \
+  "$SWARMUP" check --max-clock-skew 1y --manifest "$T/m11" "${C[@]}"
+
 sw_done
