@@ -52,7 +52,8 @@ fuzz() { bash "$SRC/tools/fuzz.sh" "${SW_FUZZ_SECONDS:-60}"; }
 # under ASan above.
 vg() {
   bash "$SRC/tools/valgrind.sh" "$SRC/build" test_manifest test_keys test_keychain test_magnet test_policy test_pgp \
-    test_gate test_pgp_armor test_install test_clock_state test_keystore test_torrent_signed
+    test_gate test_pgp_armor test_install test_clock_state test_keystore test_torrent_signed test_units test_opts \
+    test_progress
 }
 
 stage ctest ctest normal
