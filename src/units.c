@@ -5,6 +5,11 @@
 
 static int sw__digit(char c) { return c >= '0' && c <= '9'; }
 
+static int sw__refuse(const char **why, const char *reason) {
+  *why = reason;
+  return -1;
+}
+
 /* The multiplier of suffix suf[0..n) for kind; 0 if it is not one of ours. */
 static uint64_t sw__suffix(const char *suf, size_t n, sw_units_kind kind) {
   static const struct { const char *s; uint64_t m; } bytes[] = {
@@ -32,39 +37,39 @@ int sw_units_parse(const char *s, size_t len, sw_units_kind kind, uint64_t plain
   uint64_t ip = 0, frac = 0, fden = 1, mult = 0, v = 0, fv = 0;
   size_t i = 0;
   int fdigits = 0, has_point = 0;
-  if (len == 0) return *why = "empty", -1;
-  if (len > SW_UNITS_TEXT_MAX) return *why = "too long", -1;
-  if (s[0] == '-') return *why = "negative", -1;
-  if (!sw__digit(s[0])) return *why = "not a number", -1;
+  if (len == 0) return sw__refuse(why, "empty");
+  if (len > SW_UNITS_TEXT_MAX) return sw__refuse(why, "too long");
+  if (s[0] == '-') return sw__refuse(why, "negative");
+  if (!sw__digit(s[0])) return sw__refuse(why, "not a number");
   for (; i < len && sw__digit(s[i]); i++) {
     uint64_t d = (uint64_t)(s[i] - '0');
-    if (ip > (UINT64_MAX - d) / 10) return *why = "too large", -1;
+    if (ip > (UINT64_MAX - d) / 10) return sw__refuse(why, "too large");
     ip = ip * 10 + d;
   }
   if (i < len && s[i] == '.') {
     has_point = 1;
     for (i++; i < len && sw__digit(s[i]); i++) {
-      if (fdigits == 9) return *why = "more than 9 decimals", -1;
+      if (fdigits == 9) return sw__refuse(why, "more than 9 decimals");
       frac = frac * 10 + (uint64_t)(s[i] - '0');
       fden *= 10;
       fdigits++;
     }
-    if (fdigits == 0) return *why = "not a number", -1;
+    if (fdigits == 0) return sw__refuse(why, "not a number");
   }
   if (i == len) {
     mult = plain_unit;
     /* 1.5 bytes or seconds means nothing; 1.5 KiB/s (plain unit 1024) does. */
-    if (has_point && plain_unit == 1) return *why = "a fraction needs a unit", -1;
+    if (has_point && plain_unit == 1) return sw__refuse(why, "a fraction needs a unit");
   } else {
     mult = sw__suffix(s + i, len - i, kind);
-    if (mult == 0) return *why = "unknown unit", -1;
+    if (mult == 0) return sw__refuse(why, "unknown unit");
   }
-  if (mult == 0) return *why = "unknown unit", -1;
-  if (ip > UINT64_MAX / mult) return *why = "too large", -1;
+  if (mult == 0) return sw__refuse(why, "unknown unit");
+  if (ip > UINT64_MAX / mult) return sw__refuse(why, "too large");
   v = ip * mult;
   /* frac/fden of mult, without overflow: mult = q*fden + r. */
   fv = (mult / fden) * frac + (mult % fden) * frac / fden;
-  if (v > UINT64_MAX - fv) return *why = "too large", -1;
+  if (v > UINT64_MAX - fv) return sw__refuse(why, "too large");
   *out = v + fv;
   return 0;
 }
