@@ -8,6 +8,10 @@
 #include "opts.h"
 #include "sw_err.h"
 
+/* check's exit code for "an update is available" (0: up to date), as dnf
+ * check-update's: scripts tell the two apart without parsing text. */
+#define SW_EXIT_UPDATE_AVAILABLE 100
+
 int sw_cmd_check(int argc, char **argv);
 int sw_cmd_verify(int argc, char **argv);
 int sw_cmd_fetch(int argc, char **argv);

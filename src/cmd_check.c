@@ -18,11 +18,11 @@ static void sw__check_help(void) {
          "An accepted newer manifest is recorded, so older ones are refused from then on.\n\n"
          "options:\n");
   sw_opts_print_help(SW_CMD_CHECK, stdout);
-  printf("\nexit status: 0 ok (update available or up to date), 2 usage or configuration,\n"
-         "3 manifest or key statement rejected, 4 manifest could not be downloaded (nothing accepted before),\n"
-         "6 stale: no fresh manifest (withheld, unreachable or expired) since the last\n"
-         "successful check, 7 the clock is behind the latest known time (set back?),\n"
-         "1 other failure.\n");
+  printf("\nexit status: 0 up to date, %d update available (as dnf check-update),\n"
+         "2 usage or configuration, 3 manifest or key statement rejected, 4 manifest\n"
+         "could not be downloaded (nothing accepted before), 6 stale: no fresh manifest\n"
+         "(withheld, unreachable or expired) since the last successful check, 7 the\n"
+         "clock is behind the latest known time (set back?), 1 other failure.\n", SW_EXIT_UPDATE_AVAILABLE);
 }
 
 /* Names given by the user become state paths: check them like the manifest's. */
@@ -143,13 +143,27 @@ int sw_cmd_check(int argc, char **argv) {
     sw_json_str(&j, "expires", expires);
     sw_json_strs(&j, "signers", signers, r.pgp.n_good);
     sw_json_end(&j);
-  } else if (available) {
-    printf("update available: %s %s (sequence %llu, %s, %llu bytes, expires %s)\n", r.m->product, r.m->version,
-           (unsigned long long)r.m->sequence, r.m->file, (unsigned long long)r.m->size, expires);
+  } else if (o.quiet) {
+    /* -q: the exit status is the answer (0 up to date, 100 update available). */
   } else {
-    printf("up to date: %s %s (sequence %llu)\n", r.m->product, r.m->version, (unsigned long long)r.m->sequence);
+    if (available)
+      printf("update available: %s %s (sequence %llu, %s, %llu bytes, expires %s)\n", r.m->product, r.m->version,
+             (unsigned long long)r.m->sequence, r.m->file, (unsigned long long)r.m->size, expires);
+    else
+      printf("up to date: %s %s (sequence %llu)\n", r.m->product, r.m->version, (unsigned long long)r.m->sequence);
+    if (o.verbose) {
+      char sha[65];
+      sw_hex(r.m->sha256, 32, sha);
+      printf("  manifest dated %s, expires %s%s\n", date, expires, fresh == SW_FRESH_NEWER ? " (new)" : "");
+      printf("  file %s, %llu bytes, SHA-256 %s\n", r.m->file, (unsigned long long)r.m->size, sha);
+      for (unsigned i = 0; i < r.pgp.n_good && i < SW_THRESHOLD_MAX; i++) printf("  signed by %s\n", r.pgp.signer[i]);
+      if (rec.installed_sequence)
+        printf("  installed: %s (sequence %llu)\n", rec.installed_version, (unsigned long long)rec.installed_sequence);
+      printf("  state dir %s\n", o.state_dir);
+    }
   }
-  rc = 0;
+  /* Its own code, so that a script needs no text to tell the two apart. */
+  rc = available ? SW_EXIT_UPDATE_AVAILABLE : 0;
   goto out;
 fail:
   if (err == SW_ERR_STALE) rc = sw__report_stale("check", &o, &rec, msg);

@@ -58,7 +58,7 @@ int sw_cmd_verify(int argc, char **argv) {
                   o.product, o.channel);
     goto fail;
   }
-  if (r.m->expires <= (int64_t)time(NULL) && !o.json)
+  if (r.m->expires <= (int64_t)time(NULL) && !o.json) /* a warning: printed even with -q */
     fprintf(stderr, "swarmup verify: warning: the manifest has expired (a newer release may exist)\n");
   v = calloc(1, sizeof *v);
   if (v == NULL) {
@@ -84,8 +84,15 @@ int sw_cmd_verify(int argc, char **argv) {
       if (!v->accepted) sw_json_str(&j, "reason", v->reason);
       sw_json_end(&j);
     } else if (v->accepted) {
-      printf("ok: %s is %s %s (sequence %llu), signed by %s\n", path, r.m->product, r.m->version,
-             (unsigned long long)r.m->sequence, v->pgp.signer[0]);
+      if (!o.quiet)
+        printf("ok: %s is %s %s (sequence %llu), signed by %s\n", path, r.m->product, r.m->version,
+               (unsigned long long)r.m->sequence, v->pgp.signer[0]);
+      if (o.verbose) {
+        char sha[65];
+        sw_hex(r.m->sha256, 32, sha);
+        printf("  file %s, %llu bytes, SHA-256 %s\n", r.m->file, (unsigned long long)r.m->size, sha);
+        for (unsigned k = 1; k < v->pgp.n_good && k < SW_THRESHOLD_MAX; k++) printf("  also signed by %s\n", v->pgp.signer[k]);
+      }
     } else {
       fprintf(stderr, "swarmup verify: payload rejected: %s: %s\n", path, v->reason);
     }

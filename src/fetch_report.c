@@ -7,6 +7,7 @@
 
 #include "fetch_int.h"
 #include "out.h"
+#include "progress.h"
 
 /* A line for people (stderr) or a JSON event (stdout). */
 void sw__fetch_event(fetch *f, const char *event, const char *fmt, ...) {
@@ -38,14 +39,20 @@ static uint64_t have_bytes(fetch *f) {
 
 void sw__fetch_show_progress(fetch *f) {
   uint64_t done = have_bytes(f), size = f->r.m->size, now = sw__fetch_now_ms(f);
-  /* Our own rate from the bytes we have, whichever source (libtorrent's
-   * payload rate is a long average and knows nothing of HTTPS). */
-  if (f->rep.rate_ms && now > f->rep.rate_ms && done >= f->rep.rate_bytes) {
-    double inst = (double)(done - f->rep.rate_bytes) * 1000.0 / (double)(now - f->rep.rate_ms);
-    f->rep.rate = f->rep.rate > 0 ? 0.5 * f->rep.rate + 0.5 * inst : inst;
+  /* Our own rate, from the bytes received from any source (libtorrent's
+   * payload rate is a long average and knows nothing of HTTPS). Not from the
+   * bytes we have: HTTPS pieces count there only once whole, so a slow origin
+   * looked like no progress for many ticks and the rate fell towards 0. */
+  uint64_t got = f->rep.swarm_bytes + f->rep.https_bytes;
+  if (f->rep.rate_ms == 0 || got < f->rep.rate_bytes) {
+    f->rep.rate = -1; /* no rate yet (or the counts started again) */
+  } else if (now > f->rep.rate_ms) {
+    f->rep.rate = sw_progress_rate(f->rep.rate, got - f->rep.rate_bytes, now - f->rep.rate_ms);
   }
-  f->rep.rate_bytes = done;
-  f->rep.rate_ms = now;
+  if (f->rep.rate_ms == 0 || now > f->rep.rate_ms || got < f->rep.rate_bytes) {
+    f->rep.rate_bytes = got;
+    f->rep.rate_ms = now;
+  }
   if (f->o.json) {
     sw_json j;
     sw_json_begin(&j, stdout);
@@ -55,37 +62,26 @@ void sw__fetch_show_progress(fetch *f) {
     sw_json_u64(&j, "size", size);
     sw_json_u64(&j, "swarm_bytes", f->rep.swarm_bytes);
     sw_json_u64(&j, "https_bytes", f->rep.https_bytes);
-    sw_json_i64(&j, "download_rate", (int64_t)f->rep.rate);
+    sw_json_i64(&j, "download_rate", f->rep.rate > 0 ? (int64_t)f->rep.rate : 0);
     sw_json_i64(&j, "upload_rate", f->sw.last.upload_rate);
     sw_json_u64(&j, "uploaded", f->sw.last.total_payload_upload);
     sw_json_i64(&j, "peers", f->sw.last.num_peers);
     sw_json_end(&j);
     return;
   }
-  if (!f->rep.tty || f->o.no_progress) return;
-  char a[32], b[32], rate[32], eta[32] = "--:--";
-  if (f->phase == PH_SEED) {
-    sw__fetch_fmt_bytes(f->sw.last.total_payload_upload, a, sizeof a);
-    sw__fetch_fmt_bytes((uint64_t)f->sw.last.upload_rate, rate, sizeof rate);
-    fprintf(stderr, "\r\033[Kseeding: %s uploaded, %s/s, %d peers", a, rate, f->sw.last.num_peers);
-    fflush(stderr);
-    return;
-  }
-  double frac = size ? (double)done / (double)size : 0;
-  int bar = (int)(frac * 24);
-  sw__fetch_fmt_bytes(done, a, sizeof a);
-  sw__fetch_fmt_bytes(size, b, sizeof b);
-  sw__fetch_fmt_bytes((uint64_t)f->rep.rate, rate, sizeof rate);
-  if (f->rep.rate >= 1) {
-    uint64_t left = (uint64_t)((double)(size - done) / f->rep.rate);
-    snprintf(eta, sizeof eta, "%" PRIu64 ":%02" PRIu64, left / 60, left % 60);
-  }
-  fputs("\r\033[K[", stderr);
-  for (int i = 0; i < 24; i++) fputc(i < bar ? '#' : '.', stderr);
-  if (f->phase == PH_HTTPS)
-    fprintf(stderr, "] %5.1f%% %s/%s %s/s over HTTPS ETA %s", frac * 100, a, b, rate, eta);
-  else
-    fprintf(stderr, "] %5.1f%% %s/%s %s/s %d peers ETA %s", frac * 100, a, b, rate, f->sw.last.num_peers, eta);
+  if (!f->rep.tty || f->o.no_progress || f->o.quiet) return;
+  sw_progress p;
+  char line[256];
+  memset(&p, 0, sizeof p);
+  p.source = f->phase == PH_SEED ? SW_PROGRESS_SEEDING : f->phase == PH_HTTPS ? SW_PROGRESS_HTTPS : SW_PROGRESS_SWARM;
+  p.done = done;
+  p.size = size;
+  p.rate = f->rep.rate;
+  p.peers = f->sw.last.num_peers;
+  p.uploaded = f->sw.last.total_payload_upload;
+  p.upload_rate = f->sw.last.upload_rate;
+  sw_progress_line(&p, line, sizeof line);
+  fprintf(stderr, "\r\033[K%s", line);
   fflush(stderr);
 }
 

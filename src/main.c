@@ -22,7 +22,8 @@ static void sw__usage(FILE *f) {
           "  version  print the version\n\n"
           "Every command takes --help. Exit status: 0 ok, 1 other failure, 2 usage or\n"
           "configuration error, 3 manifest rejected, 4 download failed on every source,\n"
-          "5 payload rejected. See docs/manifest.md and README.md.\n");
+          "5 payload rejected, 6 stale, 7 clock set back; check: 100 update available.\n"
+          "Manuals: man swarmup, man swarmup-publish.\n");
 }
 
 int main(int argc, char **argv) {

@@ -7,6 +7,7 @@
 
 #include "fsutil.h"
 #include "sw_limits.h"
+#include "units.h"
 
 enum sw_opt_kind { SW_OPT_STR, SW_OPT_LIST, SW_OPT_U64, SW_OPT_BOOL, SW_OPT_RATIO };
 
@@ -29,8 +30,8 @@ static const struct sw_opt_def sw__opts[] = {
     {"config", SW_OPT_STR, OFF(config), 0, ALL, "FILE", "read options from FILE (key = value lines); flags override it", 0},
     {"manifest", SW_OPT_STR, OFF(manifest), 0, MANIFEST_CMDS, "SRC", "the manifest: a path or an https:// URL", 0},
     {"manifest-sig", SW_OPT_STR, OFF(manifest_sig), 0, MANIFEST_CMDS, "SRC", "its detached signature (default: SRC.sig)", 0},
-    {"trusted-key", SW_OPT_LIST, OFF(trusted_key), OFF(n_trusted_key), MANIFEST_CMDS, "FILE", "the publisher's offline public key (armored); repeatable", 0},
-    {"trusted-keys", SW_OPT_STR, OFF(trusted_keys), 0, MANIFEST_CMDS, "FILE", "the publisher's key statement shipped with the application (docs/keys.md); FILE.sig beside it must verify; replaces --trusted-key and --threshold", 0},
+    {"trusted-key", SW_OPT_LIST, OFF(trusted_key), OFF(n_trusted_key), MANIFEST_CMDS, "FILE", "the publisher's offline public key (armored or binary); repeatable", 0},
+    {"trusted-keys", SW_OPT_STR, OFF(trusted_keys), 0, MANIFEST_CMDS, "FILE", "the publisher's key statement shipped with the application (swarmup(1), --trusted-keys); FILE.sig beside it must verify; replaces --trusted-key and --threshold", 0},
     {"keys-url", SW_OPT_STR, OFF(keys_url), 0, MANIFEST_CMDS, "BASE", "where newer key statements are published (https:// URL or a directory holding N.keys and N.keys.sig); followed before each manifest check, with --trusted-keys", 0},
     {"product", SW_OPT_STR, OFF(product), 0, MANIFEST_CMDS | SW_CMD_STATUS, "NAME", "the product the manifest must name", 0},
     {"channel", SW_OPT_STR, OFF(channel), 0, MANIFEST_CMDS | SW_CMD_STATUS, "NAME", "the channel the manifest must name (default: stable)", 0},
@@ -40,6 +41,8 @@ static const struct sw_opt_def sw__opts[] = {
     {"max-clock-skew", SW_OPT_U64, OFF(max_clock_skew), 0, SW_CMD_CHECK | SW_CMD_FETCH | SW_CMD_SEED | SW_CMD_STATUS, "SEC", "how far a manifest's Date may be in the future, and our clock behind the latest known time (default: 3600)", 315360000},
     {"max-validity", SW_OPT_U64, OFF(max_validity), 0, SW_CMD_CHECK | SW_CMD_FETCH | SW_CMD_SEED | SW_CMD_STATUS, "SEC", "refuse a manifest more than SEC seconds after its Date, even before its Expires (default: 0, Expires alone)", 315360000},
     {"json", SW_OPT_BOOL, OFF(json), 0, ALL | SW_CMD_STATUS, NULL, "print JSON (one object per line) instead of text", 0},
+    {"quiet", SW_OPT_BOOL, OFF(quiet), 0, ALL, NULL, "-q: print only warnings and errors (check: the exit status is the answer)", 0},
+    {"verbose", SW_OPT_BOOL, OFF(verbose), 0, ALL, NULL, "-v: say more (signers, hashes, the state dir)", 0},
     {"out", SW_OPT_STR, OFF(out), 0, SW_CMD_FETCH, "DIR", "install the verified file into DIR (created if missing; it must be owned by you or root and not writable by group or others)", 0},
     {"no-fallback", SW_OPT_BOOL, OFF(no_fallback), 0, SW_CMD_FETCH, NULL, "swarm only: never download over HTTPS", 0},
     {"no-swarm", SW_OPT_BOOL, OFF(no_swarm), 0, SW_CMD_FETCH, NULL, "HTTPS only: never open a BitTorrent socket", 0},
@@ -126,6 +129,46 @@ static int sw__parse_u64(const char *v, uint64_t max, uint64_t *out) {
   return 0;
 }
 
+/* The unit a number option counts in, named by its metavar (what --help shows):
+ * SEC takes durations, BYTES sizes and rates in bytes (per second), KIB/S rates
+ * counted in KiB/s. Returns 0 for a plain count (N). */
+static int sw__unit(const struct sw_opt_def *d, sw_units_kind *kind, uint64_t *plain) {
+  if (d->metavar == NULL) return 0;
+  if (!strcmp(d->metavar, "SEC")) *kind = SW_UNITS_SECONDS, *plain = 1;
+  else if (!strcmp(d->metavar, "BYTES")) *kind = SW_UNITS_BYTES, *plain = 1;
+  else if (!strcmp(d->metavar, "KIB/S")) *kind = SW_UNITS_BYTES, *plain = 1024;
+  else return 0;
+  return 1;
+}
+
+/* value for number option d into *out (in d's unit), or a config error. */
+static sw_err sw__parse_number(const struct sw_opt_def *d, const char *value, const char *where, uint64_t *out,
+                               char *msg, size_t msglen) {
+  sw_units_kind kind = SW_UNITS_BYTES;
+  uint64_t plain = 1, v = 0;
+  const char *why = NULL;
+  if (!sw__unit(d, &kind, &plain)) {
+    if (sw__parse_u64(value, d->max, out) != 0)
+      return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s must be a whole number from 0 to %llu, not \"%.40s\"",
+                     where, d->name, (unsigned long long)d->max, value);
+    return SW_OK;
+  }
+  /* A flag's where is "--NAME" already; a config line's names the file and line. */
+  const char *name = strncmp(where, "--", 2) ? d->name : "";
+  if (sw_units_parse(value, strlen(value), kind, plain, &v, &why) != 0)
+    return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s%s\"%.40s\": %s (%s)", where, name, *name ? " " : "", value,
+                   why, sw_units_hint(kind));
+  /* Counted in KiB/s: round up, so that a small limit never becomes 0 (unlimited). */
+  if (plain > 1) v = v / plain + (v % plain != 0);
+  if (v > d->max)
+    return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s%s\"%.40s\" is over the limit of %llu%s", where, name,
+                   *name ? " " : "", value,
+                   (unsigned long long)d->max,
+                   kind == SW_UNITS_SECONDS ? " s" : plain > 1 ? " KiB/s" : " bytes");
+  *out = v;
+  return SW_OK;
+}
+
 /* Apply one option; value is NUL-terminated and owned by o or argv. from_flag
  * tells flags (which override) from config lines. */
 static sw_err sw__apply(sw_opts *o, const struct sw_opt_def *d, const char *value, int from_flag,
@@ -153,9 +196,8 @@ static sw_err sw__apply(sw_opts *o, const struct sw_opt_def *d, const char *valu
     uint64_t v = 0;
     if (!from_flag && o->set_by_config[idx])
       return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s given twice", where, d->name);
-    if (sw__parse_u64(value, d->max, &v) != 0)
-      return sw_fail(SW_ERR_CONFIG, msg, msglen, "%s: %s must be a whole number from 0 to %llu, not \"%.40s\"",
-                     where, d->name, (unsigned long long)d->max, value);
+    sw_err perr = sw__parse_number(d, value, where, &v, msg, msglen);
+    if (perr) return perr;
     *(uint64_t *)(base + d->off) = v;
     break;
   }
@@ -300,6 +342,9 @@ sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *m
       o->help = 1;
       continue;
     }
+    /* The short forms people type, as for apt, curl and grep. */
+    if (!strcmp(arg, "-q")) arg = "--quiet";
+    else if (!strcmp(arg, "-v")) arg = "--verbose";
     if (strncmp(arg, "--", 2) != 0 || arg[2] == 0) {
       if (arg[0] == '-' && arg[1] != 0)
         return sw_fail(SW_ERR_USAGE, msg, msglen, "unknown option %.60s (see --help)", arg);
@@ -325,6 +370,7 @@ sw_err sw_opts_parse(enum sw_cmd cmd, int argc, char **argv, sw_opts *o, char *m
     err = sw__apply(o, d, value, 1, where, msg, msglen);
     if (err) return err == SW_ERR_CONFIG ? SW_ERR_USAGE : err;
   }
+  if (o->quiet && o->verbose) return sw_fail(SW_ERR_USAGE, msg, msglen, "--quiet and --verbose exclude each other");
   return SW_OK;
 }
 
@@ -359,8 +405,18 @@ void sw_opts_print_help(enum sw_cmd cmd, void *fp) {
     const struct sw_opt_def *d = &sw__opts[i];
     char left[64];
     if (!(d->cmds & (unsigned)cmd)) continue;
-    snprintf(left, sizeof left, "--%s%s%s", d->name, d->metavar ? " " : "", d->metavar ? d->metavar : "");
-    fprintf(f, "  %-26s %s\n", left, d->help);
+    const char *help = d->help;
+    /* A help text "-x: ..." names the option's short form. */
+    if (help[0] == '-' && help[1] && help[2] == ':') {
+      snprintf(left, sizeof left, "-%c, --%s", help[1], d->name);
+      help += 4;
+    } else {
+      snprintf(left, sizeof left, "--%s%s%s", d->name, d->metavar ? " " : "", d->metavar ? d->metavar : "");
+    }
+    fprintf(f, "  %-26s %s\n", left, help);
   }
   fprintf(f, "  %-26s %s\n", "-h, --help", "show this help");
+  fprintf(f, "\nSEC: seconds, or 90s, 5m, 1.5h, 2d. BYTES and KIB/S: a number with an optional\n"
+             "B, K, M, G or T (K = 1024, as curl and aria2 count; KB and KiB mean the same),\n"
+             "e.g. 512K, 10M, 1.5G, 10M/s; a plain number is in the unit named.\n");
 }

@@ -41,6 +41,8 @@ typedef struct sw_opts {
   uint64_t max_clock_skew;
   uint64_t max_validity;       /* s after Date a manifest stays valid at most (0: Expires alone) */
   int json;
+  int quiet;                   /* -q: only warnings and errors */
+  int verbose;                 /* -v: more detail */
   int help;
   /* fetch and seed */
   const char *out;

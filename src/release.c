@@ -94,6 +94,17 @@ sw_err sw_release_open_keys_at(sw_opts *o, sw_pgp **pgp, uint64_t *version, char
                    "no --trusted-key or --trusted-keys given: the publisher's public key is required");
   err = sw_pgp_open(pgp, (const char *const *)o->trusted_key, o->n_trusted_key, msg, msglen);
   if (err == SW_ERR_IO) err = SW_ERR_CONFIG; /* an unreadable key file is a configuration error */
+  if (err) return err;
+  /* A threshold no set of signatures could meet would refuse every manifest as
+   * if it were forged: it is the configuration that is wrong, so say that. */
+  if (o->threshold > sw_pgp_key_count(*pgp)) {
+    size_t n = sw_pgp_key_count(*pgp);
+    err = sw_fail(SW_ERR_CONFIG, msg, msglen,
+                  "--threshold %llu needs at least %llu trusted keys, but --trusted-key gives %zu key%s",
+                  (unsigned long long)o->threshold, (unsigned long long)o->threshold, n, n == 1 ? "" : "s");
+    sw_pgp_free(*pgp);
+    *pgp = NULL;
+  }
   return err;
 }
 

@@ -37,7 +37,8 @@ typedef struct sw_release {
  *     the chain is held in memory. An expired newest statement, or one with no
  *     Key, is SW_ERR_KEYS_POLICY (exit 3); from 30 days before its expiry a
  *     warning goes to stderr (with o->json, an {"event":"warning"} line on stdout).
- * SW_ERR_CONFIG if no key is given or a key file is unreadable. */
+ * SW_ERR_CONFIG if no key is given, a key file is unreadable, or --threshold
+ * is larger than the number of --trusted-key primary keys (it could never be met). */
 sw_err sw_release_open_keys(sw_opts *o, sw_pgp **pgp, char *msg, size_t msglen);
 /* The same, and with --trusted-keys *version is the Version of the statement
  * the keyring was opened from (else 0), for sw_release_keys_walk. */

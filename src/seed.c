@@ -118,6 +118,10 @@ static void seed_log(seeder *sd, const char *event, const seed_prod *p, uint64_t
   if (sd->g.json) {
     sw_json_event(event, p ? p->o.product : NULL, p ? p->o.channel : NULL, seq, text);
   } else {
+    /* -q: what an operator must act on only (errors, warnings, refusals). */
+    if (sd->g.quiet && strcmp(event, "error") && strcmp(event, "warning") && strcmp(event, "refused") &&
+        strcmp(event, "rejected"))
+      return;
     if (p && seq) printf("%s/%s #%" PRIu64 ": %s\n", p->o.product, p->o.channel, seq, text);
     else if (p) printf("%s/%s: %s\n", p->o.product, p->o.channel, text);
     else printf("%s\n", text);
@@ -144,7 +148,7 @@ static void report_upload(seed_rel *r, int last) {
     sw_json_u64(&j, "peers", (uint64_t)(r->peers > 0 ? r->peers : 0));
     sw_json_u64(&j, "final", (uint64_t)last);
     sw_json_end(&j);
-  } else if (last && r->uploaded > 0) {
+  } else if (last && r->uploaded > 0 && !sd->g.quiet) {
     printf("%s/%s #%" PRIu64 ": sent %.1f MiB to peers\n", r->p->o.product, r->p->o.channel, r->seq,
            (double)r->uploaded / 1048576.0);
     fflush(stdout);

@@ -10,49 +10,92 @@
 #   3. keys that change: the publisher ships statement 1 (its key, and a next key kept
 #      apart), rotates to the next key; the client follows the chain and refuses the
 #      dropped key's manifest and a statement the old key signed alone.
-# Every server it starts is stopped at exit.
-# Usage: bash tools/demo.sh            (installs what is missing and builds first)
+# Every server it starts is stopped at exit. It works in a fresh directory under
+# /tmp and shows every path relative to it (./pub/...), in the commands and in
+# their output alike.
+# Usage: bash tools/demo.sh [--keep] [-v]   (installs what is missing and builds first)
 #        SW_BUILD=DIR bash tools/demo.sh   (use an existing build)
+#   --keep        keep the directory at the end (its path is printed) for a look around
+#   -v, --verbose show the build's progress and gpg's own messages (else they go to
+#                 build.log and gpg.log in the directory)
 set -euo pipefail
+KEEP=0
+VERBOSE=0
+for a in "$@"; do
+  case $a in
+    --keep) KEEP=1 ;;
+    -v | --verbose) VERBOSE=1 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo.sh: unknown argument $a (see --help)" >&2; exit 2 ;;
+  esac
+done
 # The demo makes its directories with mkdir; under a umask of 002 they would be group-writable,
 # which swarmup rightly refuses for a state dir or --out. A demo must not depend on the caller's umask.
 umask 022
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+WD=$(mktemp -d /tmp/swdemo.XXXXXX)
+# quiet CMD...: run CMD with its output in LOG (shown with -v); on failure show LOG's end.
+quiet() {
+  local log=$1
+  shift
+  if [ "$VERBOSE" = 1 ]; then "$@"; return; fi
+  "$@" >>"$log" 2>&1 || { local rc=$?; tail -20 "$log" >&2; return "$rc"; }
+}
 if [ -z "${SW_BUILD:-}" ]; then
-  bash "$SRC/tools/bootstrap.sh" "$SRC/build"
+  echo "building $SRC/build (installing what is missing first; progress in $WD/build.log)"
+  quiet "$WD/build.log" bash "$SRC/tools/bootstrap.sh" "$SRC/build"
   SW_BUILD=$SRC/build
 fi
 SWARMUP=$SW_BUILD/swarmup
 PUBLISH=$SW_BUILD/tools/swarmup-publish
-W=$(mktemp -d /tmp/swdemo.XXXXXX)
-export GNUPGHOME=$W/offline-key
+export GNUPGHOME=$WD/offline-key
 mkdir -m 700 "$GNUPGHOME"
 PIDS=()
 cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$W/nginx/nginx.pid" ] && bash "$SRC/tests/lib/nginx.sh" stop "$W/nginx" >/dev/null 2>&1
+  [ -f "$WD/nginx/nginx.pid" ] && bash "$SRC/tests/lib/nginx.sh" stop "$WD/nginx" >/dev/null 2>&1
   gpgconf --homedir "$GNUPGHOME" --kill all >/dev/null 2>&1 || true
-  rm -rf "$W"
+  if [ "$KEEP" = 1 ]; then
+    echo "kept the demo's directory: $WD (remove it with: rm -rf $WD)"
+  else
+    rm -rf "$WD"
+  fi
 }
 trap cleanup EXIT
+# Every path below is relative to the demo's directory, so that a command and
+# its output name a file the same way.
+cd "$WD"
+W=.
+echo "demo directory: $WD$([ "$KEEP" = 1 ] && echo " (kept at the end)")"
+# gpgq ARGS...: gpg with its chatter (trustdb created, key marked ultimately trusted, ...) in gpg.log.
+gpgq() { quiet "$WD/gpg.log" gpg "$@"; }
 
 if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m'; else B="" N=""; fi
 step() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
-run() { printf '$ %s\n' "$*" | sed "s|$W|\$W|g; s|$SW_BUILD/tools/||; s|$SW_BUILD/||"; "$@"; }
+show() { printf '$ %s\n' "$*" | sed "s|$SW_BUILD/tools/||; s|$SW_BUILD/||"; }
+run() { show "$@"; "$@"; }
 # refused CODE command...: show that the command fails with exactly CODE.
 refused() {
   local want=$1 rc=0
   shift
-  printf '$ %s\n' "$*" | sed "s|$W|\$W|g; s|$SW_BUILD/tools/||; s|$SW_BUILD/||"
+  show "$@"
   "$@" || rc=$?
   if [ "$rc" -ne "$want" ]; then echo "demo: expected exit $want, got $rc" >&2; exit 1; fi
   echo "(exit $rc, as expected)"
 }
+# available command...: a `swarmup check` that finds an update exits 100 (0: up to date).
+available() {
+  local rc=0
+  show "$@"
+  "$@" || rc=$?
+  if [ "$rc" -ne 100 ]; then echo "demo: expected exit 100 (update available), got $rc" >&2; exit 1; fi
+  echo "(exit 100: an update is available)"
+}
 
 step "The publisher makes an offline signing key (throwaway, for this demo)"
-gpg --batch --quiet --passphrase '' --quick-gen-key "Hello Publisher <release@hello.invalid>" ed25519 sign 2y
-FPR=$(gpg --with-colons --list-keys | awk -F: '/^fpr/ {print $10; exit}')
+gpgq --batch --quiet --passphrase '' --quick-gen-key "Hello Publisher <release@hello.invalid>" ed25519 sign 2y
+FPR=$(gpg --with-colons --list-keys 2>>"$WD/gpg.log" | awk -F: '/^fpr/ {print $10; exit}')
 gpg --armor --export "$FPR" >"$W/hello-release-key.asc"
 echo "key $FPR; clients pin hello-release-key.asc"
 
@@ -69,8 +112,8 @@ run gpg --verify "$W/pub/hello-stable.manifest.sig" "$W/pub/hello-stable.manifes
 
 step "Client: is there an update? (signature, product, freshness, rollback state)"
 C=(--trusted-key "$W/hello-release-key.asc" --product hello --state-dir "$W/client-state")
-run "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${C[@]}"
-run "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${C[@]}" --json
+available "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${C[@]}"
+available "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${C[@]}" --json
 
 step "Client: the payload gate on the package (size + SHA-256 + OpenPGP, one read)"
 run "$SWARMUP" verify --manifest "$W/pub/hello-stable.manifest" --trusted-key "$W/hello-release-key.asc" --product hello "$W/pub/hello-1.0.tar.gz"
@@ -80,7 +123,7 @@ head -c 4194304 /dev/urandom >"$W/pub/hello-1.1.tar.gz"
 "$PUBLISH" make --file "$W/pub/hello-1.1.tar.gz" --product hello --version 1.1 --sequence 2 \
   --fallback https://updates.hello.invalid/hello-1.1.tar.gz >/dev/null
 "$PUBLISH" sign --draft "$W/pub/hello-stable.manifest.draft" --file "$W/pub/hello-1.1.tar.gz" --key "$FPR" --yes >/dev/null 2>&1
-run "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${C[@]}"
+available "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${C[@]}"
 
 step "Attack: replay the old, validly signed 1.0 manifest (rollback)"
 refused 3 "$SWARMUP" check --manifest "$W/v1/hello-stable.manifest" "${C[@]}"
@@ -114,7 +157,7 @@ NET=(--listen 127.0.0.1:0 --no-dht --no-lsd --no-utp)
 
 step "An HTTPS origin (a real nginx on 127.0.0.1 with a CA made now) and release 2.0"
 mkdir -p "$W/nginx/www"
-bash "$SRC/tests/lib/nginx.sh" start "$W/nginx" 0 >/dev/null
+bash "$SRC/tests/lib/nginx.sh" start "$WD/nginx" 0 >/dev/null
 ORIGIN=https://127.0.0.1:$(cat "$W/nginx/port")
 head -c $((32 * 1024 * 1024)) /dev/urandom >"$W/pub/hello-2.0.tar.gz"
 cp "$W/pub/hello-2.0.tar.gz" "$W/nginx/www/"
@@ -168,24 +211,24 @@ refused 5 "$SWARMUP" fetch "${F[@]}" --state-dir "$W/clientD" --out "$W/installD
 echo "--out still holds: $(cat "$W/installD/hello-2.0.tar.gz")"
 
 step "Done: A, B and C installed exactly the signed 2.0; D refused the tampered bytes"
-sha256sum "$W/pub/hello-2.0.tar.gz" "$W/installA/hello-2.0.tar.gz" "$W/installB/hello-2.0.tar.gz" "$W/installC/hello-2.0.tar.gz" | sed "s|$W|\$W|"
+sha256sum "$W/pub/hello-2.0.tar.gz" "$W/installA/hello-2.0.tar.gz" "$W/installB/hello-2.0.tar.gz" "$W/installC/hello-2.0.tar.gz" 
 for c in A B C; do cmp -s "$W/pub/hello-2.0.tar.gz" "$W/install$c/hello-2.0.tar.gz" || { echo "demo: client $c differs" >&2; exit 1; }; done
 echo "all verified"
 
 # ---- Part 3: keys that change (docs/keys.md) ------------------------------------------------
 step "Part 3: the publisher makes a next key, kept apart (another token or safe), and commits to it"
-gpg --batch --quiet --passphrase '' --quick-gen-key "Hello Next Key <next@hello.invalid>" ed25519 sign 2y
-gpg --batch --quiet --passphrase '' --quick-gen-key "Hello Key After Next <after@hello.invalid>" ed25519 sign 3y
-NEXT=$(gpg --with-colons --list-keys next@hello.invalid | awk -F: '/^fpr/ {print $10; exit}')
-AFTER=$(gpg --with-colons --list-keys after@hello.invalid | awk -F: '/^fpr/ {print $10; exit}')
+gpgq --batch --quiet --passphrase '' --quick-gen-key "Hello Next Key <next@hello.invalid>" ed25519 sign 2y
+gpgq --batch --quiet --passphrase '' --quick-gen-key "Hello Key After Next <after@hello.invalid>" ed25519 sign 3y
+NEXT=$(gpg --with-colons --list-keys next@hello.invalid 2>>"$WD/gpg.log" | awk -F: '/^fpr/ {print $10; exit}')
+AFTER=$(gpg --with-colons --list-keys after@hello.invalid 2>>"$WD/gpg.log" | awk -F: '/^fpr/ {print $10; exit}')
 run "$PUBLISH" keys init --product hello --key "$FPR" --next "$NEXT" --expires-days 365 --out "$W/pub/hello.keys"
 run "$PUBLISH" keys sign --draft "$W/pub/hello.keys/1.keys" --key "$FPR" --yes
 mkdir -p "$W/app" && cp "$W/pub/hello.keys/1.keys" "$W/app/hello.keys" && cp "$W/pub/hello.keys/1.keys.sig" "$W/app/hello.keys.sig"
-echo "the application ships statement 1 as its anchor: \$W/app/hello.keys (+ .sig)"
+echo "the application ships statement 1 as its anchor: $W/app/hello.keys (+ .sig)"
 
 step "Client: trust starts at the anchor and follows the publisher's statements"
 K=(--trusted-keys "$W/app/hello.keys" --keys-url "$W/pub/hello.keys" --product hello --state-dir "$W/client-keys")
-run "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${K[@]}"
+available "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${K[@]}"
 
 step "The publisher rotates to its pre-committed next key: statement 2 drops the old key and commits to another"
 run "$PUBLISH" keys rotate --from "$W/pub/hello.keys/1.keys" --key "$NEXT" --drop "$FPR" --next "$AFTER" --expires-days 365
@@ -196,7 +239,7 @@ head -c 1048576 /dev/urandom >"$W/pub/hello-2.1.tar.gz"
 "$PUBLISH" make --file "$W/pub/hello-2.1.tar.gz" --product hello --version 2.1 --sequence 4 \
   --fallback https://updates.hello.invalid/hello-2.1.tar.gz >/dev/null
 "$PUBLISH" sign --draft "$W/pub/hello-stable.manifest.draft" --file "$W/pub/hello-2.1.tar.gz" --key "$NEXT" --yes >/dev/null 2>&1
-run "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${K[@]}"
+available "$SWARMUP" check --manifest "$W/pub/hello-stable.manifest" "${K[@]}"
 run "$SWARMUP" verify --manifest "$W/pub/hello-stable.manifest" --trusted-keys "$W/app/hello.keys" \
   --keys-url "$W/pub/hello.keys" --product hello "$W/pub/hello-2.1.tar.gz"
 ls "$W/client-keys/hello/_keys" | sed 's/^/  kept: /'
@@ -207,8 +250,8 @@ gpg --batch --quiet --yes --sig-notation purpose@swarmup=manifest -u "$FPR!" --d
 refused 3 "$SWARMUP" check --manifest "$W/old-key.manifest" "${K[@]}"
 
 step "Attack: the old key signs a statement 3 naming a key of the thief's: only the committed next key may rotate"
-gpg --batch --quiet --passphrase '' --quick-gen-key "Thief <thief@evil.invalid>" ed25519 sign 1y
-THIEF=$(gpg --with-colons --list-keys thief@evil.invalid | awk -F: '/^fpr/ {print $10; exit}')
+gpgq --batch --quiet --passphrase '' --quick-gen-key "Thief <thief@evil.invalid>" ed25519 sign 1y
+THIEF=$(gpg --with-colons --list-keys thief@evil.invalid 2>>"$WD/gpg.log" | awk -F: '/^fpr/ {print $10; exit}')
 mkdir -p "$W/evil.keys" && cp "$W/pub/hello.keys/"[12].keys* "$W/evil.keys/"
 "$PUBLISH" keys rotate --from "$W/evil.keys/2.keys" --key "$THIEF" --drop "$NEXT" --expires-days 365 >/dev/null
 gpg --batch --quiet --yes --sig-notation purpose@swarmup=keys -u "$FPR!" -u "$THIEF!" --detach-sign -o "$W/evil.keys/3.keys.sig" "$W/evil.keys/3.keys"

@@ -1,6 +1,7 @@
 /* publish.h - private to the files of swarmup-publish make|sign:
  *
- *   publish.c        usage, options and the make|sign|keys dispatch
+ *   publish.c        options and the make|sign|keys|version|help dispatch
+ *   publish_help.c   the help texts
  *   publish_make.c   `make` (online machine): torrent, magnet, manifest draft
  *   publish_sign.c   `sign` (offline machine): checklist, package and manifest signatures
  *
@@ -11,6 +12,7 @@
 #define SW_PUBLISH_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* --fallback, --tracker, --peer: at most this many each. */
 #define SW__PUB_LIST_MAX 16
@@ -30,6 +32,11 @@ typedef struct sw__pub_opts {
 #ifndef SW_VERSION_STRING
 #define SW_VERSION_STRING "0"
 #endif
+
+/* The help texts (publish_help.c): the commands, and each command's flags. */
+void sw__pub_usage(FILE *f);
+void sw__pub_usage_make(FILE *f);
+void sw__pub_usage_sign(FILE *f);
 
 int sw__pub_make(sw__pub_opts *o);
 int sw__pub_sign(sw__pub_opts *o);

@@ -14,6 +14,7 @@
 #include "pubutil.h"
 #include "swarm.h"
 #include "sw_limits.h"
+#include "units.h"
 
 /* Percent-encode for a magnet parameter value: keep unreserved characters and ':' '/' ; encode the rest. */
 static void pct(char *out, size_t cap, const char *s) {
@@ -81,9 +82,19 @@ int sw__pub_make(sw__pub_opts *o) {
   mo.trackers = o->tracker;
   mo.n_trackers = o->n_tracker;
   mo.creator = "swarmup-publish " SW_VERSION_STRING;
-  if (o->piece_size) mo.piece_size = atoi(o->piece_size);
+  if (o->piece_size) {
+    uint64_t ps = 0;
+    const char *why = NULL;
+    /* The same units as swarmup's options: 256K, 4M (K = 1024), or bytes. */
+    if (sw_units_parse(o->piece_size, strlen(o->piece_size), SW_UNITS_BYTES, 1, &ps, &why) != 0 ||
+        ps == 0 || ps > (1u << 30))
+      return sw__pub_die(2, "--piece-size \"%.40s\": %s (a power of two from 16K to 128M, e.g. 256K or 4M)",
+                         o->piece_size, why ? why : "out of range");
+    mo.piece_size = (int)ps;
+  }
   err = sw_swarm_make_torrent(&mo, &made, msg, sizeof msg);
-  if (err) return sw__pub_die(sw_err_exit_code(err), "making the torrent: %s", msg);
+  /* Our own failure to make it is exit 1, a bad option 2 (never 4, "download failed"). */
+  if (err) return sw__pub_die(err == SW_ERR_USAGE ? 2 : 1, "making the torrent: %s", msg);
   if (made.size != size) return sw__pub_die(1, "%s changed while it was being hashed", o->file);
 
   /* The magnet: v2 hash (btmh) required, v1 hash for hybrid swarms, name, trackers, peers. */
@@ -134,8 +145,8 @@ int sw__pub_make(sw__pub_opts *o) {
     rc = sw__pub_die(1, "%s", msg);
     goto out;
   }
-  printf("torrent:  %s (v2 %s, v1 %s, %d pieces of %d bytes)\n", torrent_path, made.btmh_hex, made.btih_hex,
-         made.num_pieces, made.piece_size);
+  printf("torrent:  %s (v2 %s, v1 %s, %d piece%s of %d bytes)\n", torrent_path, made.btmh_hex, made.btih_hex,
+         made.num_pieces, made.num_pieces == 1 ? "" : "s", made.piece_size);
   printf("magnet:   %s\n", magnet);
   printf("draft:    %s/%s\n", outdir, draft_name);
   printf("next: carry the draft and %s to the offline machine and run\n"

@@ -6,29 +6,59 @@
 #   3. every libFuzzer target for SW_FUZZ_SECONDS (default 60) each;
 #   4. the unit tests that do not depend on network timing under valgrind memcheck.
 # SW_SKIP_ASAN=1, SW_SKIP_FUZZ=1, SW_SKIP_VALGRIND=1 skip a stage.
-set -euo pipefail
+# Each stage starts with a header and ends with its own counts; every stage runs
+# even when one before failed, and the last line is the whole suite's verdict and
+# counts (tools/testsum.sh). Stage outputs are kept in build/test-logs/.
+# Exit status 0 only if every stage passed.
+set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck disable=SC1091
+. "$SRC/tools/testsum.sh"
+LOGS=$SRC/build/test-logs
+mkdir -p "$LOGS"
+N=4
+I=0
 
-bash "$SRC/tools/bootstrap.sh" "$SRC/build"
-(cd "$SRC/build" && ctest --output-on-failure -j2)
+# stage NAME KIND COMMAND...: a header, the command's output (also kept in
+# LOGS/NAME.log), then the stage's counts.
+stage() {
+  local name=$1 kind=$2 rc=0
+  shift 2
+  I=$((I + 1))
+  echo
+  echo "== stage $I/$N: $name ($(date +%H:%M:%S))"
+  "$@" 2>&1 | tee "$LOGS/$name.log" || rc=$?
+  sw_sum_record "$name" "$kind" "$rc" "$LOGS/$name.log"
+}
+skipped() { I=$((I + 1)); echo; echo "== stage $I/$N: $1: not run ($2=1)"; SW_SUM_SKIPPED+=("$1"); }
 
-if [ "${SW_SKIP_ASAN:-0}" != 1 ]; then
-  bash "$SRC/tools/bootstrap.sh" "$SRC/build-asan" -DSW_SANITIZE=ON
+normal() {
+  echo "building build/ (installing what is missing first)..."
+  bash "$SRC/tools/bootstrap.sh" "$SRC/build" >"$LOGS/build.log" 2>&1 || { tail -20 "$LOGS/build.log"; return 1; }
+  (cd "$SRC/build" && ctest --output-on-failure -j2)
+}
+asan() {
+  echo "building build-asan/ with -DSW_SANITIZE=ON..."
+  bash "$SRC/tools/bootstrap.sh" "$SRC/build-asan" -DSW_SANITIZE=ON >"$LOGS/build-asan.log" 2>&1 ||
+    { tail -20 "$LOGS/build-asan.log"; return 1; }
   # gpg, nginx and python are not instrumented; only our processes are.
-  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
-  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  (cd "$SRC/build-asan" && ctest --output-on-failure -j2)
-  unset ASAN_OPTIONS UBSAN_OPTIONS
-fi
+  (cd "$SRC/build-asan" &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j2)
+}
+fuzz() { bash "$SRC/tools/fuzz.sh" "${SW_FUZZ_SECONDS:-60}"; }
+# test_http (a low-speed time bound) and test_swarm (libtorrent's threads and
+# timeouts) are too timing-bound for valgrind's 20-50x slowdown; they run
+# under ASan above.
+vg() {
+  bash "$SRC/tools/valgrind.sh" "$SRC/build" test_manifest test_keys test_keychain test_magnet test_policy test_pgp \
+    test_gate test_pgp_armor test_install test_clock_state test_keystore test_torrent_signed test_units test_opts \
+    test_progress
+}
 
-if [ "${SW_SKIP_FUZZ:-0}" != 1 ]; then
-  bash "$SRC/tools/fuzz.sh" "${SW_FUZZ_SECONDS:-60}"
-fi
-
-if [ "${SW_SKIP_VALGRIND:-0}" != 1 ]; then
-  # test_http (a low-speed time bound) and test_swarm (libtorrent's threads and
-  # timeouts) are too timing-bound for valgrind's 20-50x slowdown; they run
-  # under ASan above.
-  bash "$SRC/tools/valgrind.sh" "$SRC/build" test_manifest test_keys test_keychain test_magnet test_policy test_pgp test_gate \
-    test_pgp_armor test_install test_clock_state test_keystore test_torrent_signed
-fi
+stage ctest ctest normal
+if [ "${SW_SKIP_ASAN:-0}" != 1 ]; then stage ctest-asan ctest asan; else skipped ctest-asan SW_SKIP_ASAN; fi
+if [ "${SW_SKIP_FUZZ:-0}" != 1 ]; then stage fuzz plain fuzz; else skipped fuzz SW_SKIP_FUZZ; fi
+if [ "${SW_SKIP_VALGRIND:-0}" != 1 ]; then stage valgrind plain vg; else skipped valgrind SW_SKIP_VALGRIND; fi
+echo
+sw_sum_final

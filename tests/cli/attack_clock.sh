@@ -32,7 +32,7 @@ epoch() { date -u -d "$1" +%s; }
 # --- a clock set back does not revive an expired manifest -------------------------
 sw_signed_manifest "$T/m1" "Date=$(sw_days 0)" "Expires=$(sw_days 1)"
 S=$T/s1
-expect accepted_while_valid 0 "update available" -- chk --manifest "$T/m1" --state-dir "$S"
+expect accepted_while_valid 100 "update available" -- chk --manifest "$T/m1" --state-dir "$S"
 expect expired_two_days_later_is_stale 6 "no fresh manifest since .*expired at" -- \
   at +2d "$SWARMUP" check "${CK[@]}" --manifest "$T/m1" --state-dir "$S"
 expect clock_set_back_does_not_revive_an_expired_manifest 7 \
@@ -45,10 +45,10 @@ ok clock_set_back_installs_nothing test ! -e "$T/out1/hello-1.0.tar.gz"
 sw_signed_manifest "$T/m2" "Date=$(sw_days 0)" "Expires=$(sw_days 30)"
 S=$T/s2
 F2=$S/hello/stable/state
-expect check_at_real_time 0 "" -- chk --manifest "$T/m2" --state-dir "$S"
+expect check_at_real_time 100 "" -- chk --manifest "$T/m2" --state-dir "$S"
 t0=$(epoch "$(field latest-known-time "$F2")" 2>/dev/null || echo 0)
 ok latest_known_time_is_recorded test "$t0" -ge $(( $(date +%s) - 120 ))
-expect check_ten_days_later 0 "" -- at +10d "$SWARMUP" check "${CK[@]}" --manifest "$T/m2" --state-dir "$S"
+expect check_ten_days_later 100 "" -- at +10d "$SWARMUP" check "${CK[@]}" --manifest "$T/m2" --state-dir "$S"
 t1=$(epoch "$(field latest-known-time "$F2")" 2>/dev/null || echo 0)
 ok latest_known_time_moved_with_the_clock test "$t1" -ge $(( t0 + 10 * 86400 - 120 ))
 ok last_check_is_recorded test "$(field last-check "$F2")" = "$(field latest-known-time "$F2")"
@@ -57,11 +57,11 @@ expect latest_known_time_only_moves_forward 7 "is behind the latest known time" 
 t2=$(epoch "$(field latest-known-time "$F2")" 2>/dev/null || echo 0)
 ok refused_clock_leaves_latest_known_time test "$t2" = "$t1"
 # Within --max-clock-skew behind it is accepted, and the latest known time stays put.
-expect clock_within_skew_behind_is_accepted 0 "" -- \
+expect clock_within_skew_behind_is_accepted 100 "" -- \
   at +$((10 * 86400 - 1800)) "$SWARMUP" check "${CK[@]}" --manifest "$T/m2" --state-dir "$S"
 t3=$(epoch "$(field latest-known-time "$F2")" 2>/dev/null || echo 0)
 ok latest_known_time_never_moves_back test "$t3" = "$t1"
-expect larger_skew_allows_a_larger_step_back 0 "" -- \
+expect larger_skew_allows_a_larger_step_back 100 "" -- \
   chk --manifest "$T/m2" --state-dir "$S" --max-clock-skew 1000000
 
 # --- a withheld manifest is reported stale, not as an outage -----------------------
@@ -72,7 +72,7 @@ sw_signed_manifest "$N/www/hello.manifest" "Date=$(sw_days 0)" "Expires=$(sw_day
 E7=$(sed -n 's/^Expires: //p' "$N/www/hello.manifest")
 S=$T/s3
 R=(--manifest "$U/hello.manifest" --ca-file "$N/ca.pem" --state-dir "$S")
-expect good_check_over_https 0 "update available" -- chk "${R[@]}"
+expect good_check_over_https 100 "update available" -- chk "${R[@]}"
 LC=$(field last-check "$S/hello/stable/state")
 mv "$N/www/hello.manifest" "$N/www/withheld"
 expect withheld_manifest_is_reported_stale_not_as_an_outage 6 \
@@ -89,13 +89,13 @@ out=$("$SWARMUP" fetch "${CK[@]}" "${R[@]}" --out "$T/out3" --no-swarm --seed-ti
 ok withheld_fetch_json_status_is_stale grep -q '"status":"stale".*"valid_until":"'"$E7"'"' <<<"$out"
 expect unknown_product_404_is_still_an_outage 4 "HTTP 404" -- chk "${R[@]/$S/$T/s3-empty}"
 mv "$N/www/withheld" "$N/www/hello.manifest"
-expect manifest_back_is_fresh_again 0 "" -- chk "${R[@]}"
+expect manifest_back_is_fresh_again 100 "" -- chk "${R[@]}"
 
 # --- the accepted manifest has expired ----------------------------------------------
 S=$T/s4
 sw_signed_manifest "$T/m4" "Date=$(sw_days 0)" "Expires=$(sw_days 1)"
 E1=$(sed -n 's/^Expires: //p' "$T/m4")
-expect accepted_before_expiry 0 "" -- chk --manifest "$T/m4" --state-dir "$S"
+expect accepted_before_expiry 100 "" -- chk --manifest "$T/m4" --state-dir "$S"
 expect expired_accepted_manifest_is_reported_stale 6 "stale: .*manifest expired at $E1" -- \
   at +3d "$SWARMUP" check "${CK[@]}" --manifest "$T/m4" --state-dir "$S"
 out=$(at +3d "$SWARMUP" check "${CK[@]}" --manifest "$T/m4" --state-dir "$S" --json 2>&1) || true
@@ -107,7 +107,7 @@ expect expired_accepted_manifest_fetch_is_stale 6 "stale: " -- \
 ok expired_fetch_installs_nothing test ! -e "$T/out4/hello-1.0.tar.gz"
 # An expired *other* manifest next to a still valid accepted one is a plain rejection (exit 3).
 sw_signed_manifest "$T/m4b" Sequence=11 "Date=$(sw_days 0)" "Expires=$(sw_days 1)"
-expect accepted_valid_for_a_month 0 "" -- chk --manifest "$T/m2" --state-dir "$T/s4b"
+expect accepted_valid_for_a_month 100 "" -- chk --manifest "$T/m2" --state-dir "$T/s4b"
 expect expired_other_manifest_beside_a_valid_one_is_a_rejection 3 "manifest rejected: manifest expired" -- \
   at +3d "$SWARMUP" check "${CK[@]}" --manifest "$T/m4b" --state-dir "$T/s4b"
 # Without any accepted manifest, an expired one is a plain rejection (exit 3), as before.
@@ -119,7 +119,7 @@ sw_signed_manifest "$T/m5" "Date=$(sw_days -2)" "Expires=$(sw_days 365)"
 expect max_validity_caps_a_long_expiry 3 "manifest rejected: .*--max-validity 86400 s" -- \
   chk --manifest "$T/m5" --state-dir "$T/s5" --max-validity 86400
 ok max_validity_refusal_leaves_no_state test ! -e "$T/s5/hello/stable/state"
-expect max_validity_longer_than_age_accepts 0 "update available" -- \
+expect max_validity_longer_than_age_accepts 100 "update available" -- \
   chk --manifest "$T/m5" --state-dir "$T/s5" --max-validity 604800
 printf 'max-validity = 86400\n' >"$T/cfg"
 expect max_validity_from_config_turns_it_stale 6 "stale: .*--max-validity" -- \
@@ -143,7 +143,7 @@ installed-version
 "
 printf '%schecksum %s\n' "$body" "$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)" >"$S/hello/stable/state"
 chmod 600 "$S/hello/stable/state"
-expect old_state_file_is_migrated 0 "update available: hello 1.0 \(sequence 10" -- chk --manifest "$T/m6" --state-dir "$S"
+expect old_state_file_is_migrated 100 "update available: hello 1.0 \(sequence 10" -- chk --manifest "$T/m6" --state-dir "$S"
 ok migrated_state_is_version_3 test "$(head -1 "$S/hello/stable/state")" = "swarmup-state 3"
 ok migrated_state_keeps_the_sequence grep -qx "sequence 10" "$S/hello/stable/state"
 ok migrated_state_has_expires grep -qx "expires $(sed -n 's/^Expires: //p' "$T/m6")" "$S/hello/stable/state"

@@ -41,7 +41,7 @@ ok signed_manifest_and_signature_exist test -f "$MAN" -a -f "$MAN.sig"
 expect plain_gpg_verifies_published_manifest 0 "Good signature" -- gpg --homedir "$GNUPGHOME" --verify "$MAN.sig" "$MAN"
 grep '^Signature: ' "$MAN" | cut -d' ' -f2 | base64 -d >"$T/pkg.sig"
 expect plain_gpg_verifies_package_signature 0 "Good signature" -- gpg --homedir "$GNUPGHOME" --verify "$T/pkg.sig" "$P"
-expect swarmup_check_accepts_published_release 0 "update available: hello 2.0 \(sequence 7" -- \
+expect swarmup_check_accepts_published_release 100 "update available: hello 2.0 \(sequence 7" -- \
   "$SWARMUP" check --manifest "$MAN" --trusted-key "$K/trusted.asc" --product hello --state-dir "$T/st"
 expect swarmup_verify_accepts_published_package 0 "^ok: " -- \
   "$SWARMUP" verify --manifest "$MAN" --trusted-key "$K/trusted.asc" --product hello "$P"
