@@ -64,6 +64,7 @@ void sw__fetch_shutdown(fetch *f) {
   if (f->rep.tty && !f->o.json) fputs("\r\033[K", stderr);
   uv_close((uv_handle_t *)&f->tick, handle_closed);
   uv_close((uv_handle_t *)&f->https.retry, handle_closed);
+  uv_close((uv_handle_t *)&f->sched_tick, handle_closed);
   uv_close((uv_handle_t *)&f->sig_int, handle_closed);
   uv_close((uv_handle_t *)&f->sig_term, handle_closed);
   if (f->gate.pump_ok) uv_close((uv_handle_t *)&f->gate.pump, handle_closed);
@@ -95,9 +96,9 @@ static void on_signal(uv_signal_t *h, int signum) {
 static void on_tick(uv_timer_t *h) {
   fetch *f = h->data;
   uint64_t now = sw__fetch_now_ms(f);
-  if (f->phase == PH_SWARM) {
-    sw__fetch_swarm_tick(f, now);
-  } else if (f->phase == PH_HTTPS) {
+  if (f->phase == PH_DOWNLOAD && !f->https.active) {
+    sw__fetch_swarm_tick(f, now); /* the swarm alone: is it given up? */
+  } else if (f->phase == PH_DOWNLOAD) {
     sw__fetch_show_progress(f);
   } else if (f->phase == PH_SEED) {
     sw__fetch_seed_tick(f, now);
@@ -223,7 +224,6 @@ int sw_cmd_fetch(int argc, char **argv) {
   char msg[SW_FETCH_MSG_MAX] = "", statedir[2048];
   sw_swarm_settings ss;
   sw_swarm_callbacks cb;
-  sw_swarm_download dl;
   sw_http_opts ho;
   sw_err err = SW_OK;
   int rc = 1, loop_ok = 0, done = 0;
@@ -269,6 +269,8 @@ int sw_cmd_fetch(int argc, char **argv) {
   loop_ok = 1;
   uv_timer_init(&f->loop, &f->tick);
   uv_timer_init(&f->loop, &f->https.retry);
+  uv_timer_init(&f->loop, &f->sched_tick);
+  f->sched_tick.data = f;
   uv_async_init(&f->loop, &f->gate.pump, sw__fetch_on_pump);
   f->gate.pump.data = f;
   f->gate.pump_ok = 1;
@@ -279,7 +281,8 @@ int sw_cmd_fetch(int argc, char **argv) {
   uv_signal_start(&f->sig_term, on_signal, SIGTERM);
   uv_timer_start(&f->tick, on_tick, 1000, 1000);
   f->t_start = f->sw.t_progress = sw__fetch_now_ms(f);
-  f->phase = PH_SWARM;
+  f->phase = PH_DOWNLOAD;
+  sw__fetch_sched_init(f);
 
   if (!f->o.no_fallback) {
     memset(&ho, 0, sizeof ho);
@@ -332,27 +335,9 @@ int sw_cmd_fetch(int argc, char **argv) {
     f->phase = PH_GATE;
     goto run;
   }
-  memset(&dl, 0, sizeof dl);
-  dl.btmh = f->r.m->magnet.btmh;
-  dl.btih = f->r.m->magnet.has_btih ? f->r.m->magnet.btih : NULL;
-  dl.expected_name = f->r.m->file;
-  dl.expected_size = f->r.m->size;
-  {
-    const char *tr[SW_MAGNET_TR_MAX], *pe[SW_MAGNET_PEERS_MAX];
-    f->sw.n_trackers = f->r.m->magnet.n_tr;
-    f->sw.n_peers = f->r.m->magnet.n_peers;
-    for (size_t i = 0; i < f->sw.n_trackers; i++) tr[i] = f->r.m->magnet.tr[i];
-    for (size_t i = 0; i < f->sw.n_peers; i++) pe[i] = f->r.m->magnet.peers[i];
-    dl.trackers = tr;
-    dl.n_trackers = f->sw.n_trackers;
-    dl.peers = pe;
-    dl.n_peers = f->sw.n_peers;
-    dl.save_dir = f->paths.dir;
-    dl.resume_path = f->paths.resume;
-    dl.sequential = 0; /* rarest-first; the gate's next pieces get deadlines (sw__fetch_pump_pieces) */
-    err = sw_swarm_add_download(f->sw.swarm, &dl, &f->sw.t, msg, sizeof msg);
-  }
+  err = sw__fetch_swarm_add(f, NULL, 0, msg, sizeof msg);
   if (err) sw__fetch_switch_to_https(f, msg);
+  else sw__fetch_sched_start(f); /* HTTPS joins when the scheduler says so */
 
 run:
   uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -381,6 +366,7 @@ out:
   sw_install_close(&f->inst);
   free(f->gate.gv);
   free(f->https.have);
+  free(f->https.assigned);
   free(f->gate.done);
   free(f->rep.src);
   free(f->rep.refail);

@@ -122,7 +122,7 @@ static void sources_exhausted(fetch *f) {
   if (f->https.hmode == HM_PIECES && f->sw.t != NULL && f->sw.last.num_peers > 0 && !f->sw.swarm_again &&
       !f->o.no_swarm) {
     f->sw.swarm_again = 1;
-    f->phase = PH_SWARM;
+    sw__fetch_https_stop(f);
     sw__fetch_stall_reset(f);
     sw__fetch_event(f, "fallback", "every HTTPS source failed; back to the swarm (%d peers)", f->sw.last.num_peers);
     return;
@@ -189,7 +189,6 @@ void sw__fetch_mirror_rejected(fetch *f) {
   f->https.resumed_part = 0;
   f->https.part_url = -1;
   sw__fetch_gate_reset(f);
-  f->phase = PH_HTTPS;
   if (f->https.req != NULL) {
     /* The request that delivered the last bytes is still being reaped. */
     f->https.advance_after_cancel = 1;
@@ -216,7 +215,7 @@ static int file_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len)
     done += (size_t)n;
   }
   f->https.part_done += len;
-  f->rep.https_bytes += len;
+  sw__fetch_https_bytes(f, len);
   sw__fetch_set_avail(f, f->https.part_done);
   sw__fetch_start_gate(f);
   return 0;
@@ -229,10 +228,10 @@ static void file_done(void *arg, sw_err err, const char *msg, long status) {
   f->https.req = NULL;
   if (f->https.advance_after_cancel) {
     f->https.advance_after_cancel = 0;
-    if (f->phase == PH_HTTPS) https_advance(f);
+    if (f->phase == PH_DOWNLOAD && f->https.active) https_advance(f);
     return;
   }
-  if (f->phase != PH_HTTPS) return;
+  if (f->phase != PH_DOWNLOAD || !f->https.active) return;
   if (f->https.handed_failed == -1) {
     sw__fetch_fail(f, SW_ERR_IO, "%s", f->https.url_err);
     return;
@@ -262,14 +261,14 @@ static int pieces_data(void *arg, uint64_t offset, const uint8_t *buf, size_t le
     size_t take = (size_t)(psize - in) < len ? (size_t)(psize - in) : len;
     if (i > f->https.req_last) return 1;
     memcpy(f->https.piece_buf + in, buf, take);
-    f->rep.https_bytes += take;
+    sw__fetch_https_bytes(f, take);
     offset += take;
     buf += take;
     len -= take;
     if (in + take == psize) {
       char msg[SW_MSG_MAX];
       /* libtorrent checks it against the piece hashes before it is written. */
-      if (!sw__fetch_bit(f->https.have, i) &&
+      if (!sw__fetch_bit(f->https.have, i) && (f->gate.done == NULL || !sw__fetch_bit(f->gate.done, i)) &&
           sw_swarm_add_piece(f->sw.t, i, f->https.piece_buf, (size_t)psize, msg, sizeof msg) != SW_OK) {
         snprintf(f->https.url_err, sizeof f->https.url_err, "%s", msg);
         return 1;
@@ -284,11 +283,31 @@ static int pieces_data(void *arg, uint64_t offset, const uint8_t *buf, size_t le
   return 0;
 }
 
+/* Pieces [first, last] not handed over are no longer HTTPS's: the swarm may
+ * download them again (libtorrent's priority back to normal). */
+static void give_back(fetch *f, int first, int last) {
+  int run = -1;
+  if (f->https.assigned == NULL || first < 0) return;
+  for (int i = first; i <= last + 1; i++) {
+    int back = i <= last && f->https.assigned[i] && !sw__fetch_bit(f->https.have, i);
+    if (back) {
+      f->https.assigned[i] = 0;
+      if (run < 0) run = i;
+    } else if (run >= 0) {
+      f->src_swarm.ops->want(f->src_swarm.ctx, run, i - 1);
+      run = -1;
+    }
+  }
+}
+
 static void pieces_done(void *arg, sw_err err, const char *msg, long status) {
   fetch *f = arg;
   (void)status;
   f->https.req = NULL;
-  if (f->phase != PH_HTTPS) return;
+  /* Pieces of the range not handed over go back to the swarm (a failed or
+   * cut request); handed ones wait for their hash check (on_piece_failed). */
+  give_back(f, f->https.req_first, f->https.req_last);
+  if (f->phase != PH_DOWNLOAD || !f->https.active) return;
   if (err || f->https.url_failed[f->https.url_idx]) {
     /* (A URL marked bad while its request was ending: https_failed moves on.) */
     https_failed(f, err ? err : SW_ERR_PAYLOAD, err ? msg : "delivered a bad piece");
@@ -297,12 +316,44 @@ static void pieces_done(void *arg, sw_err err, const char *msg, long status) {
   https_next(f);
 }
 
+/* The next range for HTTPS (scheduler.h): from the end backwards, never a
+ * piece had, handed over or held by another request, nor one the swarm is
+ * downloading unless nothing else is left (the endgame). The pieces taken
+ * are not downloaded from peers meanwhile (priority 0). 0: nothing left. */
+static int pieces_pick(fetch *f, int *first, int *last, int *endgame) {
+  int n = f->sw.num_pieces, ok;
+  size_t nbytes = ((size_t)n + 7) / 8;
+  uint8_t *st = calloc(1, (size_t)n), *queued = NULL;
+  uint64_t span = f->https.alongside ? SW_MIXED_SPAN_MAX : SW_FILL_SPAN_MAX;
+  if (st == NULL) return 0;
+  if (f->https.assigned == NULL) f->https.assigned = calloc(1, (size_t)n);
+  if (f->sw.t != NULL && (queued = calloc(1, nbytes)) != NULL &&
+      sw_swarm_queued_pieces(f->sw.t, queued, nbytes, NULL, 0) != SW_OK) {
+    free(queued);
+    queued = NULL;
+  }
+  for (int i = 0; i < n; i++) {
+    if (sw__fetch_bit(f->https.have, i) || (f->gate.done != NULL && sw__fetch_bit(f->gate.done, i)))
+      st[i] |= SW_SCHED_HAVE;
+    if (f->https.assigned != NULL && f->https.assigned[i]) st[i] |= SW_SCHED_HTTPS;
+    if (queued != NULL && sw__fetch_bit(queued, i)) st[i] |= SW_SCHED_QUEUED;
+  }
+  ok = sw_sched_pick(st, n, (uint64_t)f->sw.piece_len, f->r.m->size, span, first, last, endgame);
+  free(st);
+  free(queued);
+  if (!ok) return 0;
+  if (f->https.assigned != NULL) sw_sched_assign(f->https.assigned, *first, *last);
+  /* In the endgame the swarm keeps racing for the same pieces. */
+  if (!*endgame && f->sw.t != NULL) sw_swarm_piece_priority(f->sw.t, *first, *last, 0, NULL, 0);
+  return 1;
+}
+
 /* Issue the next request for the current URL. */
 static void https_next(fetch *f) {
   sw_http_get g;
   char msg[SW_MSG_MAX];
   sw_err err;
-  if (f->phase != PH_HTTPS || f->https.req) return;
+  if (f->phase != PH_DOWNLOAD || !f->https.active || f->https.meta_wait || f->https.req) return;
   memset(&g, 0, sizeof g);
   g.url = f->r.m->fallback[f->https.url_idx];
   g.arg = f;
@@ -324,25 +375,14 @@ static void https_next(fetch *f) {
     g.on_data = file_data;
     g.on_done = file_done;
   } else {
-    int first = -1, last;
-    uint64_t span = 0;
-    for (int i = 0; i < f->sw.num_pieces; i++)
-      if (!sw__fetch_bit(f->https.have, i)) {
-        first = i;
-        break;
-      }
-    if (first < 0) {
+    int first = -1, last = -1, endgame = 0;
+    uint64_t span;
+    if (!pieces_pick(f, &first, &last, &endgame)) {
       /* Every piece handed over: libtorrent's on_finished starts the gate. */
       sw__fetch_event(f, "https-done", "HTTPS: all missing pieces delivered; waiting for their hash checks");
       return;
     }
-    last = first;
-    span = sw__fetch_piece_size(f, first);
-    while (last + 1 < f->sw.num_pieces && !sw__fetch_bit(f->https.have, last + 1) &&
-           span + sw__fetch_piece_size(f, last + 1) <= SW_FILL_SPAN_MAX) {
-      last++;
-      span += sw__fetch_piece_size(f, last);
-    }
+    span = (uint64_t)(last - first) * (uint64_t)f->sw.piece_len + sw__fetch_piece_size(f, last);
     f->https.req_first = first;
     f->https.req_last = last;
     g.range_start = (uint64_t)first * (uint64_t)f->sw.piece_len;
@@ -355,33 +395,62 @@ static void https_next(fetch *f) {
   if (err) https_failed(f, err, msg);
 }
 
+static void pieces_begin(fetch *f);
+static void file_begin(fetch *f);
+static void torrent_fetch(fetch *f);
+
+/* The .torrent from the Torrent URL arrived (or failed). It is untrusted until
+ * its v2 info-hash is the signed btmh, and even then only its signed part is
+ * kept: the server's trackers, web seeds and DHT nodes are not the manifest's.
+ * While HTTPS waits for it (meta_wait: a swarm without metadata), a good one
+ * gives the swarm's torrent its metadata and HTTPS goes on in pieces mode;
+ * otherwise file mode. */
 static void torrent_data_done(void *arg, sw_err err, const char *msg, long status) {
   fetch *f = arg;
   char m2[SW_MSG_MAX], name[SW_FILE_MAX + 1], hex[65];
   sw_swarm_made made;
   uint8_t *sb = NULL;
   size_t sl = 0;
+  int good = 0;
   (void)status;
   f->https.treq = NULL;
   if (err == SW_OK && f->https.tbuf) {
-    /* The .torrent is untrusted until its v2 info-hash is the signed btmh, and
-     * even then only its signed part is kept: the server's trackers, web seeds
-     * and DHT nodes are not the manifest's. */
     sw_hex(f->r.m->magnet.btmh, 32, hex);
     if (sw_swarm_torrent_info(f->https.tbuf, f->https.tlen, &made, name, sizeof name, m2, sizeof m2) == SW_OK &&
-        strcmp(made.btmh_hex, hex) == 0 && strcmp(name, f->r.m->file) == 0 && made.size == f->r.m->size) {
-      if (sw_swarm_torrent_signed(f->https.tbuf, f->https.tlen, &sb, &sl, m2, sizeof m2) == SW_OK &&
-          sw_store_write(&f->paths, f->paths.torrent_name, sb, sl, m2, sizeof m2) == SW_OK)
-        f->torrent_file_ok = 1;
-      free(sb);
+        strcmp(made.btmh_hex, hex) == 0 && strcmp(name, f->r.m->file) == 0 && made.size == f->r.m->size &&
+        sw_swarm_torrent_signed(f->https.tbuf, f->https.tlen, &sb, &sl, m2, sizeof m2) == SW_OK) {
+      good = 1;
+      if (sw_store_write(&f->paths, f->paths.torrent_name, sb, sl, m2, sizeof m2) == SW_OK) f->torrent_file_ok = 1;
     } else {
       sw__fetch_event(f, "warning", "ignoring %.300s: not the signed torrent", f->r.m->torrent_url);
     }
   } else if (err) {
-    sw__fetch_event(f, "warning", "could not get the torrent file (%s): not seeding afterwards", msg);
+    sw__fetch_event(f, "warning", "could not get the torrent file (%s)", msg);
   }
   free(f->https.tbuf);
   f->https.tbuf = NULL;
+  if (f->https.meta_wait && f->phase == PH_DOWNLOAD && f->https.active) {
+    f->https.meta_wait = 0;
+    if (good && f->sw.t != NULL && !f->sw.have_metadata) {
+      /* The same torrent again, now with its metadata and piece layers; the
+       * save path and resume file stay, the peers are asked again. */
+      sw_swarm_remove(f->sw.t);
+      f->sw.t = NULL;
+      if (sw__fetch_swarm_add(f, sb, sl, m2, sizeof m2) == SW_OK) {
+        f->sw.have_metadata = 1;
+        sw__fetch_event(f, "metadata", "metadata from %.300s (checked against the manifest)", f->r.m->torrent_url);
+        pieces_begin(f);
+      } else {
+        sw__fetch_event(f, "warning", "swarm: %s", m2);
+        file_begin(f);
+      }
+    } else if (f->sw.t != NULL && f->sw.have_metadata) {
+      pieces_begin(f); /* a peer gave the metadata meanwhile */
+    } else {
+      file_begin(f);
+    }
+  }
+  free(sb);
 }
 
 static int torrent_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len) {
@@ -396,9 +465,112 @@ static int torrent_data(void *arg, uint64_t offset, const uint8_t *buf, size_t l
   return 0;
 }
 
-void sw__fetch_switch_to_https(fetch *f, const char *reason) {
+static void torrent_fetch(fetch *f) {
+  sw_http_get g;
   char msg[SW_MSG_MAX];
-  if (f->phase != PH_SWARM) return;
+  memset(&g, 0, sizeof g);
+  g.url = f->r.m->torrent_url;
+  g.max_bytes = SW_TORRENT_FILE_MAX;
+  g.on_data = torrent_data;
+  g.on_done = torrent_data_done;
+  g.arg = f;
+  if (sw_http_start(f->https.http, &g, &f->https.treq, msg, sizeof msg) != SW_OK) {
+    sw__fetch_event(f, "warning", "could not get the torrent file: %s", msg);
+    if (f->https.meta_wait) {
+      f->https.meta_wait = 0;
+      file_begin(f);
+    }
+  }
+}
+
+/* Pieces mode: HTTPS fetches runs of pieces nobody has and hands them to
+ * libtorrent; the swarm's torrent keeps running beside it. */
+static void pieces_begin(fetch *f) {
+  char msg[SW_MSG_MAX] = "";
+  size_t nbytes;
+  uint64_t kept = 0;
+  if (sw_swarm_layout(f->sw.t, &f->sw.piece_len, &f->sw.num_pieces, msg, sizeof msg) != SW_OK) {
+    sw__fetch_fail(f, SW_ERR_INTERNAL, "cannot plan the HTTPS fill: %s", msg);
+    return;
+  }
+  nbytes = ((size_t)f->sw.num_pieces + 7) / 8;
+  f->https.have = calloc(1, nbytes);
+  f->https.piece_buf = malloc((size_t)f->sw.piece_len);
+  f->https.assigned = calloc(1, (size_t)f->sw.num_pieces);
+  if (f->https.have == NULL || f->https.piece_buf == NULL || f->https.assigned == NULL ||
+      sw_swarm_have_pieces(f->sw.t, f->https.have, nbytes, msg, sizeof msg) != SW_OK) {
+    sw__fetch_fail(f, SW_ERR_INTERNAL, "cannot plan the HTTPS fill: %s", msg);
+    return;
+  }
+  f->https.hmode = HM_PIECES;
+  if (f->rep.src == NULL) f->rep.src = calloc(1, (size_t)f->sw.num_pieces);
+  if (f->rep.src == NULL) {
+    sw__fetch_fail(f, SW_ERR_NOMEM, "out of memory");
+    return;
+  }
+  /* Whole verified pieces only: finished blocks of a piece still being
+   * downloaded (part of libtorrent's bytes_done) are fetched again. */
+  for (int i = 0; i < f->sw.num_pieces; i++)
+    if (sw__fetch_bit(f->https.have, i)) kept += sw__fetch_piece_size(f, i);
+  sw__fetch_event(f, "https-pieces", "keeping %" PRIu64 " bytes from the swarm; fetching missing pieces over HTTPS%s",
+                  kept, f->https.alongside ? " beside the swarm" : "");
+  https_next(f);
+}
+
+/* File mode: the whole file (or the rest of an earlier HTTPS download) into
+ * .part; the swarm's torrent is dropped, its partial file is not mixed in. */
+static void file_begin(fetch *f) {
+  char msg[SW_MSG_MAX];
+  struct stat st;
+  /* A gate that was reading the swarm's pieces starts again on the .part. */
+  if (f->gate.gating && f->gate.gate_pieces) {
+    f->gate.gate_restart = 1;
+    sw__fetch_cancel_gate(f);
+  }
+  if (f->sw.t) {
+    if (f->sw.have_metadata && sw_swarm_write_torrent(f->sw.t, f->paths.torrent, NULL, 0) == SW_OK)
+      f->torrent_file_ok = 1;
+    sw_swarm_remove(f->sw.t);
+    f->sw.t = NULL;
+  }
+  /* Never through a symlink: a link planted at .part must not make us
+   * truncate or write into its target. */
+  f->https.part_fd = sw_dir_open_own_file(&f->paths.d, f->paths.part_name, O_RDWR | O_CREAT, 0600, msg, sizeof msg);
+  if (f->https.part_fd < 0) {
+    sw__fetch_fail(f, SW_ERR_IO, "%s", msg);
+    return;
+  }
+  if (fstat(f->https.part_fd, &st) != 0) {
+    sw__fetch_fail(f, SW_ERR_IO, "%s: %s", f->https.part_path, strerror(errno));
+    return;
+  }
+  f->https.part_done = (uint64_t)st.st_size;
+  f->https.hmode = HM_FILE;
+  /* A .part is resumed only from the URL that delivered it (first, before
+   * the others: its bytes are worth keeping); one of unknown origin, or
+   * longer than Size, starts again (part_restart). */
+  f->https.part_url = f->https.part_done > 0 && f->https.part_done <= f->r.m->size ? part_src_read(f) : -1;
+  f->https.url_idx = f->https.part_url >= 0 ? (size_t)f->https.part_url : 0;
+  if (f->https.part_url < 0 && part_restart(f) != SW_OK) {
+    sw__fetch_fail(f, SW_ERR_IO, "%s", f->msg);
+    return;
+  }
+  f->https.resumed_part = f->https.part_done;
+  if (f->https.part_done)
+    sw__fetch_event(f, "https-resume", "resuming the HTTPS download at byte %" PRIu64 " from %.300s",
+                    f->https.part_done, f->r.m->fallback[f->https.url_idx]);
+  sw__fetch_set_avail(f, f->https.part_done);
+  /* For seeding afterwards. */
+  if (!f->torrent_file_ok && f->r.m->torrent_url[0] && !f->o.no_swarm && f->https.treq == NULL) torrent_fetch(f);
+  https_next(f);
+}
+
+/* HTTPS starts: beside the swarm (alongside: the scheduler) or in its place
+ * (the swarm given up). Pieces mode whenever the swarm's torrent has its
+ * metadata and is kept; without metadata, the Torrent URL's .torrent gives it
+ * (then pieces mode); else file mode. */
+static void https_begin(fetch *f, const char *reason, int alongside) {
+  if (f->phase != PH_DOWNLOAD || f->https.active) return;
   snprintf(f->sw.swarm_why, sizeof f->sw.swarm_why, "%s", reason);
   if (f->switched) {
     /* Back on the swarm after every URL had failed, and the swarm failed again. */
@@ -411,90 +583,31 @@ void sw__fetch_switch_to_https(fetch *f, const char *reason) {
     return;
   }
   f->https.t_switch = sw__fetch_now_ms(f);
-  sw__fetch_event(f, "fallback", "switching to HTTPS after %.1f s: %s",
+  f->https.active = 1;
+  f->https.alongside = alongside && f->sw.t != NULL;
+  sw__fetch_event(f, "fallback", "%s HTTPS after %.1f s: %s", f->https.alongside ? "adding" : "switching to",
                   (double)(f->https.t_switch - f->t_start) / 1000.0, reason);
-  f->phase = PH_HTTPS;
-  if (f->sw.t && f->sw.have_metadata && (f->sw.last.bytes_done > 0 || f->gate.gating) &&
-      sw_swarm_layout(f->sw.t, &f->sw.piece_len, &f->sw.num_pieces, msg, sizeof msg) == SW_OK) {
-    /* Keep what the swarm delivered; fetch only the missing pieces. */
-    size_t nbytes = ((size_t)f->sw.num_pieces + 7) / 8;
-    f->https.have = calloc(1, nbytes);
-    f->https.piece_buf = malloc((size_t)f->sw.piece_len);
-    if (f->https.have == NULL || f->https.piece_buf == NULL ||
-        sw_swarm_have_pieces(f->sw.t, f->https.have, nbytes, msg, sizeof msg) != SW_OK) {
-      sw__fetch_fail(f, SW_ERR_INTERNAL, "cannot plan the HTTPS fill: %s", msg);
-      return;
-    }
-    f->https.hmode = HM_PIECES;
-    if (f->rep.src == NULL) f->rep.src = calloc(1, (size_t)f->sw.num_pieces);
-    if (f->rep.src == NULL) {
-      sw__fetch_fail(f, SW_ERR_NOMEM, "out of memory");
-      return;
-    }
-    {
-      /* Whole verified pieces only: finished blocks of a piece still being
-       * downloaded (part of libtorrent's bytes_done) are fetched again. */
-      uint64_t kept = 0;
-      for (int i = 0; i < f->sw.num_pieces; i++)
-        if (sw__fetch_bit(f->https.have, i)) kept += sw__fetch_piece_size(f, i);
-      sw__fetch_event(f, "https-pieces",
-                      "keeping %" PRIu64 " bytes from the swarm; fetching the missing pieces over HTTPS", kept);
-    }
+  if (f->sw.t && f->sw.have_metadata && (f->https.alongside || f->sw.last.bytes_done > 0 || f->gate.gating)) {
+    pieces_begin(f);
+  } else if (f->https.alongside && !f->sw.have_metadata && f->r.m->torrent_url[0] && !f->o.no_swarm) {
+    f->https.meta_wait = 1;
+    torrent_fetch(f);
   } else {
-    struct stat st;
-    /* Nothing usable from the swarm: the whole file (or the rest of an earlier
-     * HTTPS download) into .part. The swarm's partial file is not mixed in. A
-     * gate that was reading the swarm's pieces starts again on the .part. */
-    if (f->gate.gating && f->gate.gate_pieces) {
-      f->gate.gate_restart = 1;
-      sw__fetch_cancel_gate(f);
-    }
-    if (f->sw.t) {
-      if (f->sw.have_metadata && sw_swarm_write_torrent(f->sw.t, f->paths.torrent, NULL, 0) == SW_OK)
-        f->torrent_file_ok = 1;
-      sw_swarm_remove(f->sw.t);
-      f->sw.t = NULL;
-    }
-    /* Never through a symlink: a link planted at .part must not make us
-     * truncate or write into its target. */
-    f->https.part_fd = sw_dir_open_own_file(&f->paths.d, f->paths.part_name, O_RDWR | O_CREAT, 0600, msg, sizeof msg);
-    if (f->https.part_fd < 0) {
-      sw__fetch_fail(f, SW_ERR_IO, "%s", msg);
-      return;
-    }
-    if (fstat(f->https.part_fd, &st) != 0) {
-      sw__fetch_fail(f, SW_ERR_IO, "%s: %s", f->https.part_path, strerror(errno));
-      return;
-    }
-    f->https.part_done = (uint64_t)st.st_size;
-    f->https.hmode = HM_FILE;
-    /* A .part is resumed only from the URL that delivered it (first, before
-     * the others: its bytes are worth keeping); one of unknown origin, or
-     * longer than Size, starts again (part_restart). */
-    f->https.part_url = f->https.part_done > 0 && f->https.part_done <= f->r.m->size ? part_src_read(f) : -1;
-    f->https.url_idx = f->https.part_url >= 0 ? (size_t)f->https.part_url : 0;
-    if (f->https.part_url < 0 && part_restart(f) != SW_OK) {
-      sw__fetch_fail(f, SW_ERR_IO, "%s", f->msg);
-      return;
-    }
-    f->https.resumed_part = f->https.part_done;
-    if (f->https.part_done)
-      sw__fetch_event(f, "https-resume", "resuming the HTTPS download at byte %" PRIu64 " from %.300s",
-                      f->https.part_done, f->r.m->fallback[f->https.url_idx]);
-    sw__fetch_set_avail(f, f->https.part_done);
-    if (!f->torrent_file_ok && f->r.m->torrent_url[0] && !f->o.no_swarm) {
-      sw_http_get g;
-      memset(&g, 0, sizeof g);
-      g.url = f->r.m->torrent_url;
-      g.max_bytes = SW_TORRENT_FILE_MAX;
-      g.on_data = torrent_data;
-      g.on_done = torrent_data_done;
-      g.arg = f;
-      if (sw_http_start(f->https.http, &g, &f->https.treq, msg, sizeof msg) != SW_OK)
-        sw__fetch_event(f, "warning", "could not get the torrent file: %s", msg);
-    }
+    file_begin(f);
   }
-  https_next(f);
+}
+
+void sw__fetch_switch_to_https(fetch *f, const char *reason) { https_begin(f, reason, 0); }
+
+void sw__fetch_https_alongside(fetch *f, const char *reason) { https_begin(f, reason, 1); }
+
+/* HTTPS stops (every URL failed, back to the swarm alone): what it holds goes
+ * back to the swarm. */
+void sw__fetch_https_stop(fetch *f) {
+  if (!f->https.active) return;
+  f->https.active = 0;
+  if (f->https.req != NULL) sw_http_cancel(f->https.req);
+  if (f->https.assigned != NULL) give_back(f, 0, f->sw.num_pieces - 1);
 }
 
 /* ---- swarm callbacks -------------------------------------------------------------- */
@@ -535,7 +648,12 @@ void sw__fetch_on_piece_failed(void *arg, sw_swarm_torrent *t, void *t_arg, int 
     url_fail(f, u, 1, "piece %d over HTTPS from %.300s failed the torrent's hashes", piece, f->r.m->fallback[u]);
     f->https.last_err = SW_ERR_PAYLOAD;
   }
-  if (f->phase != PH_HTTPS) return; /* back on the swarm: it fetches the piece */
+  /* Not HTTPS's any more: the swarm may fetch it (and the next URL too). */
+  if (f->https.assigned != NULL && f->https.assigned[piece]) {
+    f->https.assigned[piece] = 0;
+    f->src_swarm.ops->want(f->src_swarm.ctx, piece, piece);
+  }
+  if (f->phase != PH_DOWNLOAD || !f->https.active) return; /* back on the swarm: it fetches the piece */
   if (!blame || u != f->https.url_idx) {
     if (f->https.req == NULL) https_next(f); /* the current URL fetches the piece again */
   } else if (f->https.req != NULL) {

@@ -26,11 +26,15 @@
 #include "http.h"
 #include "install.h"
 #include "release.h"
+#include "scheduler.h"
+#include "source.h"
 #include "store.h"
 #include "swarm.h"
 #include "swopts.h"
 
-#define SW_FILL_SPAN_MAX (16u << 20)     /* bytes per Range request in pieces mode */
+#define SW_FILL_SPAN_MAX (16u << 20)     /* bytes per Range request in pieces mode, the swarm given up */
+#define SW_MIXED_SPAN_MAX (4u << 20)     /* ... while the swarm runs too: the sources share the rest finely */
+#define SW_SCHED_TICK_MS 250             /* the scheduler looks at the sources this often */
 #define SW_TORRENT_FILE_MAX (16u << 20)  /* a .torrent fetched from the Torrent URL */
 #define SW_PIECE_RING 16                 /* pieces read ahead for the streaming gate */
 #define SW_FETCH_MSG_MAX 4096            /* fetch's final message: every source tried and why it failed */
@@ -41,7 +45,9 @@
  * delivered it (pieces mode), for the summary and to blame a piece that fails. */
 enum { SRC_NONE = 0, SRC_HTTPS = 1 };
 
-enum fetch_phase { PH_SWARM, PH_HTTPS, PH_GATE, PH_SEED, PH_CLOSING };
+/* PH_DOWNLOAD: the swarm and/or HTTPS deliver (fetch.https.active: HTTPS runs;
+ * fetch.sw.t: the swarm's torrent is there), under the scheduler (fetch_sched.c). */
+enum fetch_phase { PH_DOWNLOAD, PH_GATE, PH_SEED, PH_CLOSING };
 enum https_mode { HM_NONE, HM_FILE, HM_PIECES };
 
 /* The swarm source (fetch_swarm.c), and seeding afterwards (fetch_seed.c). */
@@ -63,11 +69,18 @@ typedef struct fetch_swarm {
   struct { uint64_t t, bytes; } stall_win[SW_STALL_SAMPLES];
   int stall_n, stall_head;
   int piece_len, num_pieces;
+  sw_sched_rate rate;          /* the swarm's payload rate, sampled from a peer's first connection */
 } fetch_swarm;
 
 /* The HTTPS fallback (fetch_https.c). */
 typedef struct fetch_https {
   sw_http *http;
+  int active;                  /* HTTPS runs (beside the swarm, or alone) */
+  int alongside;               /* started by the scheduler beside a running swarm */
+  int meta_wait;               /* fetching the .torrent to give the swarm its metadata first */
+  int first_byte;              /* the first HTTPS payload byte was reported */
+  uint8_t *assigned;           /* pieces mode: per piece, SW_SCHED_HTTPS while an HTTPS request holds it */
+  sw_sched_rate rate;
   uv_timer_t retry;
   uint64_t t_switch;
   enum https_mode hmode;
@@ -157,6 +170,8 @@ typedef struct fetch {
   sw_store_paths paths;
   char out_path[4096];
   int torrent_file_ok;         /* store/<File>.torrent holds the verified torrent */
+  uv_timer_t sched_tick;       /* the scheduler (fetch_sched.c) */
+  sw_source src_swarm, src_https;
   fetch_swarm sw;
   fetch_https https;
   fetch_gate gate;
@@ -193,11 +208,21 @@ void sw__fetch_shutdown(fetch *f);
 
 /* fetch_swarm.c */
 void sw__fetch_swarm_callbacks(fetch *f, sw_swarm_callbacks *cb);
+sw_err sw__fetch_swarm_add(fetch *f, const uint8_t *torrent, size_t torrent_len, char *msg, size_t msglen);
 void sw__fetch_swarm_tick(fetch *f, uint64_t now);
 void sw__fetch_stall_reset(fetch *f);
 
+/* fetch_sched.c: the sources behind source.h, and the scheduler's tick */
+void sw__fetch_sched_init(fetch *f);
+void sw__fetch_sched_start(fetch *f);
+
 /* fetch_https.c */
+/* The swarm is given up (a timeout, a stall, every peer failed, an error):
+ * HTTPS takes what is missing, the swarm's torrent stays only in pieces mode. */
 void sw__fetch_switch_to_https(fetch *f, const char *reason);
+/* The scheduler starts HTTPS beside the swarm. */
+void sw__fetch_https_alongside(fetch *f, const char *reason);
+void sw__fetch_https_stop(fetch *f);
 void sw__fetch_mirror_rejected(fetch *f);
 void sw__fetch_on_piece_failed(void *arg, sw_swarm_torrent *t, void *t_arg, int piece);
 
@@ -221,6 +246,7 @@ void sw__fetch_seed_tick(fetch *f, uint64_t now);
 /* fetch_report.c */
 void sw__fetch_event(fetch *f, const char *event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void sw__fetch_fmt_bytes(uint64_t b, char *out, size_t cap);
+void sw__fetch_https_bytes(fetch *f, size_t len);
 void sw__fetch_show_progress(fetch *f);
 void sw__fetch_tally(fetch *f, fetch_tally *t);
 void sw__fetch_sources_text(fetch *f, char *out, size_t cap);

@@ -49,6 +49,13 @@ int sw_sched_https_now(const sw_sched_opts *o, const sw_sched_in *in, char *why,
     }
     return 0;
   }
+  if (!in->have_metadata) {
+    if (in->elapsed_ms >= head) {
+      snprintf(why, whylen, "no metadata from the swarm within %.1f s", (double)in->elapsed_ms / 1000.0);
+      return 1;
+    }
+    return 0;
+  }
   if (!rate_known) {
     /* Peers, but no rate yet: the head start still bounds the wait. */
     if (in->elapsed_ms >= head && in->elapsed_ms >= SW_SCHED_RATE_WINDOW_MS + SW_SCHED_CONNECT_GRACE_MS) {

@@ -12,6 +12,9 @@
  *  3. Slow swarm: once the swarm has SW_SCHED_RATE_WINDOW_MS of rate samples,
  *     if at its observed rate it would not finish within the head start (and
  *     not within SW_SCHED_MIN_GAIN_MS either), HTTPS starts.
+ *     Peers but no metadata yet: no payload can flow, so no rate rule
+ *     applies; HTTPS waits for the head start (a peer that connected is
+ *     worth its metadata: without it HTTPS would take the whole file).
  *  4. --prefer-swarm: HTTPS only after the head start, and only if the swarm
  *     would not finish within SW_SCHED_PREFER_ETA_MS at its observed rate
  *     (or its rate is below the stall floor).
@@ -49,6 +52,7 @@ typedef struct sw_sched_in {
   uint64_t rate_ms;        /* how long the swarm's rate has been observed (0: not yet) */
   uint64_t swarm_rate;     /* bytes/s, smoothed */
   uint64_t remaining;      /* bytes of the file not yet had */
+  int have_metadata;       /* the swarm's torrent has its metadata (pieces can flow) */
 } sw_sched_in;
 
 /* The swarm's head start in ms under these options. */

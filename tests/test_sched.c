@@ -11,7 +11,7 @@ static sw_sched_opts fg(void) {
 }
 
 static int now(const sw_sched_opts *o, uint64_t elapsed, int peer, uint64_t rate_ms, uint64_t rate, uint64_t left) {
-  sw_sched_in in = {elapsed, peer, rate_ms, rate, left};
+  sw_sched_in in = {elapsed, peer, rate_ms, rate, left, 1};
   char why[200];
   return sw_sched_https_now(o, &in, why, sizeof why);
 }
@@ -33,6 +33,16 @@ SW_TEST(no_peer_within_one_second_starts_https_at_once) {
   /* Even with a long head start. */
   o.http_delay_ms = 60000;
   SW_ASSERT_EQ_INT(now(&o, 1000, 0, 0, 0, 100 * MIB), 1);
+}
+
+SW_TEST(a_peer_without_metadata_yet_is_given_the_head_start) {
+  sw_sched_opts o = fg();
+  sw_sched_in in = {2000, 1, 1500, 0, 100 * MIB, 0};
+  char why[200];
+  SW_ASSERT_EQ_INT(sw_sched_https_now(&o, &in, why, sizeof why), 0);
+  in.elapsed_ms = 3000;
+  SW_ASSERT_EQ_INT(sw_sched_https_now(&o, &in, why, sizeof why), 1);
+  SW_ASSERT(strstr(why, "metadata") != NULL);
 }
 
 SW_TEST(slow_swarm_projected_to_miss_the_head_start_gets_https_early) {
