@@ -312,12 +312,17 @@ static int stalled(fetch *f, uint64_t now, char *why, size_t whylen) {
 /* The 1 s tick while on the swarm: every source failed, no metadata or no peer
  * within --swarm-timeout, or a stall: HTTPS takes over. */
 void sw__fetch_swarm_tick(fetch *f, uint64_t now) {
+  uint64_t timeout = f->o.swarm_timeout;
+  /* --prefer-swarm: the swarm is not given up before its head start is over. */
+  if (f->o.prefer_swarm) {
+    sw_sched_opts so = {f->o.http_delay * 1000u, 1, f->o.stall_rate};
+    if (timeout < sw_sched_head_start(&so) / 1000u) timeout = sw_sched_head_start(&so) / 1000u;
+  }
   check_all_failed(f);
   if (f->phase != PH_DOWNLOAD || f->https.active) return;
-  if ((!f->sw.have_metadata || !f->sw.peers_ever) && now - f->t_start >= f->o.swarm_timeout * 1000) {
+  if ((!f->sw.have_metadata || !f->sw.peers_ever) && now - f->t_start >= timeout * 1000) {
     char why[128];
-    snprintf(why, sizeof why, "%s within %" PRIu64 " s", !f->sw.have_metadata ? "no metadata" : "no peer",
-             f->o.swarm_timeout);
+    snprintf(why, sizeof why, "%s within %" PRIu64 " s", !f->sw.have_metadata ? "no metadata" : "no peer", timeout);
     sw__fetch_switch_to_https(f, why);
     return;
   }
