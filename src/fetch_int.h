@@ -6,8 +6,11 @@
  *                   the signals, the clock tick, teardown
  *   fetch_swarm.c   the swarm source: metadata, peers, trackers, stall check,
  *                   libtorrent's pieces
- *   fetch_https.c   the HTTPS fallback: the Fallback URL list, pieces mode,
- *                   file mode (.part), a rejected mirror, retries, the .torrent
+ *   fetch_sched.c   the two sources behind source.h and the scheduler's tick
+ *   fetch_https.c   the HTTPS source: the Fallback URL list, retries, start
+ *                   and stop, a bad piece from HTTPS
+ *   fetch_https_file.c    file mode (.part), a copy the gate rejected
+ *   fetch_https_pieces.c  pieces mode (handed to libtorrent), the .torrent
  *   fetch_gate.c    the streaming gate on the verified prefix, then install
  *   fetch_hook.c    --exec
  *   fetch_seed.c    seeding the verified copy afterwards
@@ -225,6 +228,22 @@ void sw__fetch_https_alongside(fetch *f, const char *reason);
 void sw__fetch_https_stop(fetch *f);
 void sw__fetch_mirror_rejected(fetch *f);
 void sw__fetch_on_piece_failed(void *arg, sw_swarm_torrent *t, void *t_arg, int piece);
+
+void sw__fetch_https_next(fetch *f);
+void sw__fetch_https_failed(fetch *f, sw_err err, const char *msg);
+void sw__fetch_https_advance(fetch *f);
+void sw__fetch_url_fail(fetch *f, size_t u, int bad, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* fetch_https_file.c */
+sw_err sw__fetch_part_restart(fetch *f);
+void sw__fetch_file_begin(fetch *f);
+int sw__fetch_file_request(fetch *f, sw_http_get *g);
+
+/* fetch_https_pieces.c */
+void sw__fetch_pieces_begin(fetch *f);
+int sw__fetch_pieces_request(fetch *f, sw_http_get *g);
+void sw__fetch_give_back(fetch *f, int first, int last);
+void sw__fetch_torrent_fetch(fetch *f);
 
 /* fetch_gate.c */
 void sw__fetch_start_gate(fetch *f);

@@ -1291,10 +1291,14 @@ extern "C" sw_err sw_swarm_piece_priority(sw_swarm_torrent *t, int first, int la
     std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file();
     if (!ti || first < 0 || last < first || last >= ti->num_pieces())
       return sw_fail(SW_ERR_USAGE, msg, msglen, "piece_priority: pieces %d-%d do not fit the torrent", first, last);
-    // One call with the whole list: libtorrent updates its picker once.
+    // One call with the whole list: libtorrent updates its picker once. Not
+    // dont_download (0): libtorrent 2.0.8 calls a torrent finished once every
+    // piece it still wants is there, so 0 on all missing pieces raised
+    // torrent_finished before a byte of them arrived (and the file was never
+    // opened). low_priority (1): peers are asked only when nothing else is left.
     prio_list v;
     for (int i = first; i <= last; i++)
-      v.emplace_back(lt::piece_index_t(i), on ? lt::default_priority : lt::dont_download);
+      v.emplace_back(lt::piece_index_t(i), on ? lt::default_priority : lt::low_priority);
     t->h.prioritize_pieces(v);
     return SW_OK;
   })

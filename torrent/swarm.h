@@ -271,8 +271,10 @@ sw_err sw_swarm_have_pieces(sw_swarm_torrent *t, uint8_t *bits, size_t nbytes, c
  * written only if it matches (else on_piece_failed). len must be the piece's size. */
 sw_err sw_swarm_add_piece(sw_swarm_torrent *t, int piece, const uint8_t *data, size_t len, char *msg, size_t msglen);
 
-/* Pieces [first, last] not to be downloaded from peers (on = 0: HTTPS fetches
- * them) or back to the normal priority (on = 1: an HTTPS request failed). */
+/* Pieces [first, last] downloaded from peers only when nothing else is left
+ * (on = 0: HTTPS fetches them; libtorrent's lowest priority that still counts
+ * them as wanted) or back to the normal priority (on = 1: an HTTPS request
+ * failed). */
 sw_err sw_swarm_piece_priority(sw_swarm_torrent *t, int first, int last, int on, char *msg, size_t msglen);
 /* Bit i set if the swarm is downloading piece i now (some blocks requested or
  * received, not yet hash-checked). nbytes as for sw_swarm_have_pieces. */
