@@ -8,15 +8,21 @@
  * into an unnamed file in --out (install.h) that gets its name only after the
  * gate accepted them. The store copy stays for seeding, marked verified.
  *
- * When the swarm does not deliver (no metadata or no peer within
- * --swarm-timeout, less than --stall-rate over the last --stall-timeout, or
- * every magnet peer and tracker failed: at once), the HTTPS fallback takes over:
- *  - pieces mode, when the swarm already delivered verified pieces: only the
- *    missing pieces are fetched (Range requests over runs of missing pieces)
- *    and handed to libtorrent (add_piece), which checks each against the v1
- *    and v2 piece hashes before writing it; the result is a normal, seedable
- *    torrent;
- *  - file mode, when the swarm delivered nothing (or --no-swarm): the file is
+ * The swarm and HTTPS download at once under a scheduler (scheduler.h,
+ * fetch_sched.c; docs/fetch-sources.md): the swarm gets a head start
+ * (--http-delay), HTTPS joins at once when no peer connected within a second
+ * (a silent firewall), early when the swarm is too slow for the head start,
+ * never when it finishes within it. The old reasons to give the swarm up (no
+ * metadata or no peer within --swarm-timeout, less than --stall-rate over the
+ * last --stall-timeout, every magnet peer and tracker failed) still end the
+ * swarm's turn before HTTPS joined. HTTPS then works:
+ *  - in pieces mode, when the swarm's torrent has its metadata (from a peer or
+ *    the Torrent URL's .torrent): runs of pieces nobody has, from the end
+ *    backwards, fetched with Range requests and handed to libtorrent
+ *    (add_piece), which checks each against the v1 and v2 piece hashes before
+ *    writing it; the result is a normal, seedable torrent;
+ *  - in file mode, without metadata (and no Torrent URL), or when the swarm was
+ *    given up having delivered nothing, or --no-swarm: the file is
  *    fetched into STORE/<File>.part (resumed with a Range request after an
  *    interruption, only from the URL that delivered it: STORE/part-source) and
  *    renamed into place when complete.
@@ -108,9 +114,10 @@ static void on_tick(uv_timer_t *h) {
 static void fetch_help(void) {
   printf("usage: swarmup fetch --manifest SRC (--trusted-key FILE | --trusted-keys FILE [--keys-url BASE])\n"
          "                     --product NAME --out DIR [options]\n\n"
-         "Verify the manifest (as `swarmup check`), download the release from the swarm\n"
-         "into the state dir, falling back to HTTPS (the manifest's Fallback URLs) when\n"
-         "the swarm times out, stalls or is blocked and keeping what the swarm delivered;\n"
+         "Verify the manifest (as `swarmup check`), download the release into the state\n"
+         "dir from the swarm and, after the swarm's head start (--http-delay) or at once\n"
+         "when no peer connects, from HTTPS (the manifest's Fallback URLs) at the same\n"
+         "time, each piece from one source (docs/fetch-sources.md);\n"
          "check size, SHA-256 and signature (the payload gate), put the file into DIR\n"
          "atomically, run --exec, then keep seeding the verified copy until the seed time\n"
          "or ratio is reached, or SIGINT/SIGTERM. DIR never holds a partial or unverified\n"

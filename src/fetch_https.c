@@ -59,13 +59,20 @@ static void fail_every_source(fetch *f) {
                    "download failed on every source (%s)", list);
 }
 
-/* No Fallback URL is left. In pieces mode the torrent is still there: if it has
- * peers, the swarm gets one more chance (its stall check ends it); else the end. */
+/* No Fallback URL is left. If the swarm's torrent is still there and has
+ * peers, or HTTPS had joined it without giving it up, the swarm gets one more
+ * chance (its timeouts and stall check end it); else the end. */
 static void sources_exhausted(fetch *f) {
-  if (f->https.hmode == HM_PIECES && f->sw.t != NULL && f->sw.last.num_peers > 0 && !f->sw.swarm_again &&
-      !f->o.no_swarm) {
+  if (f->sw.t != NULL && (f->sw.last.num_peers > 0 || f->https.alongside) && !f->sw.swarm_again && !f->o.no_swarm) {
     f->sw.swarm_again = 1;
     sw__fetch_https_stop(f);
+    if (f->https.hmode == HM_FILE) {
+      /* (The torrent is still there: .part got no byte in this run.) */
+      f->https.hmode = HM_NONE;
+      f->https.drop_swarm = 0;
+      if (f->https.part_fd >= 0) close(f->https.part_fd);
+      f->https.part_fd = -1;
+    }
     sw__fetch_stall_reset(f);
     sw__fetch_event(f, "fallback", "every HTTPS source failed; back to the swarm (%d peers)", f->sw.last.num_peers);
     return;

@@ -106,9 +106,27 @@ void sw__fetch_mirror_rejected(fetch *f) {
   sw__fetch_https_advance(f);
 }
 
+/* File mode and the swarm's torrent do not mix (two copies of one file): the
+ * torrent goes, its metadata kept as the .torrent for seeding afterwards. */
+static void drop_swarm(fetch *f) {
+  f->https.drop_swarm = 0;
+  /* A gate that was reading the swarm's pieces starts again on the .part. */
+  if (f->gate.gating && f->gate.gate_pieces) {
+    f->gate.gate_restart = 1;
+    sw__fetch_cancel_gate(f);
+  }
+  if (f->sw.t) {
+    if (f->sw.have_metadata && sw_swarm_write_torrent(f->sw.t, f->paths.torrent, NULL, 0) == SW_OK)
+      f->torrent_file_ok = 1;
+    sw_swarm_remove(f->sw.t);
+    f->sw.t = NULL;
+  }
+}
+
 static int file_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len) {
   fetch *f = arg;
   size_t done = 0;
+  if (f->https.drop_swarm) drop_swarm(f);
   if (offset != f->https.part_done || offset + len > f->r.m->size) return 1; /* never beyond Size */
   if (f->https.part_url != (int)f->https.url_idx) return 1; /* .part holds one URL's bytes only */
   while (done < len) {
@@ -187,17 +205,11 @@ int sw__fetch_file_request(fetch *f, sw_http_get *g) {
 void sw__fetch_file_begin(fetch *f) {
   char msg[SW_MSG_MAX];
   struct stat st;
-  /* A gate that was reading the swarm's pieces starts again on the .part. */
-  if (f->gate.gating && f->gate.gate_pieces) {
-    f->gate.gate_restart = 1;
-    sw__fetch_cancel_gate(f);
-  }
-  if (f->sw.t) {
-    if (f->sw.have_metadata && sw_swarm_write_torrent(f->sw.t, f->paths.torrent, NULL, 0) == SW_OK)
-      f->torrent_file_ok = 1;
-    sw_swarm_remove(f->sw.t);
-    f->sw.t = NULL;
-  }
+  /* Beside a swarm that was not given up (no metadata yet: HTTPS after 1 s
+   * with no peer), the torrent stays until HTTPS delivers its first byte: if
+   * every URL fails first, the swarm goes on alone as before issue 12. */
+  if (f->https.alongside && f->sw.t != NULL) f->https.drop_swarm = 1;
+  else drop_swarm(f);
   /* Never through a symlink: a link planted at .part must not make us
    * truncate or write into its target. */
   f->https.part_fd = sw_dir_open_own_file(&f->paths.d, f->paths.part_name, O_RDWR | O_CREAT, 0600, msg, sizeof msg);

@@ -1,7 +1,7 @@
 /* swarmup fetch: HTTPS in pieces mode. Runs of pieces (from the end of the
  * file backwards, beside the swarm: scheduler.h) fetched with Range requests
  * and handed to libtorrent, which checks each against the torrent's hashes;
- * pieces HTTPS holds are not downloaded from peers meanwhile. And the Torrent
+ * pieces HTTPS holds are asked of peers only when nothing else is left. And the Torrent
  * URL's .torrent: checked against the manifest, kept for seeding, and the
  * swarm's metadata when no peer gave it. */
 #include <errno.h>

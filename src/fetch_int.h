@@ -80,7 +80,8 @@ typedef struct fetch_https {
   sw_http *http;
   int active;                  /* HTTPS runs (beside the swarm, or alone) */
   int alongside;               /* started by the scheduler beside a running swarm */
-  int meta_wait;               /* fetching the .torrent to give the swarm its metadata first */
+  int meta_wait;
+  int drop_swarm;              /* file mode beside the swarm: drop its torrent at HTTPS's first byte */               /* fetching the .torrent to give the swarm its metadata first */
   int first_byte;              /* the first HTTPS payload byte was reported */
   uint8_t *assigned;           /* pieces mode: per piece, SW_SCHED_HTTPS while an HTTPS request holds it */
   sw_sched_rate rate;
