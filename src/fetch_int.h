@@ -66,7 +66,7 @@ typedef struct fetch_swarm {
   size_t n_peers, n_trackers, peers_failed, trackers_failed;
   unsigned char peer_failed[SW_MAGNET_PEERS_MAX], tracker_failed[SW_MAGNET_TR_MAX];
   char swarm_why[SW_MSG_MAX];  /* why the swarm was left ("" while it was not) */
-  int swarm_again;             /* back on the swarm after every URL failed (pieces mode) */
+  int swarm_again;             /* the swarm alone again after every URL failed */
   uint64_t swarm_tpd_base, swarm_tpd_last; /* libtorrent's per-session payload count across restarts */
   /* the swarm's stall window: progress over the last --stall-timeout seconds */
   struct { uint64_t t, bytes; } stall_win[SW_STALL_SAMPLES];
@@ -168,7 +168,8 @@ typedef struct fetch {
   sw_install inst;
   enum fetch_phase phase;
   uint64_t t_start;
-  int interrupted, switched, from_store;
+  int interrupted, from_store;
+  int switched;                /* HTTPS has run in this run (beside the swarm or in its place): not again */
   sw_err result;
   char msg[SW_FETCH_MSG_MAX];
   sw_store_paths paths;

@@ -310,7 +310,8 @@ static int stalled(fetch *f, uint64_t now, char *why, size_t whylen) {
 }
 
 /* The 1 s tick while on the swarm: every source failed, no metadata or no peer
- * within --swarm-timeout, or a stall: HTTPS takes over. */
+ * within --swarm-timeout, or a stall: the swarm is given up and HTTPS takes
+ * what is missing (while HTTPS has not joined it under the scheduler). */
 void sw__fetch_swarm_tick(fetch *f, uint64_t now) {
   uint64_t timeout = f->o.swarm_timeout;
   /* --prefer-swarm: the swarm is not given up before its head start is over. */
