@@ -170,7 +170,10 @@ static void torrent_data_done(void *arg, sw_err err, const char *msg, long statu
     f->https.meta_wait = 0;
     if (good && f->sw.t != NULL && !f->sw.have_metadata) {
       /* The same torrent again, now with its metadata and piece layers; the
-       * save path and resume file stay, the peers are asked again. */
+       * save path and resume file stay, the peers are asked again. (Not
+       * libtorrent's set_metadata: it takes the info dict alone, and a v2
+       * torrent's piece layers are outside it, so a piece handed over could
+       * not be checked until a peer sent the hashes.) */
       sw_swarm_remove(f->sw.t);
       f->sw.t = NULL;
       if (sw__fetch_swarm_add(f, sb, sl, m2, sizeof m2) == SW_OK) {
