@@ -36,7 +36,7 @@
 #include "swopts.h"
 
 #define SW_FILL_SPAN_MAX (16u << 20)     /* bytes per Range request in pieces mode, the swarm given up */
-#define SW_MIXED_SPAN_MAX (4u << 20)     /* ... while the swarm runs too: the sources share the rest finely */
+#define SW_MIXED_SPAN_MIN (4u << 20)     /* ... while the swarm runs too, at least (else ~1 s of HTTPS's rate) */
 #define SW_SCHED_TICK_MS 250             /* the scheduler looks at the sources this often */
 #define SW_TORRENT_FILE_MAX (16u << 20)  /* a .torrent fetched from the Torrent URL */
 #define SW_PIECE_RING 16                 /* pieces read ahead for the streaming gate */
@@ -215,6 +215,7 @@ void sw__fetch_shutdown(fetch *f);
 void sw__fetch_swarm_callbacks(fetch *f, sw_swarm_callbacks *cb);
 sw_err sw__fetch_swarm_add(fetch *f, const uint8_t *torrent, size_t torrent_len, char *msg, size_t msglen);
 void sw__fetch_swarm_tick(fetch *f, uint64_t now);
+void sw__fetch_swarm_sample(fetch *f, uint64_t now);
 void sw__fetch_stall_reset(fetch *f);
 
 /* fetch_sched.c: the sources behind source.h, and the scheduler's tick */

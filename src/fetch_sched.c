@@ -80,12 +80,10 @@ static void on_sched_tick(uv_timer_t *h) {
     uv_timer_stop(h);
     return;
   }
-  if (!f->sw.peers_ever && f->sw.t != NULL) {
-    /* The status callback comes once a second: ask now, so that a peer that
-     * connected a moment ago is not taken for a silent firewall. */
-    sw_swarm_status st;
-    if (sw_swarm_get_status(f->sw.t, &st, NULL, 0) == SW_OK && st.num_peers > 0) f->sw.peers_ever = 1;
-  }
+  /* The status callback comes once a second: ask now, so that a peer that
+   * connected a moment ago is not taken for a silent firewall, and the rate
+   * is known a second after the first peer, not two. */
+  sw__fetch_swarm_sample(f, now);
   memset(&so, 0, sizeof so);
   so.http_delay_ms = f->o.http_delay * 1000u;
   so.prefer_swarm = f->o.prefer_swarm;

@@ -59,6 +59,17 @@ static void swarm_count(fetch *f, uint64_t tpd) {
   f->rep.swarm_bytes = f->sw.swarm_tpd_base + tpd;
 }
 
+/* A fresh look at the swarm for the scheduler (its tick is 4x the status
+ * callback's): peers, and a rate sample from the first peer on, so that a
+ * slow swarm is known as such about a second after its first peer. */
+void sw__fetch_swarm_sample(fetch *f, uint64_t now) {
+  sw_swarm_status st;
+  if (f->sw.t == NULL || sw_swarm_get_status(f->sw.t, &st, NULL, 0) != SW_OK) return;
+  swarm_count(f, st.total_payload_download);
+  if (st.num_peers > 0) f->sw.peers_ever = 1;
+  if (f->sw.peers_ever) sw_sched_rate_add(&f->sw.rate, now, f->rep.swarm_bytes);
+}
+
 static void on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swarm_status *st) {
   fetch *f = arg;
   (void)t_arg;
