@@ -91,11 +91,9 @@ static int pieces_pick(fetch *f, int *first, int *last, int *endgame) {
   int n = f->sw.num_pieces, ok;
   size_t nbytes = ((size_t)n + 7) / 8;
   uint8_t *st = calloc(1, (size_t)n), *queued = NULL;
-  uint64_t span = f->https.alongside ? SW_MIXED_SPAN_MIN : SW_FILL_SPAN_MAX, hr = sw_sched_rate_get(&f->https.rate);
-  /* Beside the swarm: about a second of HTTPS's observed rate a request
-   * (fewer round trips for a fast origin; a slow one's ranges stay small, so
-   * the two sources meet close to where their rates say). */
-  if (f->https.alongside && hr > span) span = hr < SW_FILL_SPAN_MAX ? hr : SW_FILL_SPAN_MAX;
+  /* Beside the swarm a request stays small: what is in flight when the swarm
+   * finishes first is cut, and what the origin already sent is wasted. */
+  uint64_t span = f->https.alongside ? SW_MIXED_SPAN_MAX : SW_FILL_SPAN_MAX;
   if (st == NULL) return 0;
   if (f->https.assigned == NULL) f->https.assigned = calloc(1, (size_t)n);
   if (f->sw.t != NULL && (queued = calloc(1, nbytes)) != NULL &&

@@ -36,7 +36,7 @@
 #include "swopts.h"
 
 #define SW_FILL_SPAN_MAX (16u << 20)     /* bytes per Range request in pieces mode, the swarm given up */
-#define SW_MIXED_SPAN_MIN (4u << 20)     /* ... while the swarm runs too, at least (else ~1 s of HTTPS's rate) */
+#define SW_MIXED_SPAN_MAX (4u << 20)     /* ... while the swarm runs too: the sources share the rest finely */
 #define SW_SCHED_TICK_MS 250             /* the scheduler looks at the sources this often */
 #define SW_TORRENT_FILE_MAX (16u << 20)  /* a .torrent fetched from the Torrent URL */
 #define SW_PIECE_RING 16                 /* pieces read ahead for the streaming gate */
