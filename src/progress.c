@@ -50,6 +50,9 @@ void sw_progress_line(const sw_progress *p, char *out, size_t cap) {
   sw_progress_eta(p->size > p->done ? p->size - p->done : 0, p->rate, eta, sizeof eta);
   if (p->source == SW_PROGRESS_HTTPS)
     snprintf(out, cap, "[%s] %5.1f%% %s/%s %s/s over HTTPS ETA %s", bar, frac * 100, a, b, rate, eta);
+  else if (p->source == SW_PROGRESS_BOTH)
+    snprintf(out, cap, "[%s] %5.1f%% %s/%s %s/s %d %s + HTTPS ETA %s", bar, frac * 100, a, b, rate, p->peers,
+             sw__peers(p->peers), eta);
   else
     snprintf(out, cap, "[%s] %5.1f%% %s/%s %s/s %d %s ETA %s", bar, frac * 100, a, b, rate, p->peers,
              sw__peers(p->peers), eta);

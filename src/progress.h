@@ -25,7 +25,8 @@ void sw_progress_eta(uint64_t left_bytes, double rate, char *out, size_t cap);
 typedef enum sw_progress_source {
   SW_PROGRESS_SWARM = 1,
   SW_PROGRESS_HTTPS = 2,
-  SW_PROGRESS_SEEDING = 3
+  SW_PROGRESS_SEEDING = 3,
+  SW_PROGRESS_BOTH = 4 /* the swarm and HTTPS at once */
 } sw_progress_source;
 
 typedef struct sw_progress {
