@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -121,6 +123,35 @@ void sw__fetch_gate_reset(fetch *f) {
   f->gate.next_req = f->gate.deadline_next = 0;
 }
 
+static uint64_t ru_ms(const struct rusage *ru) {
+  return (uint64_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000u +
+         (uint64_t)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1000u;
+}
+
+/* CPU milliseconds by stage, for the "installed" event (docs/cpu.md). The
+ * loop thread (this one) does the download: sockets, TLS, libcurl and the
+ * calls into libtorrent, writing the .part; the gate's figures come from the
+ * check itself; what the process spent besides is libtorrent's own threads
+ * (hashing, disk I/O) and libuv's pool. gpg is not counted: gpgme
+ * double-forks it, so it is never our child (tools/bench/cpu.sh measures it). */
+static void json_cpu(sw_json *j, const sw_gate_cpu *c) {
+  struct rusage self;
+  struct timespec ts;
+  uint64_t loop = 0, self_ms = 0, gate = c->gate_ns / 1000000u, sha = c->sha_ns / 1000000u,
+           copy = c->copy_ns / 1000000u, known;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+    loop = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  if (getrusage(RUSAGE_SELF, &self) == 0) self_ms = ru_ms(&self);
+  known = loop + gate + sha + copy;
+  sw_json_u64(j, "cpu_ms", self_ms);
+  sw_json_u64(j, "cpu_loop_ms", loop);
+  sw_json_u64(j, "cpu_gate_read_ms", c->read_ns / 1000000u);
+  sw_json_u64(j, "cpu_gpgme_ms", (c->gate_ns - (c->read_ns < c->gate_ns ? c->read_ns : c->gate_ns)) / 1000000u);
+  sw_json_u64(j, "cpu_sha256_ms", sha);
+  sw_json_u64(j, "cpu_copy_ms", copy);
+  sw_json_u64(j, "cpu_other_ms", self_ms > known ? self_ms - known : 0);
+}
+
 static void gate_done(uv_work_t *w, int status) {
   fetch *f = w->data;
   char msg[SW_MSG_MAX], src[512];
@@ -224,6 +255,7 @@ static void gate_done(uv_work_t *w, int status) {
     sw_json_u64(&j, "discarded_bytes", t.discarded);
     if (t.https && f->https.url_idx < f->r.m->n_fallback)
       sw_json_str(&j, "https_url", f->r.m->fallback[f->https.url_idx]);
+    json_cpu(&j, &f->gate.gv->cpu);
     sw_json_end(&j);
   } else {
     if (f->rep.tty) fputs("\r\033[K", stderr);
