@@ -17,24 +17,34 @@
 #include "fsutil.h"
 #include "out.h"
 
-/* On the gate's thread: wait until the downloader has made bytes final past offset. */
+/* The gate reads the file in batches of this much: a download hands over
+ * ~16 KiB at a time (a TLS record), and each piece the gate passed on would
+ * cost gpgme a poll, a pipe write and gpg a read. */
+#define SW_GATE_BATCH ((uint64_t)1 << 20)
+
+/* On the gate's thread: wait until the downloader has made a batch final
+ * past offset (or the rest of the file, if less). */
 static int64_t gate_avail(void *arg, uint64_t offset) {
   fetch *f = arg;
   int64_t n;
+  uint64_t want = offset + SW_GATE_BATCH;
+  if (want > f->r.m->size || want < offset) want = f->r.m->size;
   uv_mutex_lock(&f->gate.mu);
-  while (f->gate.avail <= offset && !f->gate.gate_cancel) uv_cond_wait(&f->gate.cv, &f->gate.mu);
+  f->gate.want = want;
+  while (f->gate.avail < want && !f->gate.gate_cancel) uv_cond_wait(&f->gate.cv, &f->gate.mu);
   n = f->gate.gate_cancel ? -1 : (int64_t)(f->gate.avail - offset);
   uv_mutex_unlock(&f->gate.mu);
   return n;
 }
 
-/* On the loop thread: publish how many leading bytes are final. */
+/* On the loop thread: publish how many leading bytes are final; wake the
+ * gate only when its batch is there (not on every TLS record). */
 void sw__fetch_set_avail(fetch *f, uint64_t bytes) {
   if (!f->gate.sync_ok) return;
   uv_mutex_lock(&f->gate.mu);
   if (bytes > f->gate.avail) {
     f->gate.avail = bytes;
-    uv_cond_signal(&f->gate.cv);
+    if (bytes >= f->gate.want) uv_cond_signal(&f->gate.cv);
   }
   uv_mutex_unlock(&f->gate.mu);
 }
@@ -113,6 +123,7 @@ void sw__fetch_gate_reset(fetch *f) {
   uv_mutex_lock(&f->gate.mu);
   f->gate.gate_cancel = 0;
   f->gate.avail = 0;
+  f->gate.want = 0;
   f->gate.consumed = 0;
   for (int i = 0; i < SW_PIECE_RING; i++) {
     free(f->gate.ring[i].data);
