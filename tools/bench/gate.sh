@@ -106,7 +106,9 @@ report=$(
   echo "cache, an ed25519 detached signature (SHA-512 digest) by the test key A, wall time of the whole"
   echo "process for each command (median of $runs after a warm-up; tools/bench/memwatch.py, whose CPU"
   echo "and memory figures count the gpg that gpgme starts). CPU: $cpu, $(nproc) cores;"
-  echo "$gpg_ver; $ossl_ver."
+  echo "$gpg_ver; $ossl_ver. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (a shared"
+  echo "machine: the commands are timed one after the other, not interleaved; under load the"
+  echo "gate, three processes handing data along, suffers more than gpgv, one process)."
   echo
   echo "$table"
   echo
