@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -15,24 +17,34 @@
 #include "fsutil.h"
 #include "out.h"
 
-/* On the gate's thread: wait until the downloader has made bytes final past offset. */
+/* The gate reads the file in batches of this much: a download hands over
+ * ~16 KiB at a time (a TLS record), and each piece the gate passed on would
+ * cost gpgme a poll, a pipe write and gpg a read. */
+#define SW_GATE_BATCH ((uint64_t)1 << 20)
+
+/* On the gate's thread: wait until the downloader has made a batch final
+ * past offset (or the rest of the file, if less). */
 static int64_t gate_avail(void *arg, uint64_t offset) {
   fetch *f = arg;
   int64_t n;
+  uint64_t want = offset + SW_GATE_BATCH;
+  if (want > f->r.m->size || want < offset) want = f->r.m->size;
   uv_mutex_lock(&f->gate.mu);
-  while (f->gate.avail <= offset && !f->gate.gate_cancel) uv_cond_wait(&f->gate.cv, &f->gate.mu);
+  f->gate.want = want;
+  while (f->gate.avail < want && !f->gate.gate_cancel) uv_cond_wait(&f->gate.cv, &f->gate.mu);
   n = f->gate.gate_cancel ? -1 : (int64_t)(f->gate.avail - offset);
   uv_mutex_unlock(&f->gate.mu);
   return n;
 }
 
-/* On the loop thread: publish how many leading bytes are final. */
+/* On the loop thread: publish how many leading bytes are final; wake the
+ * gate only when its batch is there (not on every TLS record). */
 void sw__fetch_set_avail(fetch *f, uint64_t bytes) {
   if (!f->gate.sync_ok) return;
   uv_mutex_lock(&f->gate.mu);
   if (bytes > f->gate.avail) {
     f->gate.avail = bytes;
-    uv_cond_signal(&f->gate.cv);
+    if (bytes >= f->gate.want) uv_cond_signal(&f->gate.cv);
   }
   uv_mutex_unlock(&f->gate.mu);
 }
@@ -111,6 +123,7 @@ void sw__fetch_gate_reset(fetch *f) {
   uv_mutex_lock(&f->gate.mu);
   f->gate.gate_cancel = 0;
   f->gate.avail = 0;
+  f->gate.want = 0;
   f->gate.consumed = 0;
   for (int i = 0; i < SW_PIECE_RING; i++) {
     free(f->gate.ring[i].data);
@@ -119,6 +132,35 @@ void sw__fetch_gate_reset(fetch *f) {
   uv_mutex_unlock(&f->gate.mu);
   f->gate.gate_pieces = 0;
   f->gate.next_req = f->gate.deadline_next = 0;
+}
+
+static uint64_t ru_ms(const struct rusage *ru) {
+  return (uint64_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000u +
+         (uint64_t)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1000u;
+}
+
+/* CPU milliseconds by stage, for the "installed" event (docs/cpu.md). The
+ * loop thread (this one) does the download: sockets, TLS, libcurl and the
+ * calls into libtorrent, writing the .part; the gate's figures come from the
+ * check itself; what the process spent besides is libtorrent's own threads
+ * (hashing, disk I/O) and libuv's pool. gpg is not counted: gpgme
+ * double-forks it, so it is never our child (tools/bench/cpu.sh measures it). */
+static void json_cpu(sw_json *j, const sw_gate_cpu *c) {
+  struct rusage self;
+  struct timespec ts;
+  uint64_t loop = 0, self_ms = 0, gate = c->gate_ns / 1000000u, sha = c->sha_ns / 1000000u,
+           copy = c->copy_ns / 1000000u, known;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+    loop = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  if (getrusage(RUSAGE_SELF, &self) == 0) self_ms = ru_ms(&self);
+  known = loop + gate + sha + copy;
+  sw_json_u64(j, "cpu_ms", self_ms);
+  sw_json_u64(j, "cpu_loop_ms", loop);
+  sw_json_u64(j, "cpu_gate_read_ms", c->read_ns / 1000000u);
+  sw_json_u64(j, "cpu_gpgme_ms", (c->gate_ns - (c->read_ns < c->gate_ns ? c->read_ns : c->gate_ns)) / 1000000u);
+  sw_json_u64(j, "cpu_sha256_ms", sha);
+  sw_json_u64(j, "cpu_copy_ms", copy);
+  sw_json_u64(j, "cpu_other_ms", self_ms > known ? self_ms - known : 0);
 }
 
 static void gate_done(uv_work_t *w, int status) {
@@ -224,6 +266,7 @@ static void gate_done(uv_work_t *w, int status) {
     sw_json_u64(&j, "discarded_bytes", t.discarded);
     if (t.https && f->https.url_idx < f->r.m->n_fallback)
       sw_json_str(&j, "https_url", f->r.m->fallback[f->https.url_idx]);
+    json_cpu(&j, &f->gate.gv->cpu);
     sw_json_end(&j);
   } else {
     if (f->rep.tty) fputs("\r\033[K", stderr);

@@ -124,6 +124,7 @@ typedef struct fetch_gate {
   uv_mutex_t mu;
   uv_cond_t cv;
   uint64_t avail;              /* bytes from 0 that are final (under mu) */
+  uint64_t want;               /* the gate sleeps until avail reaches this (under mu) */
   int gate_cancel;             /* under mu */
   int gating;                  /* a gate job is running */
   int sync_ok;

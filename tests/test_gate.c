@@ -219,6 +219,31 @@ SW_TEST(gate_copy_holds_exactly_the_checked_bytes) {
   teardown(&f);
 }
 
+SW_TEST(gate_reports_cpu_time_of_each_stage_it_ran) {
+  struct fixture f;
+  char copy_path[256];
+  setup(&f, A);
+  snprintf(copy_path, sizeof copy_path, "%s.copy", f.path);
+  int fd = open(f.path, O_RDONLY);
+  int cfd = open(copy_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  SW_ASSERT(fd >= 0 && cfd >= 0);
+  sw_gate_verdict v;
+  SW_ASSERT_EQ_INT(sw_gate_check_fd_copy(f.p, f.m, fd, cfd, 1, &v), SW_OK);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  /* Every stage ran, so each took some CPU; reading is a part of the gate's thread. */
+  SW_ASSERT(v.cpu.gate_ns > 0);
+  SW_ASSERT(v.cpu.read_ns > 0);
+  SW_ASSERT(v.cpu.read_ns <= v.cpu.gate_ns);
+  SW_ASSERT(v.cpu.sha_ns > 0);
+  SW_ASSERT(v.cpu.copy_ns > 0);
+  /* ...and none is absurd: less than a minute for this small file. */
+  SW_ASSERT(v.cpu.gate_ns < 60000000000ull && v.cpu.sha_ns < 60000000000ull && v.cpu.copy_ns < 60000000000ull);
+  close(fd);
+  close(cfd);
+  unlink(copy_path);
+  teardown(&f);
+}
+
 SW_TEST(gate_copy_write_failure_is_io_error_not_acceptance) {
   struct fixture f;
   setup(&f, A);

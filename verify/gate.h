@@ -12,8 +12,22 @@
 #include "pgp.h"
 #include "sw_err.h"
 
+/* CPU time one check spent in this process, by stage, in nanoseconds
+ * (CLOCK_THREAD_CPUTIME_ID around each 128 KiB read and 1 MiB chunk: nearly
+ * free). The gate's thread runs gpgme: gate_ns - read_ns is gpgme's own
+ * pumping. gpg's own CPU is not here: gpgme double-forks gpg, so it is never
+ * our child (measure it from outside: tools/bench/cpu.sh). */
+typedef struct sw_gate_cpu {
+  uint64_t gate_ns;   /* the calling thread, the whole check */
+  uint64_t read_ns;   /* of which: getting the bytes (pread, or the copy out of
+                         the piece ring) and copying them into gpgme's buffer */
+  uint64_t sha_ns;    /* the digest thread: SHA-256 */
+  uint64_t copy_ns;   /* the digest thread: the rest (the pwrite into copy_fd) */
+} sw_gate_cpu;
+
 typedef struct sw_gate_verdict {
   int accepted;                 /* starts 0 */
+  sw_gate_cpu cpu;              /* what the check cost, accepted or not */
   uint64_t bytes;               /* bytes read */
   uint8_t sha256[32];           /* of the bytes read (valid when bytes == size) */
   sw_pgp_verdict pgp;

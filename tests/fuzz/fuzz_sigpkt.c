@@ -1,4 +1,4 @@
-/* fuzz_sigpkt.c - libFuzzer target for the signature pre-check of verify/pgp.c
+/* fuzz_sigpkt.c - libFuzzer target for the signature pre-check of verify/pgp_*.c
  * (packet walk, armor, subpackets) and the one-pass framing built from it.
  * The first 8 bytes pick the data size the framing announces. */
 #include "fuzz_common.h"

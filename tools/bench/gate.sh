@@ -106,35 +106,48 @@ report=$(
   echo "cache, an ed25519 detached signature (SHA-512 digest) by the test key A, wall time of the whole"
   echo "process for each command (median of $runs after a warm-up; tools/bench/memwatch.py, whose CPU"
   echo "and memory figures count the gpg that gpgme starts). CPU: $cpu, $(nproc) cores;"
-  echo "$gpg_ver; $ossl_ver."
+  echo "$gpg_ver; $ossl_ver. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (a shared"
+  echo "machine: the commands are timed one after the other, not interleaved; under load the"
+  echo "gate, three processes handing data along, suffers more than gpgv, one process)."
   echo
   echo "$table"
   echo
-  echo "Target: the gate within 1.1x of gpgv alone."
+  echo "Target: the gate at most 0.7x gpgv alone (issue 12)."
   cat <<'NOTES'
 
-## How the gate keeps up with gpgv (analysis, 2026-11-27)
+## How the gate beats gpgv (analysis; figures in [cpu.md](cpu.md))
 
 - **gpg hashes a detached signature's data one byte at a time.** gpg 2.2's `do_hash` feeds
-  detached data through `iobuf_get` + `gcry_md_putc`: perf puts ~70% of gpgv's time in that
-  loop, so gpgv runs at ~290 MB/s here whatever the digest (SHA-256 with SHA-NI: 1.85 s for
-  512 MiB). The literal data of a *one-pass signed message* is hashed in 32 KiB blocks
-  (0.41 s for the same file and signature). A binary-document signature covers only the
-  document's bytes, so verify/pgp.c hands gpg the message `one-pass packets, literal packet
-  around the data, the signature packets` (docs/manifest.md explains why that is the same
-  check). gpg's own CPU for 512 MiB went from ~1.8 s to ~0.45 s.
-- **gpgme's thread is now the bottleneck.** An opaque message makes gpg write the data back
-  (`--output -`), and gpgme 1.18 formats every buffer it moves, both ways, for its trace log
-  even with tracing off: ~45% of the gate's CPU. The writes to gpg use 32 KiB buffers (best
-  measured: 4 KiB was 2.5x slower, 1 MiB 2.4x slower) and our pipes to and from gpg are
-  enlarged to 1 MiB (F_SETPIPE_SZ), so that the processes do not take turns every 64 KiB.
+  detached data through `iobuf_get` + `gcry_md_putc`: gpgv runs at ~300 MB/s whatever the
+  digest. The literal data of a *one-pass signed message* is hashed in 32 KiB blocks (as fast
+  as `openssl dgst`). A binary-document signature covers only the document's bytes, so
+  verify/pgp_frame.c hands gpg the message `one-pass packets, literal packet around the data,
+  the signature packets` (docs/manifest.md explains why that is the same check).
+- **No plaintext object.** With a plaintext data object gpgme runs `gpg --output -`: gpg
+  writes the whole data back and gpgme reads it and hands it to a discard callback. With
+  `plain = NULL` gpgme runs `gpg --verify` on the same message: same verdicts (the tests of
+  test_pgp, test_gate, verify_gate.sh and attack_pgp.sh are unchanged and green), and that
+  whole return path is gone: 0.8 CPU-seconds less per 512 MiB (1.51 against 2.31 CPU s for the
+  whole check, medians of 5 interleaved pairs).
+- **What is left is gpgme's own copy.** gpgme 1.18 writes the data into gpg's pipe from one
+  buffer per poll round, and formats every byte it writes for its trace log even with tracing
+  off (`_gpgme_debug_trace()` is the constant 1, and `_gpgme_io_write` calls
+  `TRACE_LOGBUFX` on the whole buffer, a byte loop that gives up only in `_gpgme_debug`).
+  perf puts ~28% of the gate's samples in that loop; it is ~1.3 CPU-s per GiB and cannot be
+  switched off from outside. `io-buffer-size` 128 KiB into our 1 MiB pipe (widen_pipes)
+  measured best: 32 KiB costs more system time (4x the polls and writes); 1 MiB buffers make
+  partial writes, after each of which gpgme memmoves and re-formats the rest; a 256 KiB or
+  4 MiB pipe was no better than 1 MiB, the default 64 KiB pipe was worse.
+- **A data object from an fd is no cheaper**: gpgme 1.18 never passes an fd through to gpg
+  (engine-gpg.c always makes its own pipe); it would `read()` our pipe into its buffer
+  (formatting it for the trace too) and write it into gpg's, one more kernel copy than our
+  read callback's memcpy.
 - **SHA-256 and the copy into --out run on a second thread**, from the same buffers gpgme
-  reads (4 chunks of 1 MiB in flight): that took them off gpgme's thread, about 0.5 s of the
-  2.3 s the gate needed before.
+  reads (4 chunks of 1 MiB in flight), so the bytes hashed, copied and given to gpg are the
+  same bytes of one buffer. (Reading through mmap instead of pread would save one copy, but
+  a writer could then change the bytes between the hash and gpg's read.)
 - Fixed costs per check: gpgme runs `gpg --version` before each operation and one `gpg
   --list-keys` to check the signing key, about 40 ms in all.
-- CPU: the gate uses about 3.7 s of CPU for 512 MiB (gpg ~0.5 s of it), against ~1.8 s for
-  gpgv: it is as fast as gpgv in wall time on 2 cores, not in CPU.
 NOTES
 )
 echo "$report"
