@@ -47,7 +47,11 @@ RUN_TIMEOUT=120 # seconds, per download
 for x in "$SWARMUP" "$PUBLISH" "$GATE"; do
   [ -x "$x" ] || { echo "swarm.sh: $x not found; build $build first (Release)" >&2; exit 2; }
 done
-command -v aria2c >/dev/null || { echo "swarm.sh: aria2c not installed" >&2; exit 2; }
+read -ra TOOLS <<<"${SW_BENCH_TOOLS:-swarmup lt_torrent lt_magnet aria2c_none aria2c_falloc}"
+export SW_B_TOOLS="${TOOLS[*]}"
+if [[ " ${TOOLS[*]} " == *" aria2c_"* ]]; then
+  command -v aria2c >/dev/null || { echo "swarm.sh: aria2c not installed" >&2; exit 2; }
+fi
 command -v opentracker >/dev/null || { echo "swarm.sh: opentracker not installed" >&2; exit 2; }
 
 BENCH=swarm.sh
@@ -173,8 +177,6 @@ run_one() {
   rm -rf "$d"
 }
 
-read -ra TOOLS <<<"${SW_BENCH_TOOLS:-swarmup lt_torrent lt_magnet aria2c_none aria2c_falloc}"
-export SW_B_TOOLS="${TOOLS[*]}"
 bench_scenario() { # N seeders
   local n=$1 scen=s$1 i r tool
   PEERS=()
@@ -220,7 +222,7 @@ export SW_B_DATE SW_B_CPU SW_B_NPROC SW_B_VERS SW_B_MIB="$mib" SW_B_RUNS="$runs"
 SW_B_DATE=$(date -u +%Y-%m-%d)
 SW_B_CPU=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 SW_B_NPROC=$(nproc)
-SW_B_VERS="$("$SWARMUP" --version | head -1); libtorrent $("$PY" -c 'import libtorrent as lt; print(lt.__version__)') (python3-libtorrent, also what swarmup links); $(aria2c --version | head -1); $(gpg --version | head -1); $(uname -sr)"
+SW_B_VERS="$("$SWARMUP" --version | head -1); libtorrent $("$PY" -c 'import libtorrent as lt; print(lt.__version__)') (python3-libtorrent, also what swarmup links); $(aria2c --version 2>/dev/null | head -1 || echo "aria2c not installed"); $(gpg --version | head -1); $(uname -sr)"
 report=$("$PY" - "$T/res" <<'EOF'
 import glob, json, os, statistics, sys
 
