@@ -8,15 +8,21 @@
  * into an unnamed file in --out (install.h) that gets its name only after the
  * gate accepted them. The store copy stays for seeding, marked verified.
  *
- * When the swarm does not deliver (no metadata or no peer within
- * --swarm-timeout, less than --stall-rate over the last --stall-timeout, or
- * every magnet peer and tracker failed: at once), the HTTPS fallback takes over:
- *  - pieces mode, when the swarm already delivered verified pieces: only the
- *    missing pieces are fetched (Range requests over runs of missing pieces)
- *    and handed to libtorrent (add_piece), which checks each against the v1
- *    and v2 piece hashes before writing it; the result is a normal, seedable
- *    torrent;
- *  - file mode, when the swarm delivered nothing (or --no-swarm): the file is
+ * The swarm and HTTPS download at once under a scheduler (scheduler.h,
+ * fetch_sched.c; docs/fetch-sources.md): the swarm gets a head start
+ * (--http-delay), HTTPS joins at once when no peer connected within a second
+ * (a silent firewall), early when the swarm is too slow for the head start,
+ * never when it finishes within it. The old reasons to give the swarm up (no
+ * metadata or no peer within --swarm-timeout, less than --stall-rate over the
+ * last --stall-timeout, every magnet peer and tracker failed) still end the
+ * swarm's turn before HTTPS joined. HTTPS then works:
+ *  - in pieces mode, when the swarm's torrent has its metadata (from a peer or
+ *    the Torrent URL's .torrent): runs of pieces nobody has, from the end
+ *    backwards, fetched with Range requests and handed to libtorrent
+ *    (add_piece), which checks each against the v1 and v2 piece hashes before
+ *    writing it; the result is a normal, seedable torrent;
+ *  - in file mode, without metadata (and no Torrent URL), or when the swarm was
+ *    given up having delivered nothing, or --no-swarm: the file is
  *    fetched into STORE/<File>.part (resumed with a Range request after an
  *    interruption, only from the URL that delivered it: STORE/part-source) and
  *    renamed into place when complete.
@@ -64,6 +70,7 @@ void sw__fetch_shutdown(fetch *f) {
   if (f->rep.tty && !f->o.json) fputs("\r\033[K", stderr);
   uv_close((uv_handle_t *)&f->tick, handle_closed);
   uv_close((uv_handle_t *)&f->https.retry, handle_closed);
+  uv_close((uv_handle_t *)&f->sched_tick, handle_closed);
   uv_close((uv_handle_t *)&f->sig_int, handle_closed);
   uv_close((uv_handle_t *)&f->sig_term, handle_closed);
   if (f->gate.pump_ok) uv_close((uv_handle_t *)&f->gate.pump, handle_closed);
@@ -95,9 +102,9 @@ static void on_signal(uv_signal_t *h, int signum) {
 static void on_tick(uv_timer_t *h) {
   fetch *f = h->data;
   uint64_t now = sw__fetch_now_ms(f);
-  if (f->phase == PH_SWARM) {
-    sw__fetch_swarm_tick(f, now);
-  } else if (f->phase == PH_HTTPS) {
+  if (f->phase == PH_DOWNLOAD && !f->https.active) {
+    sw__fetch_swarm_tick(f, now); /* the swarm alone: is it given up? */
+  } else if (f->phase == PH_DOWNLOAD) {
     sw__fetch_show_progress(f);
   } else if (f->phase == PH_SEED) {
     sw__fetch_seed_tick(f, now);
@@ -107,9 +114,10 @@ static void on_tick(uv_timer_t *h) {
 static void fetch_help(void) {
   printf("usage: swarmup fetch --manifest SRC (--trusted-key FILE | --trusted-keys FILE [--keys-url BASE])\n"
          "                     --product NAME --out DIR [options]\n\n"
-         "Verify the manifest (as `swarmup check`), download the release from the swarm\n"
-         "into the state dir, falling back to HTTPS (the manifest's Fallback URLs) when\n"
-         "the swarm times out, stalls or is blocked and keeping what the swarm delivered;\n"
+         "Verify the manifest (as `swarmup check`), download the release into the state\n"
+         "dir from the swarm and, after the swarm's head start (--http-delay) or at once\n"
+         "when no peer connects, from HTTPS (the manifest's Fallback URLs) at the same\n"
+         "time, each piece from one source (docs/fetch-sources.md);\n"
          "check size, SHA-256 and signature (the payload gate), put the file into DIR\n"
          "atomically, run --exec, then keep seeding the verified copy until the seed time\n"
          "or ratio is reached, or SIGINT/SIGTERM. DIR never holds a partial or unverified\n"
@@ -223,7 +231,6 @@ int sw_cmd_fetch(int argc, char **argv) {
   char msg[SW_FETCH_MSG_MAX] = "", statedir[2048];
   sw_swarm_settings ss;
   sw_swarm_callbacks cb;
-  sw_swarm_download dl;
   sw_http_opts ho;
   sw_err err = SW_OK;
   int rc = 1, loop_ok = 0, done = 0;
@@ -269,6 +276,8 @@ int sw_cmd_fetch(int argc, char **argv) {
   loop_ok = 1;
   uv_timer_init(&f->loop, &f->tick);
   uv_timer_init(&f->loop, &f->https.retry);
+  uv_timer_init(&f->loop, &f->sched_tick);
+  f->sched_tick.data = f;
   uv_async_init(&f->loop, &f->gate.pump, sw__fetch_on_pump);
   f->gate.pump.data = f;
   f->gate.pump_ok = 1;
@@ -279,7 +288,8 @@ int sw_cmd_fetch(int argc, char **argv) {
   uv_signal_start(&f->sig_term, on_signal, SIGTERM);
   uv_timer_start(&f->tick, on_tick, 1000, 1000);
   f->t_start = f->sw.t_progress = sw__fetch_now_ms(f);
-  f->phase = PH_SWARM;
+  f->phase = PH_DOWNLOAD;
+  sw__fetch_sched_init(f);
 
   if (!f->o.no_fallback) {
     memset(&ho, 0, sizeof ho);
@@ -332,27 +342,9 @@ int sw_cmd_fetch(int argc, char **argv) {
     f->phase = PH_GATE;
     goto run;
   }
-  memset(&dl, 0, sizeof dl);
-  dl.btmh = f->r.m->magnet.btmh;
-  dl.btih = f->r.m->magnet.has_btih ? f->r.m->magnet.btih : NULL;
-  dl.expected_name = f->r.m->file;
-  dl.expected_size = f->r.m->size;
-  {
-    const char *tr[SW_MAGNET_TR_MAX], *pe[SW_MAGNET_PEERS_MAX];
-    f->sw.n_trackers = f->r.m->magnet.n_tr;
-    f->sw.n_peers = f->r.m->magnet.n_peers;
-    for (size_t i = 0; i < f->sw.n_trackers; i++) tr[i] = f->r.m->magnet.tr[i];
-    for (size_t i = 0; i < f->sw.n_peers; i++) pe[i] = f->r.m->magnet.peers[i];
-    dl.trackers = tr;
-    dl.n_trackers = f->sw.n_trackers;
-    dl.peers = pe;
-    dl.n_peers = f->sw.n_peers;
-    dl.save_dir = f->paths.dir;
-    dl.resume_path = f->paths.resume;
-    dl.sequential = 0; /* rarest-first; the gate's next pieces get deadlines (sw__fetch_pump_pieces) */
-    err = sw_swarm_add_download(f->sw.swarm, &dl, &f->sw.t, msg, sizeof msg);
-  }
+  err = sw__fetch_swarm_add(f, NULL, 0, msg, sizeof msg);
   if (err) sw__fetch_switch_to_https(f, msg);
+  else sw__fetch_sched_start(f); /* HTTPS joins when the scheduler says so */
 
 run:
   uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -381,6 +373,7 @@ out:
   sw_install_close(&f->inst);
   free(f->gate.gv);
   free(f->https.have);
+  free(f->https.assigned);
   free(f->gate.done);
   free(f->rep.src);
   free(f->rep.refail);

@@ -239,7 +239,7 @@ static void gate_done(uv_work_t *w, int status) {
 void sw__fetch_start_gate(fetch *f) {
   char msg[SW_MSG_MAX];
   sw_err err;
-  if (f->gate.gating || (f->phase != PH_SWARM && f->phase != PH_HTTPS)) return;
+  if (f->gate.gating || f->phase != PH_DOWNLOAD) return;
   err = sw_install_begin(&f->inst, f->r.m->file, f->paths.dir, msg, sizeof msg);
   if (err) {
     sw__fetch_fail(f, err, "cannot install into %s: %s", f->o.out, msg);
@@ -269,9 +269,11 @@ void sw__fetch_pump_pieces(fetch *f) {
   if (f->gate.deadline_next < consumed) f->gate.deadline_next = consumed;
   while (f->gate.deadline_next < f->sw.num_pieces && f->gate.deadline_next < consumed + SW_DEADLINE_WINDOW) {
     int i = f->gate.deadline_next++;
-    if (!sw__fetch_bit(f->gate.done, i)) sw_swarm_piece_deadline(f->sw.t, i, 200 + 40 * (i - consumed), NULL, 0);
+    /* (Not a piece HTTPS holds: a deadline would make the swarm fetch it too.) */
+    if (!sw__fetch_bit(f->gate.done, i) && (f->https.assigned == NULL || !f->https.assigned[i]))
+      sw_swarm_piece_deadline(f->sw.t, i, 200 + 40 * (i - consumed), NULL, 0);
   }
-  if (!f->gate.gating && sw__fetch_bit(f->gate.done, 0) && (f->phase == PH_SWARM || f->phase == PH_HTTPS)) {
+  if (!f->gate.gating && sw__fetch_bit(f->gate.done, 0) && f->phase == PH_DOWNLOAD) {
     f->gate.gate_pieces = 1;
     sw__fetch_start_gate(f);
   }

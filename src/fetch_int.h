@@ -6,8 +6,11 @@
  *                   the signals, the clock tick, teardown
  *   fetch_swarm.c   the swarm source: metadata, peers, trackers, stall check,
  *                   libtorrent's pieces
- *   fetch_https.c   the HTTPS fallback: the Fallback URL list, pieces mode,
- *                   file mode (.part), a rejected mirror, retries, the .torrent
+ *   fetch_sched.c   the two sources behind source.h and the scheduler's tick
+ *   fetch_https.c   the HTTPS source: the Fallback URL list, retries, start
+ *                   and stop, a bad piece from HTTPS
+ *   fetch_https_file.c    file mode (.part), a copy the gate rejected
+ *   fetch_https_pieces.c  pieces mode (handed to libtorrent), the .torrent
  *   fetch_gate.c    the streaming gate on the verified prefix, then install
  *   fetch_hook.c    --exec
  *   fetch_seed.c    seeding the verified copy afterwards
@@ -26,11 +29,15 @@
 #include "http.h"
 #include "install.h"
 #include "release.h"
+#include "scheduler.h"
+#include "source.h"
 #include "store.h"
 #include "swarm.h"
 #include "swopts.h"
 
-#define SW_FILL_SPAN_MAX (16u << 20)     /* bytes per Range request in pieces mode */
+#define SW_FILL_SPAN_MAX (16u << 20)     /* bytes per Range request in pieces mode, the swarm given up */
+#define SW_MIXED_SPAN_MAX (4u << 20)     /* ... while the swarm runs too: the sources share the rest finely */
+#define SW_SCHED_TICK_MS 250             /* the scheduler looks at the sources this often */
 #define SW_TORRENT_FILE_MAX (16u << 20)  /* a .torrent fetched from the Torrent URL */
 #define SW_PIECE_RING 16                 /* pieces read ahead for the streaming gate */
 #define SW_FETCH_MSG_MAX 4096            /* fetch's final message: every source tried and why it failed */
@@ -41,7 +48,9 @@
  * delivered it (pieces mode), for the summary and to blame a piece that fails. */
 enum { SRC_NONE = 0, SRC_HTTPS = 1 };
 
-enum fetch_phase { PH_SWARM, PH_HTTPS, PH_GATE, PH_SEED, PH_CLOSING };
+/* PH_DOWNLOAD: the swarm and/or HTTPS deliver (fetch.https.active: HTTPS runs;
+ * fetch.sw.t: the swarm's torrent is there), under the scheduler (fetch_sched.c). */
+enum fetch_phase { PH_DOWNLOAD, PH_GATE, PH_SEED, PH_CLOSING };
 enum https_mode { HM_NONE, HM_FILE, HM_PIECES };
 
 /* The swarm source (fetch_swarm.c), and seeding afterwards (fetch_seed.c). */
@@ -57,17 +66,25 @@ typedef struct fetch_swarm {
   size_t n_peers, n_trackers, peers_failed, trackers_failed;
   unsigned char peer_failed[SW_MAGNET_PEERS_MAX], tracker_failed[SW_MAGNET_TR_MAX];
   char swarm_why[SW_MSG_MAX];  /* why the swarm was left ("" while it was not) */
-  int swarm_again;             /* back on the swarm after every URL failed (pieces mode) */
+  int swarm_again;             /* the swarm alone again after every URL failed */
   uint64_t swarm_tpd_base, swarm_tpd_last; /* libtorrent's per-session payload count across restarts */
   /* the swarm's stall window: progress over the last --stall-timeout seconds */
   struct { uint64_t t, bytes; } stall_win[SW_STALL_SAMPLES];
   int stall_n, stall_head;
   int piece_len, num_pieces;
+  sw_sched_rate rate;          /* the swarm's payload rate, sampled from a peer's first connection */
 } fetch_swarm;
 
 /* The HTTPS fallback (fetch_https.c). */
 typedef struct fetch_https {
   sw_http *http;
+  int active;                  /* HTTPS runs (beside the swarm, or alone) */
+  int alongside;               /* started by the scheduler beside a running swarm */
+  int meta_wait;
+  int drop_swarm;              /* file mode beside the swarm: drop its torrent at HTTPS's first byte */               /* fetching the .torrent to give the swarm its metadata first */
+  int first_byte;              /* the first HTTPS payload byte was reported */
+  uint8_t *assigned;           /* pieces mode: per piece, SW_SCHED_HTTPS while an HTTPS request holds it */
+  sw_sched_rate rate;
   uv_timer_t retry;
   uint64_t t_switch;
   enum https_mode hmode;
@@ -151,12 +168,15 @@ typedef struct fetch {
   sw_install inst;
   enum fetch_phase phase;
   uint64_t t_start;
-  int interrupted, switched, from_store;
+  int interrupted, from_store;
+  int switched;                /* HTTPS has run in this run (beside the swarm or in its place): not again */
   sw_err result;
   char msg[SW_FETCH_MSG_MAX];
   sw_store_paths paths;
   char out_path[4096];
   int torrent_file_ok;         /* store/<File>.torrent holds the verified torrent */
+  uv_timer_t sched_tick;       /* the scheduler (fetch_sched.c) */
+  sw_source src_swarm, src_https;
   fetch_swarm sw;
   fetch_https https;
   fetch_gate gate;
@@ -193,13 +213,40 @@ void sw__fetch_shutdown(fetch *f);
 
 /* fetch_swarm.c */
 void sw__fetch_swarm_callbacks(fetch *f, sw_swarm_callbacks *cb);
+sw_err sw__fetch_swarm_add(fetch *f, const uint8_t *torrent, size_t torrent_len, char *msg, size_t msglen);
 void sw__fetch_swarm_tick(fetch *f, uint64_t now);
+void sw__fetch_swarm_sample(fetch *f, uint64_t now);
 void sw__fetch_stall_reset(fetch *f);
 
+/* fetch_sched.c: the sources behind source.h, and the scheduler's tick */
+void sw__fetch_sched_init(fetch *f);
+void sw__fetch_sched_start(fetch *f);
+
 /* fetch_https.c */
+/* The swarm is given up (a timeout, a stall, every peer failed, an error):
+ * HTTPS takes what is missing, the swarm's torrent stays only in pieces mode. */
 void sw__fetch_switch_to_https(fetch *f, const char *reason);
+/* The scheduler starts HTTPS beside the swarm. */
+void sw__fetch_https_alongside(fetch *f, const char *reason);
+void sw__fetch_https_stop(fetch *f);
 void sw__fetch_mirror_rejected(fetch *f);
 void sw__fetch_on_piece_failed(void *arg, sw_swarm_torrent *t, void *t_arg, int piece);
+
+void sw__fetch_https_next(fetch *f);
+void sw__fetch_https_failed(fetch *f, sw_err err, const char *msg);
+void sw__fetch_https_advance(fetch *f);
+void sw__fetch_url_fail(fetch *f, size_t u, int bad, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* fetch_https_file.c */
+sw_err sw__fetch_part_restart(fetch *f);
+void sw__fetch_file_begin(fetch *f);
+int sw__fetch_file_request(fetch *f, sw_http_get *g);
+
+/* fetch_https_pieces.c */
+void sw__fetch_pieces_begin(fetch *f);
+int sw__fetch_pieces_request(fetch *f, sw_http_get *g);
+void sw__fetch_give_back(fetch *f, int first, int last);
+void sw__fetch_torrent_fetch(fetch *f);
 
 /* fetch_gate.c */
 void sw__fetch_start_gate(fetch *f);
@@ -221,6 +268,7 @@ void sw__fetch_seed_tick(fetch *f, uint64_t now);
 /* fetch_report.c */
 void sw__fetch_event(fetch *f, const char *event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void sw__fetch_fmt_bytes(uint64_t b, char *out, size_t cap);
+void sw__fetch_https_bytes(fetch *f, size_t len);
 void sw__fetch_show_progress(fetch *f);
 void sw__fetch_tally(fetch *f, fetch_tally *t);
 void sw__fetch_sources_text(fetch *f, char *out, size_t cap);

@@ -30,6 +30,24 @@ void sw__fetch_fmt_bytes(uint64_t b, char *out, size_t cap) {
   else snprintf(out, cap, "%" PRIu64 " B", b);
 }
 
+/* HTTPS payload received; the first byte is an event (with the time since the
+ * start: how long a silent firewall held the download). */
+void sw__fetch_https_bytes(fetch *f, size_t len) {
+  uint64_t now = sw__fetch_now_ms(f);
+  f->rep.https_bytes += len;
+  sw_sched_rate_add(&f->https.rate, now, f->rep.https_bytes);
+  if (f->https.first_byte || len == 0) return;
+  f->https.first_byte = 1;
+  if (f->o.json) {
+    sw_json j;
+    sw_json_begin(&j, stdout);
+    sw_json_str(&j, "event", "https-first-byte");
+    sw_json_u64(&j, "elapsed_ms", now - f->t_start);
+    sw_json_str(&j, "url", f->r.m->fallback[f->https.url_idx]);
+    sw_json_end(&j);
+  }
+}
+
 /* Bytes of the file we have, whichever source. */
 static uint64_t have_bytes(fetch *f) {
   if (f->https.hmode == HM_FILE) return f->https.part_done;
@@ -50,7 +68,7 @@ void sw__fetch_show_progress(fetch *f) {
     sw_json j;
     sw_json_begin(&j, stdout);
     sw_json_str(&j, "event", f->phase == PH_SEED ? "seeding" : "progress");
-    sw_json_str(&j, "source", f->phase == PH_HTTPS ? "https" : "swarm");
+    sw_json_str(&j, "source", !f->https.active ? "swarm" : f->sw.t != NULL && f->https.hmode != HM_FILE ? "both" : "https");
     sw_json_u64(&j, "bytes", done);
     sw_json_u64(&j, "size", size);
     sw_json_u64(&j, "swarm_bytes", f->rep.swarm_bytes);
@@ -82,7 +100,9 @@ void sw__fetch_show_progress(fetch *f) {
   }
   fputs("\r\033[K[", stderr);
   for (int i = 0; i < 24; i++) fputc(i < bar ? '#' : '.', stderr);
-  if (f->phase == PH_HTTPS)
+  if (f->https.active && f->sw.t != NULL && f->https.hmode == HM_PIECES)
+    fprintf(stderr, "] %5.1f%% %s/%s %s/s %d peers + HTTPS ETA %s", frac * 100, a, b, rate, f->sw.last.num_peers, eta);
+  else if (f->https.active)
     fprintf(stderr, "] %5.1f%% %s/%s %s/s over HTTPS ETA %s", frac * 100, a, b, rate, eta);
   else
     fprintf(stderr, "] %5.1f%% %s/%s %s/s %d peers ETA %s", frac * 100, a, b, rate, f->sw.last.num_peers, eta);

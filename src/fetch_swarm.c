@@ -59,6 +59,17 @@ static void swarm_count(fetch *f, uint64_t tpd) {
   f->rep.swarm_bytes = f->sw.swarm_tpd_base + tpd;
 }
 
+/* A fresh look at the swarm for the scheduler (its tick is 4x the status
+ * callback's): peers, and a rate sample from the first peer on, so that a
+ * slow swarm is known as such about a second after its first peer. */
+void sw__fetch_swarm_sample(fetch *f, uint64_t now) {
+  sw_swarm_status st;
+  if (f->sw.t == NULL || sw_swarm_get_status(f->sw.t, &st, NULL, 0) != SW_OK) return;
+  swarm_count(f, st.total_payload_download);
+  if (st.num_peers > 0) f->sw.peers_ever = 1;
+  if (f->sw.peers_ever) sw_sched_rate_add(&f->sw.rate, now, f->rep.swarm_bytes);
+}
+
 static void on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swarm_status *st) {
   fetch *f = arg;
   (void)t_arg;
@@ -66,18 +77,20 @@ static void on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swar
   f->sw.last = *st;
   swarm_count(f, st->total_payload_download);
   if (st->num_peers > 0) f->sw.peers_ever = 1;
+  /* The scheduler's view of the swarm: its rate from the first peer on. */
+  if (f->sw.peers_ever) sw_sched_rate_add(&f->sw.rate, sw__fetch_now_ms(f), f->rep.swarm_bytes);
   if (st->bytes_done != f->sw.last_done) {
     f->sw.last_done = st->bytes_done;
     f->sw.t_progress = sw__fetch_now_ms(f);
   }
-  if (f->phase == PH_SWARM || f->phase == PH_HTTPS) pieces_refresh(f);
-  if (f->phase == PH_SWARM || f->phase == PH_SEED) sw__fetch_show_progress(f);
+  if (f->phase == PH_DOWNLOAD) pieces_refresh(f);
+  if ((f->phase == PH_DOWNLOAD && !f->https.active) || f->phase == PH_SEED) sw__fetch_show_progress(f);
 }
 
 static void on_piece(void *arg, sw_swarm_torrent *t, void *t_arg, int piece) {
   fetch *f = arg;
   (void)t_arg;
-  if (t != f->sw.t || (f->phase != PH_SWARM && f->phase != PH_HTTPS)) return;
+  if (t != f->sw.t || f->phase != PH_DOWNLOAD) return;
   if (f->gate.done == NULL) {
     pieces_refresh(f);
     if (f->gate.done == NULL) return;
@@ -113,7 +126,7 @@ static int all_failed(fetch *f) {
 
 static void check_all_failed(fetch *f) {
   /* Swarm only: peers may come back; only the timeouts end the wait. */
-  if (f->phase != PH_SWARM || f->o.no_fallback) return;
+  if (f->phase != PH_DOWNLOAD || f->https.active || f->o.no_fallback) return;
   if (!all_failed(f)) {
     f->sw.t_all_failed = 0;
     return;
@@ -200,7 +213,7 @@ static void downloaded(fetch *f) {
     sw__fetch_pump_pieces(f);
   }
   /* No more swarm timeouts or fallback, even while the gate still reads. */
-  if (f->gate.gating && (f->phase == PH_SWARM || f->phase == PH_HTTPS)) {
+  if (f->gate.gating && f->phase == PH_DOWNLOAD) {
     f->phase = PH_GATE;
     if (f->https.req) sw_http_cancel(f->https.req);
   }
@@ -241,7 +254,7 @@ static void on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, co
     sw__fetch_fail(f, SW_ERR_IO, "writing the download into %s failed: %s", f->paths.dir, msg);
     return;
   }
-  if (f->phase != PH_SWARM) return;
+  if (f->phase != PH_DOWNLOAD || f->https.active) return;
   snprintf(reason, sizeof reason, "%s%s", msg, err == SW_ERR_TORRENT_MISMATCH ? " (manifest/torrent mismatch)" : "");
   /* The torrent is stopped (metadata for another file, or a libtorrent error
    * it could not get over): drop it; HTTPS takes the whole file. */
@@ -308,14 +321,20 @@ static int stalled(fetch *f, uint64_t now, char *why, size_t whylen) {
 }
 
 /* The 1 s tick while on the swarm: every source failed, no metadata or no peer
- * within --swarm-timeout, or a stall: HTTPS takes over. */
+ * within --swarm-timeout, or a stall: the swarm is given up and HTTPS takes
+ * what is missing (while HTTPS has not joined it under the scheduler). */
 void sw__fetch_swarm_tick(fetch *f, uint64_t now) {
+  uint64_t timeout = f->o.swarm_timeout;
+  /* --prefer-swarm: the swarm is not given up before its head start is over. */
+  if (f->o.prefer_swarm) {
+    sw_sched_opts so = {f->o.http_delay * 1000u, 1, f->o.stall_rate};
+    if (timeout < sw_sched_head_start(&so) / 1000u) timeout = sw_sched_head_start(&so) / 1000u;
+  }
   check_all_failed(f);
-  if (f->phase != PH_SWARM) return;
-  if ((!f->sw.have_metadata || !f->sw.peers_ever) && now - f->t_start >= f->o.swarm_timeout * 1000) {
+  if (f->phase != PH_DOWNLOAD || f->https.active) return;
+  if ((!f->sw.have_metadata || !f->sw.peers_ever) && now - f->t_start >= timeout * 1000) {
     char why[128];
-    snprintf(why, sizeof why, "%s within %" PRIu64 " s", !f->sw.have_metadata ? "no metadata" : "no peer",
-             f->o.swarm_timeout);
+    snprintf(why, sizeof why, "%s within %" PRIu64 " s", !f->sw.have_metadata ? "no metadata" : "no peer", timeout);
     sw__fetch_switch_to_https(f, why);
     return;
   }
@@ -326,6 +345,32 @@ void sw__fetch_swarm_tick(fetch *f, uint64_t now) {
       return;
     }
   }
+}
+
+/* Add the download to the session: from the magnet, or with a .torrent
+ * already checked against the manifest (the metadata without a peer). */
+sw_err sw__fetch_swarm_add(fetch *f, const uint8_t *torrent, size_t torrent_len, char *msg, size_t msglen) {
+  sw_swarm_download dl;
+  const char *tr[SW_MAGNET_TR_MAX], *pe[SW_MAGNET_PEERS_MAX];
+  memset(&dl, 0, sizeof dl);
+  dl.btmh = f->r.m->magnet.btmh;
+  dl.btih = f->r.m->magnet.has_btih ? f->r.m->magnet.btih : NULL;
+  dl.expected_name = f->r.m->file;
+  dl.expected_size = f->r.m->size;
+  f->sw.n_trackers = f->r.m->magnet.n_tr;
+  f->sw.n_peers = f->r.m->magnet.n_peers;
+  for (size_t i = 0; i < f->sw.n_trackers; i++) tr[i] = f->r.m->magnet.tr[i];
+  for (size_t i = 0; i < f->sw.n_peers; i++) pe[i] = f->r.m->magnet.peers[i];
+  dl.trackers = tr;
+  dl.n_trackers = f->sw.n_trackers;
+  dl.peers = pe;
+  dl.n_peers = f->sw.n_peers;
+  dl.save_dir = f->paths.dir;
+  dl.resume_path = f->paths.resume;
+  dl.sequential = 0; /* rarest-first; the gate's next pieces get deadlines (sw__fetch_pump_pieces) */
+  dl.torrent = torrent;
+  dl.torrent_len = torrent_len;
+  return sw_swarm_add_download(f->sw.swarm, &dl, &f->sw.t, msg, msglen);
 }
 
 /* The callbacks of the swarm session (on the loop thread). */

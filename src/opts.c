@@ -60,6 +60,8 @@ static const struct sw_opt_def sw__opts[] = {
     {"upnp", SW_OPT_BOOL, OFF(upnp), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "ask the router for a port mapping with UPnP (default: off)", 0},
     {"natpmp", SW_OPT_BOOL, OFF(natpmp), 0, SW_CMD_FETCH | SW_CMD_SEED, NULL, "ask the router for a port mapping with NAT-PMP (default: off)", 0},
     {"encryption", SW_OPT_STR, OFF(encryption), 0, SW_CMD_FETCH | SW_CMD_SEED, "POLICY", "peer connection encryption: enabled (default), forced or disabled", 0},
+    {"http-delay", SW_OPT_U64, OFF(http_delay), 0, SW_CMD_FETCH, "SEC", "the swarm's head start: HTTPS joins after SEC seconds unless the swarm will finish within them; at once (after 1 s) if no peer connected. The origin serves only the pieces the swarm has not delivered, from the end of the file backwards (default: 3)", 86400},
+    {"prefer-swarm", SW_OPT_BOOL, OFF(prefer_swarm), 0, SW_CMD_FETCH, NULL, "background installs: spare the origin. The swarm alone for at least 30 s (or --http-delay), even with no peer; then HTTPS only if the swarm would not finish within 10 minutes. Slower when the swarm is slow or blocked; the origin serves little or nothing", 0},
     {"swarm-timeout", SW_OPT_U64, OFF(swarm_timeout), 0, SW_CMD_FETCH, "SEC", "switch to HTTPS if the swarm gives no metadata or no peer within SEC (default: 15)", 86400},
     {"stall-timeout", SW_OPT_U64, OFF(stall_timeout), 0, SW_CMD_FETCH, "SEC", "switch to HTTPS when the swarm delivered less than --stall-rate on average over the last SEC seconds (default: 20)", 86400},
     {"stall-rate", SW_OPT_U64, OFF(stall_rate), 0, SW_CMD_FETCH, "BYTES", "see --stall-timeout: the swarm's lowest acceptable rate in bytes/s (default: 16384; 0: any progress is enough)", 1ull << 40},
@@ -248,6 +250,7 @@ void sw_opts_defaults(sw_opts *o) {
   o->seed_time = 600;
   o->seed_ratio = 2.0;
   o->swarm_timeout = 15;
+  o->http_delay = 3;
   o->stall_timeout = 20;
   o->encryption = "enabled";
   o->poll = 300;

@@ -59,6 +59,8 @@ typedef struct sw_opts {
   int no_dht_bootstrap;        /* DHT without libtorrent's public router */
   const char *encryption;      /* enabled | forced | disabled */
   uint64_t swarm_timeout;      /* s */
+  uint64_t http_delay;         /* s: the swarm's head start before HTTPS joins (scheduler.h) */
+  int prefer_swarm;            /* background: a longer head start, HTTPS only for a swarm too slow */
   uint64_t stall_timeout;      /* s */
   uint64_t stall_rate;         /* bytes/s over --stall-timeout below which the swarm is stalled */
   int no_progress;

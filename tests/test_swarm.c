@@ -616,3 +616,98 @@ SW_TEST(resume_after_kill_continues) {
   SW_ASSERT_EQ_INT(uv_loop_close(&loop), 0); /* every handle closed */
   rmtree(fx.d);
 }
+
+/* ------------------------------------------------------------ HTTPS beside the swarm (issue 12) */
+
+/* The steps of held_pieces_*: metadata from the given .torrent, every piece
+ * held for HTTPS (lowest priority), a second with nothing finishing, then every
+ * piece handed over as HTTPS would. */
+typedef struct held {
+  seen *z;
+  fixture *fx;
+  uv_timer_t tick;
+  int step, ticks, queued_any, finished_while_held;
+} held;
+
+static void held_tick(uv_timer_t *h) {
+  held *hd = h->data;
+  char msg[256] = "";
+  int plen = 0, n = 0;
+  if (hd->z->closed || hd->z->finished) {
+    uv_timer_stop(h);
+    return;
+  }
+  if (hd->step == 0) {
+    if (!hd->z->metadata) return;
+    SW_ASSERT_EQ_INT(sw_swarm_layout(hd->z->t, &plen, &n, msg, sizeof msg), SW_OK);
+    SW_ASSERT_EQ_INT(sw_swarm_piece_priority(hd->z->t, 0, n - 1, 0, msg, sizeof msg), SW_OK);
+    SW_ASSERT_EQ_INT(sw_swarm_piece_priority(hd->z->t, 0, n, 0, msg, sizeof msg), SW_ERR_USAGE);
+    hd->step = 1;
+    return;
+  }
+  if (hd->step == 1) {
+    uint8_t q[64] = {0};
+    SW_ASSERT_EQ_INT(sw_swarm_queued_pieces(hd->z->t, q, sizeof q, msg, sizeof msg), SW_OK);
+    for (size_t i = 0; i < sizeof q; i++) hd->queued_any |= q[i];
+    if (++hd->ticks < 10) return; /* a second with every piece held */
+    hd->finished_while_held = hd->z->finished;
+    SW_ASSERT_EQ_INT(sw_swarm_layout(hd->z->t, &plen, &n, msg, sizeof msg), SW_OK);
+    size_t len = 0;
+    uint8_t *data = read_all(hd->fx->file, &len);
+    SW_ASSERT_EQ_INT(len, hd->fx->size);
+    for (int i = 0; i < n; i++) {
+      size_t off = (size_t)i * (size_t)plen, sz = len - off < (size_t)plen ? len - off : (size_t)plen;
+      SW_ASSERT_EQ_INT(sw_swarm_add_piece(hd->z->t, i, data + off, sz, msg, sizeof msg), SW_OK);
+    }
+    free(data);
+    hd->step = 2;
+    uv_timer_stop(h);
+  }
+}
+
+SW_TEST(pieces_held_for_https_do_not_finish_the_torrent_and_a_given_torrent_needs_no_peer) {
+  fixture fx;
+  fixture_make(&fx, 4 * MIB + 333, -1); /* no seeder: nobody could give the metadata */
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  sw_swarm_settings set;
+  test_settings(&set);
+  seen z;
+  open_session(&z, &loop, &set);
+  char msg[512] = "";
+  uint8_t btmh[32], btih[20];
+  size_t tlen = 0;
+  uint8_t *tbuf = read_all(fx.torrent, &tlen);
+  unhex(fx.m.btmh_hex, btmh, 32);
+  unhex(fx.m.btih_hex, btih, 20);
+  sw_swarm_download dl = {.btmh = btmh, .btih = btih, .expected_name = "pkg-2.0.bin", .expected_size = fx.size,
+                          .save_dir = fx.dl_dir, .torrent = tbuf, .torrent_len = tlen};
+  sw_err e = sw_swarm_add_download(z.s, &dl, &z.t, msg, sizeof msg);
+  if (e != SW_OK) SW_FAILF("add_download: %s: %s", sw_err_name(e), msg);
+  /* Another torrent's bytes are refused. */
+  btmh[0] ^= 1;
+  sw_swarm_torrent *t2 = NULL;
+  SW_ASSERT_EQ_INT(sw_swarm_add_download(z.s, &dl, &t2, msg, sizeof msg), SW_ERR_TORRENT_MISMATCH);
+  held hd = {.z = &z, .fx = &fx};
+  uv_timer_init(&loop, &hd.tick);
+  hd.tick.data = &hd;
+  uv_timer_start(&hd.tick, held_tick, 100, 100);
+  run_until_closed(&loop, &z, 60);
+  uv_close((uv_handle_t *)&hd.tick, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  free(tbuf);
+  if (z.err != SW_OK) SW_FAILF("error: %s: %s", sw_err_name(z.err), z.errmsg);
+  SW_ASSERT_EQ_INT(z.metadata, 1);
+  SW_ASSERT_EQ_INT(hd.step, 2);
+  SW_ASSERT_EQ_INT(hd.finished_while_held, 0);
+  SW_ASSERT_EQ_INT(hd.queued_any, 0);
+  SW_ASSERT_EQ_INT(z.finished, 1);
+  SW_ASSERT_EQ_INT(z.last.bytes_done, fx.size);
+  char want[65], got[65], path[200];
+  snprintf(path, sizeof path, "%s/pkg-2.0.bin", fx.dl_dir);
+  sha256_file(fx.file, want);
+  sha256_file(path, got);
+  SW_ASSERT_STREQ(got, want);
+  SW_ASSERT_EQ_INT(uv_loop_close(&loop), 0);
+  rmtree(fx.d);
+}

@@ -951,6 +951,19 @@ sw_err add_download(sw_swarm *s, const sw_swarm_download *d, sw_swarm_torrent **
     p = lt::add_torrent_params();
     p.info_hashes = ih;
   }
+  bool given = false;
+  if (d->torrent != nullptr && d->torrent_len > 0) {
+    // A .torrent the caller checked against the manifest (btmh, name, size):
+    // libtorrent gets the metadata and the v2 piece layers without a peer.
+    lt::error_code tec;
+    auto ti = std::make_shared<lt::torrent_info>(reinterpret_cast<const char *>(d->torrent),
+                                                 static_cast<int>(d->torrent_len), tec);
+    if (tec || ti->info_hashes().v2 != ih.v2)
+      return sw_fail(SW_ERR_TORRENT_MISMATCH, msg, msglen, "add_download: the torrent given is not this download's");
+    p.ti = ti;
+    p.info_hashes = ti->info_hashes();
+    given = true;
+  }
   p.name = d->expected_name;
   p.save_path = d->save_dir;
   set_flags_for_us(p);
@@ -972,7 +985,7 @@ sw_err add_download(sw_swarm *s, const sw_swarm_download *d, sw_swarm_torrent **
   t->expected_name = d->expected_name;
   t->expected_size = d->expected_size;
   if (d->resume_path) t->resume_path = d->resume_path;
-  t->meta_ok = resumed && p.ti != nullptr;
+  t->meta_ok = (resumed || given) && p.ti != nullptr;
   t->last.size = d->expected_size;
   t->ih = ih;
   t->atp = p;
@@ -1303,6 +1316,45 @@ extern "C" sw_err sw_swarm_add_piece(sw_swarm_torrent *t, int piece, const uint8
     // libtorrent copies the data, hashes it against the v1 and v2 piece hashes and
     // writes it only if it matches (hash_failed_alert otherwise).
     t->h.add_piece(lt::piece_index_t(piece), reinterpret_cast<const char *>(data));
+    return SW_OK;
+  })
+}
+
+typedef std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> prio_list;
+
+extern "C" sw_err sw_swarm_piece_priority(sw_swarm_torrent *t, int first, int last, int on, char *msg,
+                                          size_t msglen) {
+  SW_SWARM_TRY("piece_priority", {
+    if (t == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "piece_priority: NULL torrent");
+    if (t->failed || !t->meta_ok) return sw_fail(SW_ERR_SWARM, msg, msglen, "piece_priority: no checked metadata");
+    std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file();
+    if (!ti || first < 0 || last < first || last >= ti->num_pieces())
+      return sw_fail(SW_ERR_USAGE, msg, msglen, "piece_priority: pieces %d-%d do not fit the torrent", first, last);
+    // One call with the whole list: libtorrent updates its picker once. Not
+    // dont_download (0): libtorrent 2.0.8 calls a torrent finished once every
+    // piece it still wants is there, so 0 on all missing pieces raised
+    // torrent_finished before a byte of them arrived (and the file was never
+    // opened). low_priority (1): peers are asked only when nothing else is left.
+    prio_list v;
+    for (int i = first; i <= last; i++)
+      v.emplace_back(lt::piece_index_t(i), on ? lt::default_priority : lt::low_priority);
+    t->h.prioritize_pieces(v);
+    return SW_OK;
+  })
+}
+
+extern "C" sw_err sw_swarm_queued_pieces(sw_swarm_torrent *t, uint8_t *bits, size_t nbytes, char *msg,
+                                         size_t msglen) {
+  SW_SWARM_TRY("queued_pieces", {
+    if (t == nullptr || bits == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "queued_pieces: NULL argument");
+    if (t->failed || !t->meta_ok) return sw_fail(SW_ERR_SWARM, msg, msglen, "queued_pieces: no checked metadata");
+    std::memset(bits, 0, nbytes);
+    std::vector<lt::partial_piece_info> q;
+    t->h.get_download_queue(q);
+    for (auto const &pp : q) {
+      int const i = static_cast<int>(static_cast<std::int32_t>(pp.piece_index));
+      if (i >= 0 && static_cast<size_t>(i / 8) < nbytes) bits[i / 8] |= static_cast<uint8_t>(1u << (i % 8));
+    }
     return SW_OK;
   })
 }

@@ -211,6 +211,9 @@ typedef struct sw_swarm_download {
   const char *resume_path;      /* NULL: none. Loaded if present (ignored if for another torrent),
                                  * saved atomically every resume_interval_s, when finished and at close */
   int sequential;               /* 1: fetch pieces in order (the file's prefix grows steadily) */
+  const uint8_t *torrent;       /* NULL, or a .torrent already checked against btmh, name and size:
+                                 * the metadata without asking a peer (copied) */
+  size_t torrent_len;
   void *arg;                    /* t_arg for callbacks */
 } sw_swarm_download;
 
@@ -267,6 +270,15 @@ sw_err sw_swarm_have_pieces(sw_swarm_torrent *t, uint8_t *bits, size_t nbytes, c
  * checked against the torrent's v1 and v2 piece hashes like any peer's data and
  * written only if it matches (else on_piece_failed). len must be the piece's size. */
 sw_err sw_swarm_add_piece(sw_swarm_torrent *t, int piece, const uint8_t *data, size_t len, char *msg, size_t msglen);
+
+/* Pieces [first, last] downloaded from peers only when nothing else is left
+ * (on = 0: HTTPS fetches them; libtorrent's lowest priority that still counts
+ * them as wanted) or back to the normal priority (on = 1: an HTTPS request
+ * failed). */
+sw_err sw_swarm_piece_priority(sw_swarm_torrent *t, int first, int last, int on, char *msg, size_t msglen);
+/* Bit i set if the swarm is downloading piece i now (some blocks requested or
+ * received, not yet hash-checked). nbytes as for sw_swarm_have_pieces. */
+sw_err sw_swarm_queued_pieces(sw_swarm_torrent *t, uint8_t *bits, size_t nbytes, char *msg, size_t msglen);
 
 /* Write t's metadata (a .torrent with the v2 piece layers, same info-hashes)
  * to path atomically, e.g. to seed it later with sw_swarm_add_seed. Needs the

@@ -127,8 +127,11 @@ use "${SMALL[@]}"
 mkdir -p "$T/seedsrc" && cp "$SMALLPKG" "$T/seedsrc/"
 sw_lt_seed trickle "$T/small/hello-small.tar.gz.torrent" "$T/seedsrc" --upload-limit 1024
 sw_signed_manifest "$T/m4" "Magnet=$REL_MAGNET&x.pe=127.0.0.1:$LT_PORT" "Fallback=$U/hello-small.tar.gz"
+#    Since issue 12 the scheduler adds HTTPS within the head start (4b); the stall
+#    window is what still ends such a swarm's turn under --prefer-swarm (its 30 s
+#    head start would come later), so that is where it is tested.
 rc=0; timeout 90 "$SWARMUP" fetch --manifest "$T/m4" --state-dir "$T/c4" --out "$T/out4" "${F[@]}" --stall-timeout 20 \
-  2>&1 | ts >"$T/f4.log" || rc=$?
+  --prefer-swarm 2>&1 | ts >"$T/f4.log" || rc=$?
 t_meta=$(at "$T/f4.log" '"event":"metadata"')
 t_fb=$(at "$T/f4.log" '"event":"fallback"')
 echo "   trickling seeder: metadata at ${t_meta:-never}, fallback at ${t_fb:-never}"
@@ -137,6 +140,15 @@ ok trickling_seeder_left_within_stall_timeout_plus_5_s \
   awk -v m="${t_meta:-0}" -v f="${t_fb:-999999}" 'BEGIN { exit !(f - m <= 25 && f - m >= 15) }'
 ok trickling_seeder_reason_names_the_rate grep -qE '"event":"fallback".*below' "$T/f4.log"
 ok trickling_seeder_install_is_exact cmp -s "$T/out4/hello-small.tar.gz" "$SMALLPKG"
+# 4b. The same seeder in the foreground (default): HTTPS joins within the 3 s head
+#     start, the reason naming the swarm's rate.
+rc=0; timeout 90 "$SWARMUP" fetch --manifest "$T/m4" --state-dir "$T/c4b" --out "$T/out4b" "${F[@]}" \
+  2>&1 | ts >"$T/f4b.log" || rc=$?
+t_fb=$(grep -o '"event":"fallback","message":"adding HTTPS after [0-9.]*' "$T/f4b.log" | grep -o '[0-9.]*$' || echo 99)
+echo "   trickling seeder, foreground: HTTPS added after ${t_fb} s"
+ok trickling_seeder_gets_https_within_the_head_start awk -v a="$t_fb" 'BEGIN { exit !(a <= 3.5) }'
+ok trickling_seeder_foreground_reason_names_the_rate grep -qE '"event":"fallback".*(B/s|delivers nothing)' "$T/f4b.log"
+ok trickling_seeder_foreground_install_is_exact cmp -s "$T/out4b/hello-small.tar.gz" "$SMALLPKG"
 kill "$LT_PID_trickle" 2>/dev/null || true
 
 # 5. An origin that sends 4 KiB/s (above the low-speed limit given here): 512 KiB
@@ -240,6 +252,25 @@ ok tampered_mirror_piece_moves_to_the_next_url test "$rc" -eq 0
 ok tampered_mirror_piece_was_named grep -qE '"event":"https-error".*tampered2/hello-1.0.tar.gz: piece [0-9]+ failed' "$T/f7.log"
 ok tampered_mirror_piece_install_is_exact cmp -s "$T/out7/hello-1.0.tar.gz" "$BIGPKG"
 ok summary_counts_add_up_after_bad_piece /usr/bin/python3 "$T/sum.py" "$T/f7.log" 1
+
+# 8. The same bad mirror while the swarm also runs (issue 12): a seeder at 512 KiB/s
+#    stays up, HTTPS joins beside it from the end of the file; the bad mirror's
+#    piece fails libtorrent's hash check, that URL is not asked again, the next URL
+#    and the swarm finish together.
+sw_lt_seed alive8 "$T/big/hello-1.0.tar.gz.torrent" "$T/seedbig" --upload-limit $((512 * 1024))
+sw_signed_manifest "$T/m8" "Magnet=$REL_MAGNET&x.pe=127.0.0.1:$LT_PORT" \
+  "Fallback=$U/tampered2/hello-1.0.tar.gz $U/hello-1.0.tar.gz"
+rc=0; timeout 120 "$SWARMUP" fetch --manifest "$T/m8" --state-dir "$T/c8" --out "$T/out8" "${F[@]}" >"$T/f8.log" 2>&1 || rc=$?
+ok bad_https_piece_beside_swarm_is_refused_and_next_url_finishes test "$rc" -eq 0
+[ "$rc" -eq 0 ] || { echo "fetch exit $rc; the last lines of its log:"; grep -v '"event":"progress"' "$T/f8.log" | tail -15; }
+ok bad_https_piece_beside_swarm_https_joined_the_swarm grep -q '"event":"fallback","message":"adding HTTPS' "$T/f8.log"
+ok bad_https_piece_beside_swarm_was_named \
+  grep -qE '"event":"https-error".*tampered2/hello-1.0.tar.gz: piece [0-9]+ failed' "$T/f8.log"
+ok bad_https_piece_beside_swarm_install_is_exact cmp -s "$T/out8/hello-1.0.tar.gz" "$BIGPKG"
+ok bad_https_piece_beside_swarm_both_delivered \
+  grep -qE '"event":"installed".*"swarm_bytes":[1-9][0-9]*,"https_bytes":[1-9]' "$T/f8.log"
+ok bad_https_piece_beside_swarm_summary_adds_up /usr/bin/python3 "$T/sum.py" "$T/f8.log" 1
+kill "$LT_PID_alive8" 2>/dev/null || true
 
 [ -n "${SW_KEEP:-}" ] && rm -rf /tmp/swkeep-mirror && cp -r "$T" /tmp/swkeep-mirror
 sw_done

@@ -75,8 +75,12 @@ ok seeder_killed_at_40_percent_finishes_over_https test "$rc" -eq 0
 ok finished_file_is_exact cmp -s "$T/out3/hello-1.0.tar.gz" "$PKG"
 ok https_filled_only_missing_pieces grep -q '"event":"https-pieces"' "$T/f3.log"
 got=$(( $(served hello-1.0.tar.gz) - before ))
-echo "   seeder killed at ${b} bytes: nginx served $got of $SIZE bytes"
-ok origin_served_less_than_70_percent test "$got" -lt $((SIZE * 7 / 10))
+sw3=$(grep -o '"event":"installed".*' "$T/f3.log" | grep -o '"swarm_bytes":[0-9]*' | grep -o '[0-9]*$' || echo 0)
+echo "   seeder killed at ${b} bytes: nginx served $got of $SIZE bytes, the swarm delivered $sw3"
+# HTTPS runs beside the slow swarm (issue 12): the origin serves only what the
+# swarm did not deliver (a piece raced in the endgame at most).
+ok swarm_delivered_part_of_it test "$sw3" -gt 0
+ok origin_served_only_what_the_swarm_did_not test "$got" -le $((SIZE - sw3 + 1024 * 1024))
 
 # 4. Tampered file on the origin: exit 5, --out untouched, nothing partial in it.
 mkdir -p "$T/out4" && echo "old release" >"$T/out4/hello-1.0.tar.gz"

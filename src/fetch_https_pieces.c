@@ -1,0 +1,260 @@
+/* swarmup fetch: HTTPS in pieces mode. Runs of pieces (from the end of the
+ * file backwards, beside the swarm: scheduler.h) fetched with Range requests
+ * and handed to libtorrent, which checks each against the torrent's hashes;
+ * pieces HTTPS holds are asked of peers only when nothing else is left. And the Torrent
+ * URL's .torrent: checked against the manifest, kept for seeding, and the
+ * swarm's metadata when no peer gave it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "fetch_int.h"
+#include "fsutil.h"
+#include "out.h"
+
+static int pieces_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len) {
+  fetch *f = arg;
+  while (len > 0) {
+    int i = (int)(offset / (uint64_t)f->sw.piece_len);
+    uint64_t pstart = (uint64_t)i * (uint64_t)f->sw.piece_len, psize = sw__fetch_piece_size(f, i);
+    uint64_t in = offset - pstart;
+    size_t take = (size_t)(psize - in) < len ? (size_t)(psize - in) : len;
+    if (i > f->https.req_last) return 1;
+    memcpy(f->https.piece_buf + in, buf, take);
+    sw__fetch_https_bytes(f, take);
+    offset += take;
+    buf += take;
+    len -= take;
+    if (in + take == psize) {
+      char msg[SW_MSG_MAX];
+      /* libtorrent checks it against the piece hashes before it is written. */
+      if (!sw__fetch_bit(f->https.have, i) && (f->gate.done == NULL || !sw__fetch_bit(f->gate.done, i)) &&
+          sw_swarm_add_piece(f->sw.t, i, f->https.piece_buf, (size_t)psize, msg, sizeof msg) != SW_OK) {
+        snprintf(f->https.url_err, sizeof f->https.url_err, "%s", msg);
+        return 1;
+      }
+      sw__fetch_set_bit(f->https.have, i);
+      /* Ours unless the swarm finished it first (then this copy is redundant);
+       * a piece that fails its hashes is given back (sw__fetch_on_piece_failed). */
+      if (f->rep.src != NULL && (f->gate.done == NULL || !sw__fetch_bit(f->gate.done, i)))
+        f->rep.src[i] = (uint8_t)(SRC_HTTPS + f->https.url_idx);
+    }
+  }
+  return 0;
+}
+
+/* Pieces [first, last] not handed over are no longer HTTPS's: the swarm may
+ * download them again (libtorrent's priority back to normal). */
+void sw__fetch_give_back(fetch *f, int first, int last) {
+  int run = -1;
+  if (f->https.assigned == NULL || first < 0) return;
+  for (int i = first; i <= last + 1; i++) {
+    int back = i <= last && f->https.assigned[i] && !sw__fetch_bit(f->https.have, i);
+    if (back) {
+      f->https.assigned[i] = 0;
+      if (run < 0) run = i;
+    } else if (run >= 0) {
+      f->src_swarm.ops->want(f->src_swarm.ctx, run, i - 1);
+      run = -1;
+    }
+  }
+}
+
+static void pieces_done(void *arg, sw_err err, const char *msg, long status) {
+  fetch *f = arg;
+  (void)status;
+  f->https.req = NULL;
+  /* Pieces of the range not handed over go back to the swarm (a failed or
+   * cut request); handed ones wait for their hash check (on_piece_failed). */
+  sw__fetch_give_back(f, f->https.req_first, f->https.req_last);
+  if (f->phase != PH_DOWNLOAD || !f->https.active) return;
+  if (err || f->https.url_failed[f->https.url_idx]) {
+    /* (A URL marked bad while its request was ending: https_failed moves on.) */
+    sw__fetch_https_failed(f, err ? err : SW_ERR_PAYLOAD, err ? msg : "delivered a bad piece");
+    return;
+  }
+  sw__fetch_https_next(f);
+}
+
+/* The next range for HTTPS (scheduler.h): from the end backwards, never a
+ * piece had, handed over or held by another request, nor one the swarm is
+ * downloading unless nothing else is left (the endgame). The pieces taken
+ * are asked of peers only when nothing else is left (lowest priority). 0: nothing left. */
+static int pieces_pick(fetch *f, int *first, int *last, int *endgame) {
+  int n = f->sw.num_pieces, ok;
+  size_t nbytes = ((size_t)n + 7) / 8;
+  uint8_t *st = calloc(1, (size_t)n), *queued = NULL;
+  /* Beside the swarm a request stays small: what is in flight when the swarm
+   * finishes first is cut, and what the origin already sent is wasted. */
+  uint64_t span = f->https.alongside ? SW_MIXED_SPAN_MAX : SW_FILL_SPAN_MAX;
+  if (st == NULL) return 0;
+  if (f->https.assigned == NULL) f->https.assigned = calloc(1, (size_t)n);
+  if (f->sw.t != NULL && (queued = calloc(1, nbytes)) != NULL &&
+      sw_swarm_queued_pieces(f->sw.t, queued, nbytes, NULL, 0) != SW_OK) {
+    free(queued);
+    queued = NULL;
+  }
+  for (int i = 0; i < n; i++) {
+    if (sw__fetch_bit(f->https.have, i) || (f->gate.done != NULL && sw__fetch_bit(f->gate.done, i)))
+      st[i] |= SW_SCHED_HAVE;
+    if (f->https.assigned != NULL && f->https.assigned[i]) st[i] |= SW_SCHED_HTTPS;
+    if (queued != NULL && sw__fetch_bit(queued, i)) st[i] |= SW_SCHED_QUEUED;
+  }
+  ok = sw_sched_pick(st, n, (uint64_t)f->sw.piece_len, f->r.m->size, span, first, last, endgame);
+  free(st);
+  free(queued);
+  if (!ok) return 0;
+  if (f->https.assigned != NULL) sw_sched_assign(f->https.assigned, *first, *last);
+  /* In the endgame the swarm keeps racing for the same pieces. */
+  if (!*endgame && f->sw.t != NULL) sw_swarm_piece_priority(f->sw.t, *first, *last, 0, NULL, 0);
+  return 1;
+}
+
+/* Pieces mode's next request: the next range (pieces_pick). Returns 1 if g is
+ * to be started, 0 if every piece is handed over or held. */
+int sw__fetch_pieces_request(fetch *f, sw_http_get *g) {
+  int first = -1, last = -1, endgame = 0;
+  uint64_t span;
+  if (!pieces_pick(f, &first, &last, &endgame)) {
+    /* Every piece handed over: libtorrent's on_finished starts the gate. */
+    sw__fetch_event(f, "https-done", "HTTPS: all missing pieces delivered; waiting for their hash checks");
+    return 0;
+  }
+  span = (uint64_t)(last - first) * (uint64_t)f->sw.piece_len + sw__fetch_piece_size(f, last);
+  f->https.req_first = first;
+  f->https.req_last = last;
+  g->range_start = (uint64_t)first * (uint64_t)f->sw.piece_len;
+  g->range_len = span;
+  g->max_bytes = span;
+  g->on_data = pieces_data;
+  g->on_done = pieces_done;
+  return 1;
+}
+
+/* The .torrent from the Torrent URL arrived (or failed). It is untrusted until
+ * its v2 info-hash is the signed btmh, and even then only its signed part is
+ * kept: the server's trackers, web seeds and DHT nodes are not the manifest's.
+ * While HTTPS waits for it (meta_wait: a swarm without metadata), a good one
+ * gives the swarm's torrent its metadata and HTTPS goes on in pieces mode;
+ * otherwise file mode. */
+static void torrent_data_done(void *arg, sw_err err, const char *msg, long status) {
+  fetch *f = arg;
+  char m2[SW_MSG_MAX], name[SW_FILE_MAX + 1], hex[65];
+  sw_swarm_made made;
+  uint8_t *sb = NULL;
+  size_t sl = 0;
+  int good = 0;
+  (void)status;
+  f->https.treq = NULL;
+  if (err == SW_OK && f->https.tbuf) {
+    sw_hex(f->r.m->magnet.btmh, 32, hex);
+    if (sw_swarm_torrent_info(f->https.tbuf, f->https.tlen, &made, name, sizeof name, m2, sizeof m2) == SW_OK &&
+        strcmp(made.btmh_hex, hex) == 0 && strcmp(name, f->r.m->file) == 0 && made.size == f->r.m->size &&
+        sw_swarm_torrent_signed(f->https.tbuf, f->https.tlen, &sb, &sl, m2, sizeof m2) == SW_OK) {
+      good = 1;
+      if (sw_store_write(&f->paths, f->paths.torrent_name, sb, sl, m2, sizeof m2) == SW_OK) f->torrent_file_ok = 1;
+    } else {
+      sw__fetch_event(f, "warning", "ignoring %.300s: not the signed torrent", f->r.m->torrent_url);
+    }
+  } else if (err) {
+    sw__fetch_event(f, "warning", "could not get the torrent file (%s)", msg);
+  }
+  free(f->https.tbuf);
+  f->https.tbuf = NULL;
+  if (f->https.meta_wait && f->phase == PH_DOWNLOAD && f->https.active) {
+    f->https.meta_wait = 0;
+    if (good && f->sw.t != NULL && !f->sw.have_metadata) {
+      /* The same torrent again, now with its metadata and piece layers; the
+       * save path and resume file stay, the peers are asked again. (Not
+       * libtorrent's set_metadata: it takes the info dict alone, and a v2
+       * torrent's piece layers are outside it, so a piece handed over could
+       * not be checked until a peer sent the hashes.) */
+      sw_swarm_remove(f->sw.t);
+      f->sw.t = NULL;
+      if (sw__fetch_swarm_add(f, sb, sl, m2, sizeof m2) == SW_OK) {
+        f->sw.have_metadata = 1;
+        sw__fetch_event(f, "metadata", "metadata from %.300s (checked against the manifest)", f->r.m->torrent_url);
+        sw__fetch_pieces_begin(f);
+      } else {
+        sw__fetch_event(f, "warning", "swarm: %s", m2);
+        sw__fetch_file_begin(f);
+      }
+    } else if (f->sw.t != NULL && f->sw.have_metadata) {
+      sw__fetch_pieces_begin(f); /* a peer gave the metadata meanwhile */
+    } else {
+      sw__fetch_file_begin(f);
+    }
+  }
+  free(sb);
+}
+
+static int torrent_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len) {
+  fetch *f = arg;
+  uint8_t *nb;
+  (void)offset;
+  nb = realloc(f->https.tbuf, f->https.tlen + len);
+  if (nb == NULL) return 1;
+  f->https.tbuf = nb;
+  memcpy(f->https.tbuf + f->https.tlen, buf, len);
+  f->https.tlen += len;
+  return 0;
+}
+
+void sw__fetch_torrent_fetch(fetch *f) {
+  sw_http_get g;
+  char msg[SW_MSG_MAX];
+  memset(&g, 0, sizeof g);
+  g.url = f->r.m->torrent_url;
+  g.max_bytes = SW_TORRENT_FILE_MAX;
+  g.on_data = torrent_data;
+  g.on_done = torrent_data_done;
+  g.arg = f;
+  if (sw_http_start(f->https.http, &g, &f->https.treq, msg, sizeof msg) != SW_OK) {
+    sw__fetch_event(f, "warning", "could not get the torrent file: %s", msg);
+    if (f->https.meta_wait) {
+      f->https.meta_wait = 0;
+      sw__fetch_file_begin(f);
+    }
+  }
+}
+
+/* Pieces mode: HTTPS fetches runs of pieces nobody has and hands them to
+ * libtorrent; the swarm's torrent keeps running beside it. */
+void sw__fetch_pieces_begin(fetch *f) {
+  char msg[SW_MSG_MAX] = "";
+  size_t nbytes;
+  uint64_t kept = 0;
+  if (sw_swarm_layout(f->sw.t, &f->sw.piece_len, &f->sw.num_pieces, msg, sizeof msg) != SW_OK) {
+    sw__fetch_fail(f, SW_ERR_INTERNAL, "cannot plan the HTTPS fill: %s", msg);
+    return;
+  }
+  nbytes = ((size_t)f->sw.num_pieces + 7) / 8;
+  f->https.have = calloc(1, nbytes);
+  f->https.piece_buf = malloc((size_t)f->sw.piece_len);
+  f->https.assigned = calloc(1, (size_t)f->sw.num_pieces);
+  if (f->https.have == NULL || f->https.piece_buf == NULL || f->https.assigned == NULL ||
+      sw_swarm_have_pieces(f->sw.t, f->https.have, nbytes, msg, sizeof msg) != SW_OK) {
+    sw__fetch_fail(f, SW_ERR_INTERNAL, "cannot plan the HTTPS fill: %s", msg);
+    return;
+  }
+  f->https.hmode = HM_PIECES;
+  if (f->rep.src == NULL) f->rep.src = calloc(1, (size_t)f->sw.num_pieces);
+  if (f->rep.src == NULL) {
+    sw__fetch_fail(f, SW_ERR_NOMEM, "out of memory");
+    return;
+  }
+  /* Whole verified pieces only: finished blocks of a piece still being
+   * downloaded (part of libtorrent's bytes_done) are fetched again. */
+  for (int i = 0; i < f->sw.num_pieces; i++)
+    if (sw__fetch_bit(f->https.have, i)) kept += sw__fetch_piece_size(f, i);
+  sw__fetch_event(f, "https-pieces", "keeping %" PRIu64 " bytes from the swarm; fetching missing pieces over HTTPS%s",
+                  kept, f->https.alongside ? " beside the swarm" : "");
+  sw__fetch_https_next(f);
+}
