@@ -8,11 +8,12 @@
       torrent finished; exit 1 on an error or timeout. With --magnet the metadata comes
       from the peers (and x.pe peers in the URI are used, as swarmup does). Prints one
       line per milestone to stdout (added, peer, metadata, finished) for timestamping.
-  lt_get.py seed --torrent T [--torrent T2 ...] --dir D --port-file F
+  lt_get.py seed --torrent T [--torrent T2 ...] --dir D --port-file F [--upload-limit BPS]
       Seed every torrent from D; write the listen port to F only once every torrent has
       been checked and is seeding (tests/lib/lt_seed.py writes it before the check ends,
       which would let a benchmark start against a seeder that has nothing yet). Runs
-      until killed by PID. Session settings are those of tests/lib/lt_seed.py.
+      until killed by PID. Session settings are those of tests/lib/lt_seed.py; with
+      --upload-limit the seeder sends at most BPS bytes/s in all, 127.0.0.1 peers included.
 
 The `get` session uses the settings pack that torrent/swarm.cpp (make_pack) gives
 libtorrent for `swarmup fetch --listen 127.0.0.1:0 --no-dht --no-lsd --no-utp`, so that
@@ -60,8 +61,8 @@ def get_session():
     return lt.session(pack)
 
 
-def seed_session():
-    # As tests/lib/lt_seed.py make_session() with no upload limit.
+def seed_session(upload_limit=0):
+    # As tests/lib/lt_seed.py make_session().
     pack = {
         "listen_interfaces": "127.0.0.1:0",
         "enable_dht": False,
@@ -72,11 +73,18 @@ def seed_session():
         "enable_incoming_utp": False,
         "allow_multiple_connections_per_ip": True,
         "dht_bootstrap_nodes": "",
-        "upload_rate_limit": 0,
+        "upload_rate_limit": upload_limit,
         "alert_mask": int(lt.alert.category_t.error_notification | lt.alert.category_t.status_notification),
         "user_agent": "lt_seed/1",
     }
-    return lt.session(pack)
+    ses = lt.session(pack)
+    if upload_limit:
+        # 127.0.0.1 is in libtorrent's "local" peer class, which has no rate limit:
+        # put every address in the global class so that the limit holds.
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        ses.set_peer_class_filter(f)
+    return ses
 
 
 def say(what):
@@ -134,7 +142,7 @@ def do_get(a):
 
 
 def do_seed(a):
-    ses = seed_session()
+    ses = seed_session(a.upload_limit)
     handles = []
     for t in a.torrent:
         params = lt.add_torrent_params()
@@ -175,6 +183,7 @@ def main():
     ap.add_argument("--peer", action="append", default=[])
     ap.add_argument("--port-file")
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--upload-limit", type=int, default=0, help="seed: bytes/s in all, 0: none")
     ap.add_argument("--set", action="append", default=[], help="get: override a setting, KEY=VALUE")
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: hard_exit(0))

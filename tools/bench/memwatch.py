@@ -12,7 +12,10 @@ Runs CMD with stdin from /dev/null and stderr passed through, and writes R.json:
                 CPU is counted (wait4 rusage of every reaped descendant, summed)
   peak_rss_kib  max of the sampled VmHWM of the command and of wait4's ru_maxrss
                 (includes file pages mapped into the process: libtorrent 2.0 maps files)
-  peak_anon_kib max of the sampled RssAnon of the command itself (private anonymous memory)
+  peak_anon_kib max of the sampled RssAnon of the command itself (private anonymous memory:
+                the process's own heap and buffers, what a MemoryMax-style limit must hold)
+  peak_file_kib max of the sampled RssFile (file pages mapped into it: with libtorrent's
+                mmap disk I/O, the torrent's file; the kernel can drop them, they are cache)
   t_read_mark   seconds from the spawn to the first sample where the command's rchar grew
                 by more than --read-mark bytes (default 4 MiB) over its value at the first
                 sample: for `swarmup fetch` this marks the start of the payload gate, which
@@ -40,21 +43,23 @@ PR_SET_CHILD_SUBREAPER = 36
 
 
 def read_status(pid):
-    """(VmHWM KiB, RssAnon KiB) of pid, or None once it is gone."""
+    """(VmHWM KiB, RssAnon KiB, RssFile KiB) of pid, or None once it is gone."""
     try:
         with open("/proc/%d/status" % pid, "rb") as f:
             data = f.read()
     except OSError:
         return None
-    hwm = anon = None
+    hwm = anon = rfile = None
     for line in data.split(b"\n"):
         if line.startswith(b"VmHWM:"):
             hwm = int(line.split()[1])
         elif line.startswith(b"RssAnon:"):
             anon = int(line.split()[1])
-    if hwm is None or anon is None:  # a zombie has no memory lines
+        elif line.startswith(b"RssFile:"):
+            rfile = int(line.split()[1])
+    if hwm is None or anon is None or rfile is None:  # a zombie has no memory lines
         return None
-    return hwm, anon
+    return hwm, anon, rfile
 
 
 def read_io(pid):
@@ -140,7 +145,7 @@ def main():
         lt_thread = threading.Thread(target=liner, daemon=True)
         lt_thread.start()
 
-    hwm_max = anon_max = 0
+    hwm_max = anon_max = file_max = 0
     rchar0 = None
     t_mark = None
     samples = 0
@@ -150,6 +155,7 @@ def main():
             samples += 1
             hwm_max = max(hwm_max, st[0])
             anon_max = max(anon_max, st[1])
+            file_max = max(file_max, st[2])
             io = read_io(pid)
             if trace:
                 trace.write("%.3f %d %d %s %s %s\n" % (time.monotonic() - t0, st[1], st[0],
@@ -178,6 +184,7 @@ def main():
         "sys": round(acc["sys"], 3),
         "peak_rss_kib": max(hwm_max, acc["maxrss"]),
         "peak_anon_kib": anon_max,
+        "peak_file_kib": file_max,
         "t_read_mark": None if t_mark is None else round(t_mark, 3),
         "samples": samples,
     }

@@ -24,7 +24,9 @@
 # - the payload gate alone (tools/bench/sw_gate_bench, warm-up + runs) on the same file;
 # - a markdown report to OUT.md (default docs/bench-swarm.md; "" only prints). Everything
 #   below the line "<!-- notes -->" in an existing OUT.md is kept (hand-written analysis).
-# Environment: SW_BENCH_MIB (default 512), SW_BENCH_RUNS (default 3), SW_BENCH_KEEP=DIR to
+# Environment: SW_BENCH_MIB (default 512), SW_BENCH_RUNS (default 3), SW_BENCH_TOOLS (default
+# "swarmup lt_torrent lt_magnet aria2c_none aria2c_falloc"; swarmup and lt_torrent are needed
+# for the ratios), SW_BENCH_KEEP=DIR to
 # keep the per-run results there (R.json, R.lines: timestamped stdout, R.trace: memwatch
 # samples "seconds rss_anon_kib vmhwm_kib rchar wchar cpu_ticks").
 set -euo pipefail
@@ -45,7 +47,11 @@ RUN_TIMEOUT=120 # seconds, per download
 for x in "$SWARMUP" "$PUBLISH" "$GATE"; do
   [ -x "$x" ] || { echo "swarm.sh: $x not found; build $build first (Release)" >&2; exit 2; }
 done
-command -v aria2c >/dev/null || { echo "swarm.sh: aria2c not installed" >&2; exit 2; }
+read -ra TOOLS <<<"${SW_BENCH_TOOLS:-swarmup lt_torrent lt_magnet aria2c_none aria2c_falloc}"
+export SW_B_TOOLS="${TOOLS[*]}"
+if [[ " ${TOOLS[*]} " == *" aria2c_"* ]]; then
+  command -v aria2c >/dev/null || { echo "swarm.sh: aria2c not installed" >&2; exit 2; }
+fi
 command -v opentracker >/dev/null || { echo "swarm.sh: opentracker not installed" >&2; exit 2; }
 
 BENCH=swarm.sh
@@ -171,7 +177,6 @@ run_one() {
   rm -rf "$d"
 }
 
-TOOLS=(swarmup lt_torrent lt_magnet aria2c_none aria2c_falloc)
 bench_scenario() { # N seeders
   local n=$1 scen=s$1 i r tool
   PEERS=()
@@ -217,7 +222,7 @@ export SW_B_DATE SW_B_CPU SW_B_NPROC SW_B_VERS SW_B_MIB="$mib" SW_B_RUNS="$runs"
 SW_B_DATE=$(date -u +%Y-%m-%d)
 SW_B_CPU=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 SW_B_NPROC=$(nproc)
-SW_B_VERS="$("$SWARMUP" --version | head -1); libtorrent $("$PY" -c 'import libtorrent as lt; print(lt.__version__)') (python3-libtorrent, also what swarmup links); $(aria2c --version | head -1); $(gpg --version | head -1); $(uname -sr)"
+SW_B_VERS="$("$SWARMUP" --version | head -1); libtorrent $("$PY" -c 'import libtorrent as lt; print(lt.__version__)') (python3-libtorrent, also what swarmup links); $(aria2c --version 2>/dev/null | head -1 || echo "aria2c not installed"); $(gpg --version | head -1); $(uname -sr)"
 report=$("$PY" - "$T/res" <<'EOF'
 import glob, json, os, statistics, sys
 
@@ -231,7 +236,7 @@ LABEL = {
     "aria2c_none": "aria2c, v1-only torrent, --file-allocation=none",
     "aria2c_falloc": "aria2c, v1-only torrent, --file-allocation=falloc",
 }
-ORDER = list(LABEL)
+ORDER = [t for t in os.environ["SW_B_TOOLS"].split() if t in LABEL]
 
 
 def load(scen, tool):
@@ -275,18 +280,20 @@ def f(x, fmt="%.2f"):
 
 scens = [("s1", 1), ("s3", 3)]
 data = {s: {t: load(s, t) for t in ORDER} for s, _ in scens}
-print("| tool | seeders | median wall s | MiB/s | ratio to plain libtorrent | ratio to aria2c | CPU s | CPU s per GiB | peak RSS MiB | peak anon MiB |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| tool | seeders | median wall s | MiB/s | ratio to plain libtorrent | ratio to aria2c | CPU s | CPU s per GiB | peak RSS MiB | peak anon MiB | peak file pages MiB |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for s, n in scens:
     lt_w = med(j["wall"] for j in data[s]["lt_torrent"])
-    ar_w = min(med(j["wall"] for j in data[s][t]) for t in ("aria2c_none", "aria2c_falloc"))
+    ar = [med(j["wall"] for j in data[s][t]) for t in ("aria2c_none", "aria2c_falloc") if t in ORDER]
+    ar_w = min(ar) if ar else None
     for t in ORDER:
         d = data[s][t]
         w = med(j["wall"] for j in d)
         cpu = med(j["cpu"] for j in d)
-        print("| %s | %d | %.2f | %.0f | %.2fx | %.2fx | %.2f | %.2f | %.0f | %.1f |" % (
-            LABEL[t], n, w, mib / w, w / lt_w, w / ar_w, cpu, cpu * 1024 / mib,
-            med(j["peak_rss_kib"] for j in d) / 1024, med(j["peak_anon_kib"] for j in d) / 1024))
+        print("| %s | %d | %.2f | %.0f | %.2fx | %s | %.2f | %.2f | %.0f | %.1f | %.0f |" % (
+            LABEL[t], n, w, mib / w, w / lt_w, "n/a" if ar_w is None else "%.2fx" % (w / ar_w), cpu, cpu * 1024 / mib,
+            med(j["peak_rss_kib"] for j in d) / 1024, med(j["peak_anon_kib"] for j in d) / 1024,
+            med(j.get("peak_file_kib", 0) for j in d) / 1024))
 print()
 print("Where the time goes (medians of the same runs, seconds since the process was spawned,")
 print("from the timestamped stdout of each run: swarmup's `--json` events, lt_get.py's milestone")
@@ -301,6 +308,8 @@ for s, n in scens:
     for t, peer_ev, meta_ev, done_ev in (("swarmup", "peer-connected", "metadata", "swarm-finished"),
                                          ("lt_torrent", "peer", None, "finished"),
                                          ("lt_magnet", "peer", "metadata", "finished")):
+        if t not in ORDER:
+            continue
         d = data[s][t]
         pe = med(j["ev"].get(peer_ev) for j in d)
         me = med(j["ev"].get(meta_ev) for j in d) if meta_ev else None
@@ -335,6 +344,11 @@ print()
 for s, n in scens:
     for t in ORDER:
         print("- %d seeder(s), %s: %s" % (n, t, ", ".join("%.2f" % j["wall"] for j in data[s][t])))
+print()
+print("Ratio of `swarmup fetch` to plain libtorrent (.torrent) round by round (same round, so the")
+print("same load): " + "; ".join("%d seeder(s): %s" % (n, ", ".join(
+    "%.2fx" % (a["wall"] / b["wall"]) for a, b in zip(data[s]["swarmup"], data[s]["lt_torrent"])))
+    for s, n in scens) + ".")
 EOF
 )
 
@@ -354,8 +368,9 @@ doc=$(
   echo "$SW_B_RUNS rounds, each running every tool once in turn; medians of the $SW_B_RUNS."
   echo "Wall time is from the spawn to the exit of the process; CPU is user+system of the"
   echo "process and everything it started (gpg included); peak RSS counts file pages that"
-  echo "libtorrent 2.0 maps (about the file size), peak anon is the process's own private"
-  echo "anonymous memory (RssAnon, sampled every 10 ms). Every download's SHA-256 was checked"
+  echo "libtorrent 2.0's mmap disk I/O maps (about the file size; shown apart as peak file"
+  echo "pages, RssFile), peak anon is the process's own private anonymous memory (RssAnon,"
+  echo "sampled every 10 ms; the figure a memory limit must hold). Every download's SHA-256 was checked"
   echo "after its run. \`swarmup fetch\` time includes the manifest check, the metadata"
   echo "exchange (it only has the magnet), the download, the payload gate (SHA-256 + gpg"
   echo "signature over the file, copying it into --out) and the atomic install; the plain"
