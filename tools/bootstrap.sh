@@ -9,12 +9,13 @@ shift || true
 
 # curl: the test helpers (tests/lib/tracker.sh, qbt.sh) ask their servers with it.
 # faketime: tests/cli/attack_clock.sh moves the clock of one run (libfaketime, no hook in swarmup).
-# nftables: tools/netlab's corporate firewall and packet loss; python3-matplotlib: its plot.
+# nftables: tools/netlab's corporate firewall and packet loss; iptables: its delay line's NFQUEUE
+# rule (the kernel here has no nft queue); python3-matplotlib: its plot.
 PKGS=(build-essential cmake pkg-config git
       libgpgme-dev libcurl4-openssl-dev libuv1-dev libtorrent-rasterbar-dev libssl-dev
       gnupg openssl ca-certificates curl
       nginx python3 python3-libtorrent opentracker qbittorrent-nox strace iproute2 valgrind
-      faketime nftables python3-matplotlib)
+      faketime nftables iptables python3-matplotlib)
 # shellcheck disable=SC1091
 . "$SRC/tools/apt.sh"
 # Debian's nginx package may start a system nginx on port 80; the tests never

@@ -27,7 +27,7 @@ def main(argv):
         xs = sorted(t for t in j["install_s"] if t is not None)
         n = j["clients"]
         ys = [(i + 1) / n for i in range(len(xs))]
-        label = "%s, N=%d, %d MiB: %.2f copies, median %s s" % (
+        label = "%s, N=%d, %g MiB: %.2f copies, median %s s" % (
             j["mode"], n, j["size_mib"], j["egress_copies"], j["median_s"])
         if j.get("super_seed"):
             label += " (super-seed)"
@@ -42,9 +42,11 @@ def main(argv):
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     j0 = json.load(open(runs[0]))
-    ax.set_title("tools/netlab: publisher %g Mbit/s up, clients %g/%g Mbit/s, loss %g%%, RTT %s" % (
-        j0["publisher_up_mbit"], j0["client_down_mbit"], j0["client_up_mbit"], j0["loss_pct"],
-        "%g ms" % j0["rtt_ms"] if j0.get("rtt_emulated") else "not emulated"), fontsize=9)
+    nom = j0.get("nominal") or j0
+    ax.set_title("tools/netlab: publisher %g Mbit/s up, clients %g/%g Mbit/s, loss %g%%, RTT %s%s" % (
+        nom["publisher_up_mbit"], nom["client_down_mbit"], nom["client_up_mbit"], j0["loss_pct"],
+        "%g ms" % j0["rtt_ms"] if j0.get("rtt_emulated") else "not emulated",
+        " (size and rates run at 1/%g)" % j0["scale"] if j0.get("scale", 1) != 1 else ""), fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     return 0

@@ -24,7 +24,7 @@ def pct(xs, p):
 
 
 def capacity_bound(a, n_corporate):
-    size = a.size_mib * 1024 * 1024
+    size = a.size_bytes
     n = a.clients
     per_client = max(size / (a.client_down * MBIT), size / (a.publisher_up * MBIT))
     if a.https_only:
@@ -42,7 +42,7 @@ def r(x, d=2):
 def build(a, clients, pub, cpu, extra):
     """The --json object. A: the parsed arguments; CLIENTS: measure.Client list; PUB: publisher
     counters; CPU: CpuSampler.stop(); EXTRA: anything else to keep (namespaces, pids, ...)."""
-    size = a.size_mib * 1024 * 1024
+    size = a.size_bytes
     installs = [c.install_s() for c in clients]
     ok = [t for t in installs if t is not None]
     corp = [c.install_s() for c in clients if c.corporate and c.install_s() is not None]
@@ -73,7 +73,8 @@ def build(a, clients, pub, cpu, extra):
         "mode": "https-only" if a.https_only else "swarm",
         "clients": a.clients,
         "size": size,
-        "size_mib": a.size_mib,
+        "size_mib": round(a.size_mib, 3),
+        "scale": a.scale, "nominal": a.nominal,
         "publisher_up_mbit": a.publisher_up, "client_down_mbit": a.client_down, "client_up_mbit": a.client_up,
         "rtt_ms": a.rtt, "jitter_ms": a.jitter, "loss_pct": a.loss, "corporate_pct": a.corporate,
         "corporate": n_corp, "churn_pct": a.churn, "spread_s": a.spread, "seed_time_s": a.seed_time,
@@ -105,7 +106,7 @@ def build(a, clients, pub, cpu, extra):
 def summary(j):
     """A few lines for the terminal."""
     lines = [
-        "netlab: %s, %d clients (%d corporate), %d MiB: publisher sent %.1f MiB = %.2f copies "
+        "netlab: %s, %d clients (%d corporate), %g MiB: publisher sent %.1f MiB = %.2f copies "
         "(origin bodies %s MiB, seed payload %s MiB)" % (
             j["mode"], j["clients"], j["corporate"], j["size_mib"], j["publisher_tx_bytes"] / 1048576.0,
             j["egress_copies"], _mib(j.get("origin_body_bytes")), _mib(j.get("seed_upload_bytes"))),

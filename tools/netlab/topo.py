@@ -8,9 +8,11 @@ Every host's link is shaped twice, once each way, so that each direction has a r
     quarter of the RTT.
 A packet from host A to host B crosses A's uplink and B's downlink, and the reply B's uplink and
 A's downlink: four netem delays of RTT/4 each make the RTT. A kernel without sch_netem (as on the
-machine this was written on: only htb, tbf and the FIFOs) gets no delay at all, and the figures
-say so (rtt_emulated: false). Loss is not netem's: nftables drops LOSS% of what arrives on each
-host's eth0 at random (numgen), so it is met once each way on every kernel.
+machine this was written on: only htb, tbf and the FIFOs) gets the delay from sw_delayline
+(delayline.c) instead: iptables sends what arrives on each host's eth0 to NFQUEUE, where it is
+held RTT/2 (plus jitter, without reordering) before going on; on the receiving side, so that
+the sender's TCP does not count held packets against its small-queue budget. Loss is nftables':
+LOSS% of what arrives on each host's eth0 is dropped at random (numgen), once each way.
 
 Addresses come from 198.18.0.0/15 (RFC 2544, benchmarking). No namespace gets a default route or
 any route but its own link's, and check_no_route_out() proves it before anything is started.
@@ -62,7 +64,9 @@ class Topology:
         self.bridge_ns = "nl%s-bridge" % tag
         self.namespaces = []  # every namespace we made, in order, for teardown
         self.hosts = {}
-        self.netem = None  # True once netem was added; False: this kernel has none (no delay)
+        self.netem = None  # True once netem was added; False: this kernel has none
+        self.delay_by = None  # "netem", "nfqueue" (sw_delayline) or None (no delay asked)
+        self.pending_delay = []  # hosts that still need a delay line: (ns, one-way ms, jitter ms)
 
     def ns(self, name):
         return "nl%s-%s" % (self.tag, name)
@@ -100,7 +104,7 @@ class Topology:
                 return
             if "unknown" not in p.stderr.lower():
                 raise NetlabError("%s: %s" % (" ".join(netem), p.stderr.strip()))
-            # This kernel has no sch_netem: no delay can be added; say so in the figures.
+            # This kernel has no sch_netem: the delay comes from sw_delayline (start_delay_lines).
             self.netem = False
         run(leaf + ["bfifo", "limit", str(max(30000, int(mbit * 1e6 / 8 * 0.2)))])
 
@@ -134,9 +138,32 @@ class Topology:
         self._shape(ns, "eth0", up_mbit, rtt_ms / 4.0, jitter_ms / 4.0)
         self._shape(self.bridge_ns, port, down_mbit, rtt_ms / 4.0, jitter_ms / 4.0)
         self._loss(ns, loss_pct)
+        if rtt_ms > 0 and not self.netem:
+            self.pending_delay.append((ns, rtt_ms / 2.0, jitter_ms / 2.0))
+        self.delay_by = ("netem" if self.netem else "nfqueue") if rtt_ms > 0 else None
         h = Host(name, ns, index, addr, port)
         self.hosts[name] = h
         return h
+
+    def start_delay_lines(self, delayline, work):
+        """Where netem is missing: one sw_delayline per host, holding what arrives on its eth0."""
+        import subprocess as sp
+        ready = []
+        for ns, one_way, jit in self.pending_delay:
+            rf = os.path.join(work, "delay-%s.ready" % ns)
+            run(["ip", "netns", "exec", ns, "iptables", "-t", "mangle", "-A", "PREROUTING", "-i", "eth0",
+                 "-j", "NFQUEUE", "--queue-num", "0"])
+            with open(os.path.join(work, "delay-%s.log" % ns), "w") as lf:
+                sp.Popen(["ip", "netns", "exec", ns, delayline, "0", "%.3f" % one_way, "%.3f" % jit, rf],
+                         stdin=sp.DEVNULL, stdout=lf, stderr=lf, start_new_session=True)
+            ready.append(rf)
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not all(os.path.exists(r) for r in ready):
+            time.sleep(0.05)
+        missing = [r for r in ready if not os.path.exists(r)]
+        if missing:
+            raise NetlabError("sw_delayline did not start: %s" % ", ".join(missing[:3]))
+        self.pending_delay = []
 
     def check_no_route_out(self):
         """Fail unless every namespace we made has only routes inside 198.18.0.0/15 (and
