@@ -33,6 +33,7 @@ class Client:
         self.installed = None  # the installed event
         self.first_https_s = None  # first event showing HTTPS bytes (progress granularity)
         self.fallback_s = None  # the `fallback` event (switch to HTTPS)
+        self.fallback_why = None  # and its message
         self.peer_connected = 0  # swarmup's peer-connected events (libtorrent posts them at the connect attempt)
         self.max_peers = 0  # the most peers a progress event showed (libtorrent's num_peers: connected ones)
         self.fw_dropped = None
@@ -64,6 +65,7 @@ class Client:
                 self.peer_connected += 1
             elif kind == "fallback" and self.fallback_s is None:
                 self.fallback_s = now
+                self.fallback_why = ev.get("message")
             elif kind == "error":
                 self.errors.append(ev.get("message") or ev.get("reason") or str(ev))
             self.max_peers = max(self.max_peers, int(ev.get("peers", 0) or 0))

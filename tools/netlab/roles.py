@@ -284,13 +284,15 @@ def firewall_dropped(host):
     return None
 
 
-def client_args(build, host, work, rel, i, https_only, seed_time, swarm_timeout):
+def client_args(build, host, work, rel, i, https_only, seed_time, swarm_timeout, min_rate=None):
     d = os.path.join(work, "c", str(i))
     os.makedirs(d + "/state")
     os.makedirs(d + "/out")
     args = [os.path.join(build, "swarmup"), "fetch", "--manifest", rel["manifest_url"], "--trusted-key",
             rel["trusted"], "--product", PRODUCT, "--state-dir", d + "/state", "--out", d + "/out",
             "--ca-file", rel["ca"], "--json", "--no-progress"]
+    if min_rate is not None:
+        args += ["--min-rate", str(min_rate)]
     if https_only:
         args += ["--no-swarm", "--seed-time", "0"]
     else:
