@@ -107,6 +107,15 @@ def iface_bytes(ns, dev):
     return int(st["tx"]["bytes"]), int(st["rx"]["bytes"])
 
 
+def qdisc_drops(ns, dev):
+    """Packets the qdiscs of DEV in NS dropped (a full queue: the link was the bottleneck)."""
+    try:
+        q = json.loads(run(["tc", "-n", ns, "-s", "-j", "qdisc", "show", "dev", dev]))
+        return sum(int(x.get("drops", 0)) for x in q)
+    except (ValueError, TypeError, Exception):
+        return None
+
+
 def ns_cpu_seconds(pids):
     """User+system seconds used so far by the live processes PIDS."""
     total = 0.0

@@ -87,6 +87,7 @@ def build(a, clients, pub, cpu, extra):
         "egress_copies": round(pub["tx"] / size, 3),
         "origin_body_bytes": pub.get("origin_body"),
         "seed_upload_bytes": pub.get("seed_upload"),
+        "publisher_uplink_queue_drops": pub.get("qdisc_drops"),
         "install_s": [r(t, 3) for t in installs],
         "median_s": r(statistics.median(ok)) if ok else None,
         "p95_s": r(pct(ok, 95)),
