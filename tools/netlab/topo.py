@@ -49,6 +49,11 @@ def host_address(index):
     return str(NET[index + 1])
 
 
+def host_mac(index):
+    """A locally administered MAC for host INDEX: 02:00:c6:12:hi:lo (c6:12 = 198.18)."""
+    return "02:00:c6:12:%02x:%02x" % ((index >> 8) & 0xff, index & 0xff)
+
+
 class Host:
     def __init__(self, name, ns, index, addr, port):
         self.name = name
@@ -128,7 +133,7 @@ class Topology:
         addr = host_address(index)
         port = "p%d" % index
         run(["ip", "link", "add", port, "netns", self.bridge_ns, "type", "veth", "peer", "name", "eth0",
-             "netns", ns])
+             "netns", ns, "address", host_mac(index)])
         run(["ip", "-n", self.bridge_ns, "link", "set", port, "master", "br0", "up"])
         # Segments of one MSS each: a random drop then loses a packet, not a 64 KiB GSO burst.
         for n, d in ((ns, "eth0"), (self.bridge_ns, port)):
@@ -144,6 +149,24 @@ class Topology:
         h = Host(name, ns, index, addr, port)
         self.hosts[name] = h
         return h
+
+    def fill_neighbours(self):
+        """Permanent neighbour entries on every host for every other host. The kernel's ARP
+        table is one for all namespaces (gc_thresh3, 1024 entries by default): a swarm of 50
+        hosts, each resolving most others, overflowed it ("arp_cache: neighbor table overflow!"
+        in dmesg), and every client that started after some 44 others could not even reach the
+        origin. Permanent entries do not count against the threshold, and no ARP crosses the
+        shaped links (on the internet a host resolves its own router only)."""
+        hosts = sorted(self.hosts.values(), key=lambda h: h.index)
+        for h in hosts:
+            lines = "".join("neigh replace %s lladdr %s dev eth0 nud permanent\n" % (o.addr, host_mac(o.index))
+                            for o in hosts if o is not h)
+            if not lines:
+                continue
+            p = subprocess.run(["ip", "-n", h.ns, "-batch", "-"], input=lines, text=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+            if p.returncode != 0:
+                raise NetlabError("ip neigh in %s: %s" % (h.ns, p.stderr.strip()[:300]))
 
     def start_delay_lines(self, delayline, work):
         """Where netem is missing: one sw_delayline per host, holding what arrives on its eth0."""
