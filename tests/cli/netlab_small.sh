@@ -35,6 +35,8 @@ sys.exit(0 if cs and all(eval(sys.argv[3], {"c": c, "j": j}) for c in cs) else 1
 }
 ok every_client_installed_the_verified_file clients_all True 'c["install_s"] is not None and c["sha256_ok"] is True and c["rc"] in (0, -15, 143)'
 ok no_client_failed test "$(field '["failed"]')" = 0
+ok tool_checked_no_route_out_before_starting grep -q 'checked: no namespace has a route out' "$T/small.out"
+ok links_had_their_rtt test "$(field '["rtt_emulated"]')" = True
 ok two_clients_were_corporate test "$(field '["corporate"]')" = 2
 ok corporate_clients_installed_over_https_alone clients_all 'c["corporate"]' 'c["https_bytes"] == j["size"] and c["swarm_bytes"] == 0'
 # libtorrent's num_peers counts connected peers only (a half-open attempt does not count).
