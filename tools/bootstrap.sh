@@ -11,12 +11,14 @@ shift || true
 # faketime: tests/cli/attack_clock.sh moves the clock of one run (libfaketime, no hook in swarmup).
 # systemd: tests/cli/systemd_units.sh rates the units with systemd-analyze (offline; no
 # systemd needs to run), which a minbase root lacks.
-# nftables: tests/cli/firewall_drop.sh drops the swarm's packets in a network namespace.
+# nftables: tests/cli/firewall_drop.sh drops the swarm's packets in a network namespace, and
+# tools/netlab's corporate firewall and packet loss; iptables: netlab's delay line's NFQUEUE
+# rule (the kernel here has no nft queue); python3-matplotlib: netlab's plot.
 PKGS=(build-essential cmake pkg-config git
       libgpgme-dev libcurl4-openssl-dev libuv1-dev libtorrent-rasterbar-dev libssl-dev
       gnupg openssl ca-certificates curl
       nginx python3 python3-libtorrent opentracker qbittorrent-nox strace iproute2 valgrind
-      faketime systemd nftables)
+      faketime systemd nftables iptables python3-matplotlib)
 # shellcheck disable=SC1091
 . "$SRC/tools/apt.sh"
 # Debian's nginx package may start a system nginx on port 80; the tests never
