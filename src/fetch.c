@@ -196,7 +196,7 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
       return SW_OK;
     }
   }
-  if (!f->o.json && !f->o.no_progress)
+  if (!f->o.json && !f->o.no_progress && !f->o.quiet)
     fprintf(stderr, "manifest ok: %s %s (sequence %" PRIu64 "), %s, %" PRIu64 " bytes\n", f->r.m->product,
             f->r.m->version, f->r.m->sequence, f->r.m->file, f->r.m->size);
   err = sw_store_open(sw_state_root(f->st), f->r.m, 1, &f->paths, msg, msglen);

@@ -98,20 +98,40 @@ void sw__fetch_https_advance(fetch *f) {
 }
 
 /* The current URL failed with err: retry it (bounded, with backoff) or move on. */
+/* The HTTPS client's messages name the request ("HTTPS GET URL failed: why"); our
+ * lines already name the source, so they keep only the why. */
+static const char *why_only(const char *msg, const char *url) {
+  static const char pre[] = "HTTPS GET ";
+  size_t ul = strlen(url);
+  if (strncmp(msg, pre, sizeof pre - 1) == 0 && strncmp(msg + sizeof pre - 1, url, ul) == 0 &&
+      strncmp(msg + sizeof pre - 1 + ul, " failed: ", 9) == 0)
+    return msg + sizeof pre - 1 + ul + 9;
+  return msg;
+}
+
 void sw__fetch_https_failed(fetch *f, sw_err err, const char *msg) {
   const char *url = f->r.m->fallback[f->https.url_idx];
-  snprintf(f->https.url_err, sizeof f->https.url_err, "%s", msg);
+  const char *why = why_only(msg, url);
+  snprintf(f->https.url_err, sizeof f->https.url_err, "%s", why);
   if (!f->https.url_failed[f->https.url_idx]) {
     /* (Already failed: a request cancelled because its URL delivered bad bytes.) */
-    sw__fetch_event(f, "https-error", "HTTPS: %.300s: %s", url, msg);
+    int retry;
     f->https.last_err = err;
     f->https.attempt++;
-    if (transient(err) && f->https.attempt < f->o.https_retries) {
+    retry = transient(err) && f->https.attempt < f->o.https_retries;
+    if (!retry) sw__fetch_url_fail(f, f->https.url_idx, 0, "%s", why);
+    /* One line per source in text: a source given up says so once, when
+     * another follows; the last one is said by the final error, which lists
+     * every source and why (the same failure twice, and once per retry, read
+     * like several failures). --json reports every attempt. */
+    if (f->o.json || (!retry && url_next(f) >= 0))
+      sw__fetch_event(f, "https-error", "HTTPS: %.300s: %s; %s", url, why,
+                      retry ? "retrying" : url_next(f) >= 0 ? "trying the next URL" : "no URL left");
+    if (retry) {
       /* Backoff: 250 ms, 500 ms, 1 s... for a retry of the same URL (a .part resumes from it). */
       uv_timer_start(&f->https.retry, on_retry_timer, 250u << (f->https.attempt - 1), 0);
       return;
     }
-    sw__fetch_url_fail(f, f->https.url_idx, 0, "%s", msg);
   }
   sw__fetch_https_advance(f);
 }

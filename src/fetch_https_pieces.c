@@ -144,6 +144,14 @@ int sw__fetch_pieces_request(fetch *f, sw_http_get *g) {
  * While HTTPS waits for it (meta_wait: a swarm without metadata), a good one
  * gives the swarm's torrent its metadata and HTTPS goes on in pieces mode;
  * otherwise file mode. */
+/* The Torrent URL gave no usable torrent. The torrent only matters for seeding
+ * afterwards (and for metadata when no peer answers): --json says so at once;
+ * the text says it once, where it matters ("not seeding: ..."), instead of a
+ * warning in the middle of a download that may well succeed. */
+void sw__fetch_torrent_failed(fetch *f) {
+  if (f->o.json) sw__fetch_event(f, "warning", "torrent file: %s", f->https.torrent_why);
+}
+
 static void torrent_data_done(void *arg, sw_err err, const char *msg, long status) {
   fetch *f = arg;
   char m2[SW_MSG_MAX], name[SW_FILE_MAX + 1], hex[65];
@@ -161,10 +169,13 @@ static void torrent_data_done(void *arg, sw_err err, const char *msg, long statu
       good = 1;
       if (sw_store_write(&f->paths, f->paths.torrent_name, sb, sl, m2, sizeof m2) == SW_OK) f->torrent_file_ok = 1;
     } else {
-      sw__fetch_event(f, "warning", "ignoring %.300s: not the signed torrent", f->r.m->torrent_url);
+      snprintf(f->https.torrent_why, sizeof f->https.torrent_why, "%.300s is not the signed torrent",
+               f->r.m->torrent_url);
+      sw__fetch_torrent_failed(f);
     }
   } else if (err) {
-    sw__fetch_event(f, "warning", "could not get the torrent file (%s)", msg);
+    snprintf(f->https.torrent_why, sizeof f->https.torrent_why, "%s", msg);
+    sw__fetch_torrent_failed(f);
   }
   free(f->https.tbuf);
   f->https.tbuf = NULL;
@@ -217,7 +228,8 @@ void sw__fetch_torrent_fetch(fetch *f) {
   g.on_done = torrent_data_done;
   g.arg = f;
   if (sw_http_start(f->https.http, &g, &f->https.treq, msg, sizeof msg) != SW_OK) {
-    sw__fetch_event(f, "warning", "could not get the torrent file: %s", msg);
+    snprintf(f->https.torrent_why, sizeof f->https.torrent_why, "%s", msg);
+    sw__fetch_torrent_failed(f);
     if (f->https.meta_wait) {
       f->https.meta_wait = 0;
       sw__fetch_file_begin(f);

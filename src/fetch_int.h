@@ -111,6 +111,7 @@ typedef struct fetch_https {
   uint64_t req_start;
   int handed_failed;
   sw_http_req *treq;
+  char torrent_why[SW_MSG_MAX]; /* why the Torrent URL gave no torrent ("": it did, or was not asked) */
   uint8_t *tbuf;
   size_t tlen;
 } fetch_https;
@@ -248,6 +249,7 @@ void sw__fetch_pieces_begin(fetch *f);
 int sw__fetch_pieces_request(fetch *f, sw_http_get *g);
 void sw__fetch_give_back(fetch *f, int first, int last);
 void sw__fetch_torrent_fetch(fetch *f);
+void sw__fetch_torrent_failed(fetch *f);
 
 /* fetch_gate.c */
 void sw__fetch_start_gate(fetch *f);

@@ -18,6 +18,8 @@ void sw__fetch_event(fetch *f, const char *event, const char *fmt, ...) {
   va_end(ap);
   if (f->o.json) {
     sw_json_event(event, NULL, NULL, 0, text);
+  } else if (f->o.quiet && strcmp(event, "warning") != 0 && strcmp(event, "https-error") != 0) {
+    return; /* -q: warnings and errors only */
   } else {
     if (f->rep.tty) fputs("\r\033[K", stderr);
     fprintf(stderr, "%s\n", text);

@@ -22,6 +22,8 @@ void sw__fetch_start_seeding(fetch *f) {
     if (!f->torrent_file_ok ||
         sw_store_read_torrent(&f->paths, f->r.m, SW_TORRENT_FILE_MAX, &tb, &tl, msg, sizeof msg) != SW_OK) {
       if (f->torrent_file_ok) sw__fetch_event(f, "done", "not seeding: %s", msg);
+      else if (f->https.torrent_why[0])
+        sw__fetch_event(f, "done", "not seeding: no torrent file for this release (Torrent URL: %s)", f->https.torrent_why);
       else sw__fetch_event(f, "done", "not seeding: no torrent file for this release");
       sw__fetch_shutdown(f);
       return;
@@ -44,8 +46,20 @@ void sw__fetch_start_seeding(fetch *f) {
   f->phase = PH_SEED;
   f->sw.t_seed = sw__fetch_now_ms(f);
   f->sw.seed_up_base = f->sw.last.total_payload_upload;
-  sw__fetch_event(f, "seeding", "seeding the verified copy for up to %" PRIu64 " s%s (Ctrl-C stops)", f->o.seed_time,
-                  f->o.seed_ratio > 0 ? " or until the ratio is reached" : "");
+  {
+    /* Say plainly what happens now and how to stop it: a user of apt or curl
+     * does not expect the command to go on after the install (docs/fetch-sources.md). */
+    char dur[32];
+    uint64_t s = f->o.seed_time;
+    if (s % 3600 == 0) snprintf(dur, sizeof dur, "%" PRIu64 " h", s / 3600);
+    else if (s % 60 == 0) snprintf(dur, sizeof dur, "%" PRIu64 " min", s / 60);
+    else snprintf(dur, sizeof dur, "%" PRIu64 " s", s);
+    sw__fetch_event(f, "seeding",
+                    "installed; now sharing it with other clients for up to %s%s on port %d (DHT %s): "
+                    "Ctrl-C stops sharing (the install is done), --seed-time 0 skips it",
+                    dur, f->o.seed_ratio > 0 ? " or until the ratio is reached" : "",
+                    sw_swarm_listen_port(f->sw.swarm), f->o.no_dht ? "off" : "on");
+  }
 }
 
 /* The 1 s tick while seeding: stop at the seed time or ratio. */
