@@ -117,7 +117,7 @@ static void fetch_help(void) {
          "Verify the manifest (as `swarmup check`), download the release into the state\n"
          "dir from the swarm and, after the swarm's head start (--http-delay) or at once\n"
          "when no peer connects, from HTTPS (the manifest's Fallback URLs) at the same\n"
-         "time, each piece from one source (docs/fetch-sources.md);\n"
+         "time, each piece from one source (see --http-delay, --prefer-swarm);\n"
          "check size, SHA-256 and signature (the payload gate), put the file into DIR\n"
          "atomically, run --exec, then keep seeding the verified copy until the seed time\n"
          "or ratio is reached, or SIGINT/SIGTERM. DIR never holds a partial or unverified\n"

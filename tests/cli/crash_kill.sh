@@ -218,7 +218,9 @@ echo "   kills landed (seed $SEED, $RUNS runs):"
 for k in manifest swarm https gate install state-write after-record missed; do
   printf '     %-13s %s\n' "$k" "${LANDED[$k]:-0}"
 done
-ok most_kills_landed_before_the_end test $(( ${LANDED[missed]:-0} + ${LANDED[after-record]:-0} )) -le 4
+# (At most 6 of the 21: the gate got faster in issue 12 and HTTPS now joins the swarm, so a
+# kill aimed at the gate or the install lands after the end more often; 5 was seen once.)
+ok most_kills_landed_before_the_end test $(( ${LANDED[missed]:-0} + ${LANDED[after-record]:-0} )) -le 6
 # The gate streams while the download runs, so a kill "in the gate" often lands
 # while bytes still arrive: count the download and the gate together.
 ok kills_landed_in_download_and_gate test $(( ${LANDED[swarm]:-0} + ${LANDED[https]:-0} + ${LANDED[gate]:-0} )) -ge 8
