@@ -73,7 +73,6 @@ void sw__fetch_shutdown(fetch *f) {
   uv_close((uv_handle_t *)&f->sched_tick, handle_closed);
   uv_close((uv_handle_t *)&f->sig_int, handle_closed);
   uv_close((uv_handle_t *)&f->sig_term, handle_closed);
-  if (f->gate.pump_ok) uv_close((uv_handle_t *)&f->gate.pump, handle_closed);
   if (f->hook.exec_running) uv_process_kill(&f->hook.proc, SIGTERM);
   sw__fetch_cancel_gate(f); /* a gate waiting for bytes gives up */
   if (f->https.http) {
@@ -278,9 +277,6 @@ int sw_cmd_fetch(int argc, char **argv) {
   uv_timer_init(&f->loop, &f->https.retry);
   uv_timer_init(&f->loop, &f->sched_tick);
   f->sched_tick.data = f;
-  uv_async_init(&f->loop, &f->gate.pump, sw__fetch_on_pump);
-  f->gate.pump.data = f;
-  f->gate.pump_ok = 1;
   uv_signal_init(&f->loop, &f->sig_int);
   uv_signal_init(&f->loop, &f->sig_term);
   f->tick.data = f->https.retry.data = f->sig_int.data = f->sig_term.data = f;
@@ -377,7 +373,6 @@ out:
   free(f->gate.done);
   free(f->rep.src);
   free(f->rep.refail);
-  for (int i = 0; i < SW_PIECE_RING; i++) free(f->gate.ring[i].data);
   free(f->https.piece_buf);
   if (f->gate.sync_ok) {
     uv_cond_destroy(&f->gate.cv);

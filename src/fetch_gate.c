@@ -1,7 +1,8 @@
 /* swarmup fetch: the streaming payload gate. It runs on libuv's thread pool
- * and reads the verified prefix while the download runs: the file being
- * written (file mode, from the store) or the pieces libtorrent verified and
- * hands over (a ring of SW_PIECE_RING pieces). Then the install. */
+ * and reads the final prefix of the file while the download runs: HTTPS's
+ * .part as it is written (file mode), or the store's file, up to the leading
+ * pieces libtorrent verified (the swarm, and HTTPS's pieces handed to it).
+ * Then the install. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -57,39 +58,15 @@ void sw__fetch_cancel_gate(fetch *f) {
   uv_mutex_unlock(&f->gate.mu);
 }
 
-/* On the gate's thread: bytes at offset from the pieces libtorrent handed over. */
-static int64_t gate_read_at(void *arg, uint64_t offset, uint8_t *buf, size_t len) {
-  fetch *f = arg;
-  int piece = (int)(offset / (uint64_t)f->sw.piece_len), used_up = 0;
-  size_t in = (size_t)(offset - (uint64_t)piece * (uint64_t)f->sw.piece_len), n = 0;
-  int slot = piece % SW_PIECE_RING;
-  uv_mutex_lock(&f->gate.mu);
-  while (!f->gate.gate_cancel && !(f->gate.ring[slot].data != NULL && f->gate.ring[slot].piece == piece))
-    uv_cond_wait(&f->gate.cv, &f->gate.mu);
-  if (!f->gate.gate_cancel && in < f->gate.ring[slot].len) {
-    n = f->gate.ring[slot].len - in < len ? f->gate.ring[slot].len - in : len;
-    memcpy(buf, f->gate.ring[slot].data + in, n);
-    if (in + n == f->gate.ring[slot].len) {
-      free(f->gate.ring[slot].data);
-      f->gate.ring[slot].data = NULL;
-      f->gate.consumed = piece + 1;
-      used_up = 1;
-    }
-  }
-  uv_mutex_unlock(&f->gate.mu);
-  if (used_up) uv_async_send(&f->gate.pump);
-  return n ? (int64_t)n : -1;
-}
-
 static void gate_work(uv_work_t *w) {
   fetch *f = w->data;
-  if (f->gate.gate_pieces) {
-    f->gate.gate_err = sw_gate_check_stream(f->pgp, f->r.m, -1, f->inst.fd, NULL, gate_read_at, f,
-                                            (unsigned)f->o.threshold, f->gate.gv);
-    return;
-  }
-  /* File mode reads the .part being written; it is renamed, not rewritten. */
-  const char *path = f->https.hmode == HM_FILE && f->https.part_fd >= 0 ? f->https.part_path : f->paths.file;
+  /* File mode reads the .part being written; it is renamed, not rewritten.
+   * The swarm's pieces are read from the file, not through libtorrent's
+   * read_piece: that cost two copies and two piece-sized allocations per piece
+   * and a round trip through the loop thread (docs/cpu.md). The bytes the gate
+   * hashes, copies and gives gpg are still those of one buffer. */
+  const char *path =
+      !f->gate.gate_pieces && f->https.hmode == HM_FILE && f->https.part_fd >= 0 ? f->https.part_path : f->paths.file;
   int fd = sw_store_openat(&f->paths, strrchr(path, '/') + 1, O_RDONLY, 0);
   if (fd < 0) {
     f->gate.gate_err = SW_ERR_IO;
@@ -124,14 +101,9 @@ void sw__fetch_gate_reset(fetch *f) {
   f->gate.gate_cancel = 0;
   f->gate.avail = 0;
   f->gate.want = 0;
-  f->gate.consumed = 0;
-  for (int i = 0; i < SW_PIECE_RING; i++) {
-    free(f->gate.ring[i].data);
-    f->gate.ring[i].data = NULL;
-  }
   uv_mutex_unlock(&f->gate.mu);
   f->gate.gate_pieces = 0;
-  f->gate.next_req = f->gate.deadline_next = 0;
+  f->gate.prefix = f->gate.deadline_next = 0;
 }
 
 static uint64_t ru_ms(const struct rusage *ru) {
@@ -297,73 +269,29 @@ void sw__fetch_start_gate(fetch *f) {
   f->gate.gating = 1;
 }
 
-/* Ask libtorrent for the next finished pieces the gate will need (at most
- * SW_PIECE_RING ahead of what it used up); start the gate on the first one. */
-#define SW_DEADLINE_WINDOW 24 /* pieces ahead of the gate that libtorrent fetches first */
+/* The swarm verified more pieces: publish the leading ones to the gate (start
+ * it on the first one), and give the pieces just past them deadlines. */
+#define SW_DEADLINE_WINDOW 24 /* pieces past the prefix that libtorrent fetches first */
 
 void sw__fetch_pump_pieces(fetch *f) {
-  int consumed;
+  uint64_t bytes;
   if (f->sw.t == NULL || f->gate.done == NULL) return;
-  /* Rarest-first keeps the swarm healthy; deadlines on the pieces just ahead of
-   * the gate keep its prefix growing, so it ends soon after the last piece. */
-  uv_mutex_lock(&f->gate.mu);
-  consumed = f->gate.consumed;
-  uv_mutex_unlock(&f->gate.mu);
-  if (f->gate.deadline_next < consumed) f->gate.deadline_next = consumed;
-  while (f->gate.deadline_next < f->sw.num_pieces && f->gate.deadline_next < consumed + SW_DEADLINE_WINDOW) {
+  while (f->gate.prefix < f->sw.num_pieces && sw__fetch_bit(f->gate.done, f->gate.prefix)) f->gate.prefix++;
+  /* Rarest-first keeps the swarm healthy; deadlines on the pieces just past the
+   * prefix keep it growing, so the gate ends soon after the last piece. */
+  if (f->gate.deadline_next < f->gate.prefix) f->gate.deadline_next = f->gate.prefix;
+  while (f->gate.deadline_next < f->sw.num_pieces && f->gate.deadline_next < f->gate.prefix + SW_DEADLINE_WINDOW) {
     int i = f->gate.deadline_next++;
     /* (Not a piece HTTPS holds: a deadline would make the swarm fetch it too.) */
     if (!sw__fetch_bit(f->gate.done, i) && (f->https.assigned == NULL || !f->https.assigned[i]))
-      sw_swarm_piece_deadline(f->sw.t, i, 200 + 40 * (i - consumed), NULL, 0);
+      sw_swarm_piece_deadline(f->sw.t, i, 200 + 40 * (i - f->gate.prefix), NULL, 0);
   }
-  if (!f->gate.gating && sw__fetch_bit(f->gate.done, 0) && f->phase == PH_DOWNLOAD) {
+  if (f->gate.prefix == 0) return;
+  if (!f->gate.gating && f->phase == PH_DOWNLOAD) {
     f->gate.gate_pieces = 1;
     sw__fetch_start_gate(f);
   }
-  if (!f->gate.gating || !f->gate.gate_pieces) return;
-  uv_mutex_lock(&f->gate.mu);
-  consumed = f->gate.consumed;
-  uv_mutex_unlock(&f->gate.mu);
-  while (f->gate.next_req < f->sw.num_pieces && f->gate.next_req < consumed + SW_PIECE_RING &&
-         sw__fetch_bit(f->gate.done, f->gate.next_req)) {
-    if (sw_swarm_read_piece(f->sw.t, f->gate.next_req, NULL, 0) != SW_OK) break;
-    f->gate.next_req++;
-  }
-}
-
-void sw__fetch_on_pump(uv_async_t *h) { sw__fetch_pump_pieces(h->data); }
-
-/* The swarm's answer to sw_swarm_read_piece (sw__fetch_pump_pieces): a piece
- * libtorrent verified, copied into the gate's ring. */
-void sw__fetch_on_piece_data(void *arg, sw_swarm_torrent *t, void *t_arg, int piece, const uint8_t *data, size_t len,
-                             const char *err) {
-  fetch *f = arg;
-  uint8_t *copy;
-  int slot;
-  (void)t_arg;
-  if (t != f->sw.t || !f->gate.gating || !f->gate.gate_pieces || piece < 0 || piece >= f->sw.num_pieces) return;
-  if (data == NULL) {
-    if (f->sw.resets > 0) {
-      /* Asked for before libtorrent started over: ask again once it is back. */
-      f->gate.done[piece / 8] &= (uint8_t)~(1u << (piece % 8));
-      if (piece < f->gate.next_req) f->gate.next_req = piece;
-      return;
-    }
-    sw__fetch_fail(f, SW_ERR_IO, "reading piece %d back from the download failed: %s", piece, err ? err : "?");
-    return;
-  }
-  copy = malloc(len ? len : 1);
-  if (copy == NULL) {
-    sw__fetch_fail(f, SW_ERR_NOMEM, "out of memory");
-    return;
-  }
-  memcpy(copy, data, len);
-  slot = piece % SW_PIECE_RING;
-  uv_mutex_lock(&f->gate.mu);
-  free(f->gate.ring[slot].data);
-  f->gate.ring[slot].piece = piece;
-  f->gate.ring[slot].data = copy;
-  f->gate.ring[slot].len = len;
-  uv_cond_signal(&f->gate.cv);
-  uv_mutex_unlock(&f->gate.mu);
+  if (!f->gate.gating || !f->gate.gate_pieces) return; /* the gate reads HTTPS's .part */
+  bytes = (uint64_t)f->gate.prefix * (uint64_t)f->sw.piece_len;
+  sw__fetch_set_avail(f, bytes < f->r.m->size ? bytes : f->r.m->size);
 }

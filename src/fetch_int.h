@@ -39,7 +39,6 @@
 #define SW_MIXED_SPAN_MAX (4u << 20)     /* ... while the swarm runs too: the sources share the rest finely */
 #define SW_SCHED_TICK_MS 250             /* the scheduler looks at the sources this often */
 #define SW_TORRENT_FILE_MAX (16u << 20)  /* a .torrent fetched from the Torrent URL */
-#define SW_PIECE_RING 16                 /* pieces read ahead for the streaming gate */
 #define SW_FETCH_MSG_MAX 4096            /* fetch's final message: every source tried and why it failed */
 #define SW_STALL_SAMPLES 40              /* (time, bytes) samples of the swarm's progress window */
 #define SW_PART_SOURCE "part-source"     /* STORE/part-source: the URL that delivered STORE/<File>.part */
@@ -130,14 +129,12 @@ typedef struct fetch_gate {
   int gating;                  /* a gate job is running */
   int sync_ok;
   uint8_t *done;               /* pieces verified by libtorrent */
-  int gate_pieces;             /* the gate reads pieces handed over by libtorrent (not the file) */
-  struct { int piece; uint8_t *data; size_t len; } ring[SW_PIECE_RING]; /* under mu */
-  int consumed;                /* pieces the gate has used up (under mu) */
-  int next_req;                /* next piece to ask libtorrent for (loop thread) */
+  int gate_pieces;             /* the gate follows the pieces libtorrent verified, in the store's
+                                * file (not HTTPS's .part): with libtorrent's pread/pwrite disk I/O
+                                * (src/swopts.c) a piece it reports verified is written there */
+  int prefix;                  /* leading pieces libtorrent verified, published as avail (loop thread) */
   int deadline_next;           /* next piece to give a deadline (the gate's window) */
   int gate_restart;            /* cancel the running gate and start it again (file mode) */
-  uv_async_t pump;             /* the gate used up a piece: ask for more */
-  int pump_ok;
 } fetch_gate;
 
 /* The progress line and the summary (fetch_report.c). */
@@ -257,9 +254,6 @@ void sw__fetch_set_avail(fetch *f, uint64_t bytes);
 void sw__fetch_cancel_gate(fetch *f);
 void sw__fetch_gate_reset(fetch *f);
 void sw__fetch_pump_pieces(fetch *f);
-void sw__fetch_on_pump(uv_async_t *h);
-void sw__fetch_on_piece_data(void *arg, sw_swarm_torrent *t, void *t_arg, int piece, const uint8_t *data, size_t len,
-                             const char *err);
 
 /* fetch_hook.c */
 void sw__fetch_run_exec(fetch *f);

@@ -12,19 +12,15 @@
 
 static void on_reset(void *arg, sw_swarm_torrent *t, void *t_arg, const char *why) {
   fetch *f = arg;
-  int consumed;
   (void)t_arg;
   if (t != f->sw.t) return;
   f->sw.resets++;
   sw__fetch_event(f, "warning", "swarm: %s; libtorrent starts the download over (the gate keeps what it checked)", why);
   if (f->gate.done == NULL) return;
-  /* What the gate has used up stays used; everything after it must come again. */
-  uv_mutex_lock(&f->gate.mu);
-  consumed = f->gate.consumed;
-  uv_mutex_unlock(&f->gate.mu);
-  for (int i = consumed; i < f->sw.num_pieces; i++) f->gate.done[i / 8] &= (uint8_t)~(1u << (i % 8));
-  if (f->gate.next_req > consumed) f->gate.next_req = consumed;
-  f->gate.deadline_next = consumed;
+  /* The prefix the gate was given stays given (verified, in the file, and a
+   * recheck leaves it as it is); every piece after it must come again. */
+  for (int i = f->gate.prefix; i < f->sw.num_pieces; i++) f->gate.done[i / 8] &= (uint8_t)~(1u << (i % 8));
+  f->gate.deadline_next = f->gate.prefix;
   f->sw.t_progress = sw__fetch_now_ms(f);
   sw__fetch_stall_reset(f);
 }
@@ -224,8 +220,7 @@ static void on_finished(void *arg, sw_swarm_torrent *t, void *t_arg) {
   (void)t_arg;
   if (t != f->sw.t) return;
   if (sw_swarm_get_status(t, &f->sw.last, NULL, 0) == SW_OK) swarm_count(f, f->sw.last.total_payload_download);
-  /* Every piece is hash-checked (maybe not yet written out: the gate gets
-   * the pieces from libtorrent, not from the file). */
+  /* Every piece is hash-checked and in the file (pread/pwrite disk I/O). */
   if (f->gate.done == NULL) pieces_refresh(f);
   if (f->gate.done == NULL) {
     sw__fetch_fail(f, SW_ERR_INTERNAL, "finished without a piece layout");
@@ -384,7 +379,6 @@ void sw__fetch_swarm_callbacks(fetch *f, sw_swarm_callbacks *cb) {
   cb->on_error = on_error;
   cb->on_piece_failed = sw__fetch_on_piece_failed;
   cb->on_piece = on_piece;
-  cb->on_piece_data = sw__fetch_on_piece_data;
   cb->on_reset = on_reset;
   cb->on_tracker = on_tracker;
   cb->on_closed = on_swarm_closed;
