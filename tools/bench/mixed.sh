@@ -106,7 +106,9 @@ scen_setup() {
   if [ ! -s "$T/keys/keys.env" ]; then
     bench_keys "$PKG"
   else
+    # (As bench_keys signs the first payload; bench_manifest reads PKGSIG.)
     gpg --homedir "$GNUPGHOME" --batch --yes --quiet --sig-notation purpose@swarmup=package -u "$A_FPR!" --detach-sign -o "$T/pkg.sig" "$PKG"
+    # shellcheck disable=SC2034
     PKGSIG=$(base64 -w0 "$T/pkg.sig")
   fi
   rm -rf "$T/rel"
