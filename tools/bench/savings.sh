@@ -17,9 +17,15 @@
 #   SW_SAVINGS_SUPER_SEED=0; what it sent is its final `upload` event (payload bytes);
 # - the torrent and magnet from `swarmup-publish make --tracker URL --peer 127.0.0.1:SEEDPORT`
 #   (so the magnet carries tr= and x.pe=, as a publisher would ship it), a signed manifest;
-# - scenarios, for N in SW_SAVINGS_NS (default "10 25"), each in turn:
+# - scenarios, for N in SW_SAVINGS_NS (default "10 25"), each mode of SW_SAVINGS_MODES (default
+#   "swarm prefer https") in turn:
 #     swarm  N x `swarmup fetch --seed-time SW_SAVINGS_SEED_TIME (default 20)` (default seed
-#            ratio 2.0), each with its own --state-dir and --out,
+#            ratio 2.0), each with its own --state-dir and --out: the foreground default
+#            (HTTPS joins after the swarm's 3 s head start, or sooner, when the swarm's rate
+#            would not finish within it),
+#     prefer the same with `--prefer-swarm` (background installs: the swarm alone for 30 s,
+#            then HTTPS only if the swarm would not finish within 10 minutes); only for the N
+#            in SW_SAVINGS_PREFER_NS (default: the largest N, to keep tools/bench/run short),
 #     https  the same N clients with `--no-swarm` (everyone from the origin),
 #   started in waves as real installs would be: SW_SAVINGS_WAVE (default 5) clients every
 #   SW_SAVINGS_GAP (default 4) seconds. SW_SAVINGS_SEED_LIMIT=BYTES/s caps the publisher seed's
@@ -39,6 +45,8 @@ build=$(cd "${1:-$repo/build-bench}" && pwd)
 out_md=${2-$repo/docs/bench-savings.md}
 mib=${SW_SAVINGS_MIB:-128}
 NS=${SW_SAVINGS_NS:-10 25}
+MODES=${SW_SAVINGS_MODES:-swarm prefer https}
+PREFER_NS=${SW_SAVINGS_PREFER_NS:-$(tr ' ' '\n' <<<"$NS" | grep . | sort -n | tail -1)}
 WAVE=${SW_SAVINGS_WAVE:-5}
 GAP=${SW_SAVINGS_GAP:-4}
 SEED_TIME=${SW_SAVINGS_SEED_TIME:-20}
@@ -55,6 +63,9 @@ for x in "$SWARMUP" "$PUBLISH"; do
 done
 for x in nginx opentracker; do
   command -v "$x" >/dev/null || { echo "savings.sh: $x not installed" >&2; exit 2; }
+done
+for m in $MODES; do
+  case $m in swarm | prefer | https) ;; *) echo "savings.sh: unknown mode $m in SW_SAVINGS_MODES (swarm prefer https)" >&2; exit 2 ;; esac
 done
 "$PY" -c 'import matplotlib' 2>/dev/null ||
   { echo "savings.sh: no matplotlib for $PY (apt-get install -y python3-matplotlib)" >&2; exit 2; }
@@ -139,7 +150,7 @@ pubseed_stop() { # DIR: stops it (in this shell, to wait for it); SEED_SENT = th
 }
 
 # ---- one scenario --------------------------------------------------------------------------
-# scenario MODE N: MODE swarm or https. Results in $T/res/MODE-N/: c$i.json (memwatch),
+# scenario MODE N: MODE swarm, prefer or https. Results in $T/res/MODE-N/: c$i.json (memwatch),
 # c$i.lines (timestamped events), c$i.start (spawn offset s), scen.json (publisher counts).
 scenario() {
   local mode=$1 n=$2 i d rs nfail lines0 up0 pup0 up1 pup1 t0 deadline alive got tstart
@@ -147,7 +158,7 @@ scenario() {
   mkdir -p "$R"
   log "scenario $mode N=$n: tracker lists: $(tracker_counts); load $(cut -d' ' -f1-3 /proc/loadavg)"
   up0=0
-  [ "$mode" = swarm ] && pubseed_start "$T/pubseed"
+  [ "$mode" != https ] && pubseed_start "$T/pubseed"
   lines0=$(wc -l <"$N/access.log")
   tstart=$(now)
   for i in $(seq 1 "$n"); do
@@ -156,8 +167,9 @@ scenario() {
     mkdir -p "$d/out" "$d/state"
     local cmd=("$SWARMUP" fetch --manifest "$T/m" --trusted-key "$T/keys/trusted.asc" --product hello
       --state-dir "$d/state" --out "$d/out" --ca-file "$CA" --json --no-progress)
-    if [ "$mode" = swarm ]; then
+    if [ "$mode" != https ]; then
       cmd+=(--listen 127.0.0.1:0 --no-dht --no-lsd --no-utp --seed-time "$SEED_TIME")
+      [ "$mode" = prefer ] && cmd+=(--prefer-swarm)
     else
       cmd+=(--no-swarm --seed-time 0)
     fi
@@ -192,7 +204,7 @@ scenario() {
   for i in "${CP[@]}"; do wait "$i" || true; done
   sleep 0.3 # the last access-log lines
   up1=0
-  if [ "$mode" = swarm ]; then
+  if [ "$mode" != https ]; then
     pubseed_stop "$T/pubseed"
     up1=$SEED_SENT
   fi
@@ -227,8 +239,10 @@ scenario() {
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T_START=$SECONDS
 for n in $NS; do
-  scenario swarm "$n"
-  scenario https "$n"
+  for mode in $MODES; do
+    if [ "$mode" = prefer ] && ! grep -qw -- "$n" <<<"$PREFER_NS"; then continue; fi
+    scenario "$mode" "$n"
+  done
 done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 log "all scenarios done in $((SECONDS - T_START)) s"
@@ -236,7 +250,7 @@ log "all scenarios done in $((SECONDS - T_START)) s"
 # ---- report + plot -----------------------------------------------------------------------
 export SW_B_DATE SW_B_CPU SW_B_NPROC SW_B_VERS SW_B_MIB="$mib" SW_B_NS="$NS" SW_B_WAVE="$WAVE" SW_B_GAP="$GAP"
 export SW_B_SEED_TIME="$SEED_TIME" SW_B_ELAPSED=$((SECONDS - T_START)) SW_B_LOAD="$LOAD0 before, $LOAD1 after"
-export SW_B_SUMMARY=${SW_BENCH_SUMMARY:-} SW_B_NAME=$NAME
+export SW_B_SUMMARY=${SW_BENCH_SUMMARY:-} SW_B_NAME=$NAME SW_B_MODES="$MODES" SW_B_PREFER_NS="$PREFER_NS"
 SW_B_DATE=$(date -u +%Y-%m-%d)
 SW_B_CPU=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 SW_B_NPROC=$(nproc)
@@ -246,6 +260,14 @@ if [ -n "$out_md" ]; then png=${out_md%.md}.png; else png=$T/savings.png; fi
 report=$("$PY" "$here/savings_report.py" "$T/res" "$png")
 
 notes=$(bench_notes "$out_md")
+and_list() { # A B C -> "A, B and C"
+  local out="" i=0
+  for x in "$@"; do
+    i=$((i + 1))
+    if [ "$i" = 1 ]; then out=$x; elif [ "$i" = "$#" ]; then out+=" and $x"; else out+=", $x"; fi
+  done
+  echo "$out"
+}
 doc=$(
   echo "# Origin savings benchmark"
   echo
@@ -258,9 +280,20 @@ doc=$(
   if [ "$SEED_LIMIT" = 0 ]; then echo "unlimited upload; started for each swarm scenario), a local opentracker, and a magnet from \`swarmup-publish make --tracker"
   else echo "upload limited to $((SEED_LIMIT / 1024)) KiB/s; started for each swarm scenario), a local opentracker, and a magnet from \`swarmup-publish make --tracker"; fi
   echo "URL --peer SEED\` (tr= and x.pe=). N \`swarmup fetch\` clients, each with its own"
-  echo "--state-dir and --out, are started in waves of $SW_B_WAVE every $SW_B_GAP s; in the swarm"
-  echo "scenario each seeds for \`--seed-time $SW_B_SEED_TIME\` s after installing (default"
-  echo "\`--seed-ratio 2\`); in the HTTPS-only scenario the same clients run with \`--no-swarm\`."
+  echo "--state-dir and --out, are started in waves of $SW_B_WAVE every $SW_B_GAP s, in each mode of"
+  echo "SW_SAVINGS_MODES ($MODES):"
+  for m in $MODES; do
+    case $m in
+      swarm) echo "- **swarm**, the foreground default: the swarm gets a 3 s head start, and HTTPS joins beside"
+        echo "  it as soon as the swarm's observed rate would not finish the file within it;" ;;
+      prefer) echo "- **prefer**, \`--prefer-swarm\` (the background mode): the swarm alone for 30 s, then HTTPS"
+        echo "  only if the swarm would not finish within 10 minutes; run for N = $(and_list $PREFER_NS) only"
+        echo "  (SW_SAVINGS_PREFER_NS; to keep \`tools/bench/run\` within its time);" ;;
+      https) echo "- **https**, HTTPS only: the same clients with \`--no-swarm\`;" ;;
+    esac
+  done
+  echo "in the swarm modes each client seeds for \`--seed-time $SW_B_SEED_TIME\` s after installing"
+  echo "(default \`--seed-ratio 2\`)."
   echo "**Publisher egress** = the seed's upload (its last \`upload\` event: libtorrent's payload"
   echo "count) + the origin's \`\$body_bytes_sent\` for the file (TLS framing not counted),"
   echo "divided by the release size. **Time to install** = from a client's spawn to its"
