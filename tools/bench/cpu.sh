@@ -11,7 +11,7 @@
 # stage (docs/cpu.md says how each is measured):
 #   cpu_loop_ms       the loop thread: sockets, TLS and libcurl, calls into libtorrent,
 #                     the .part writes (HTTPS) or the copy of each verified piece (swarm)
-#   cpu_gate_read_ms  the gate getting the bytes: pread of the .part, or the piece ring
+#   cpu_gate_read_ms  the gate getting the bytes: pread of the .part or of the store file
 #   cpu_gpgme_ms      gpgme pumping the bytes into gpg's pipe (the gate's thread, minus reading)
 #   cpu_sha256_ms     our SHA-256 (OpenSSL EVP)
 #   cpu_copy_ms       the copy into --out (pwrite)
@@ -98,7 +98,7 @@ import json, os, statistics
 
 res, runs, mib = os.environ["SW_C_RES"], int(os.environ["SW_C_RUNS"]), int(os.environ["SW_C_MIB"])
 STAGES = [("cpu_loop_ms", "loop thread: sockets, TLS, libcurl / libtorrent calls, .part writes"),
-          ("cpu_gate_read_ms", "gate: reading the bytes (pread / piece ring) into gpgme's buffer"),
+          ("cpu_gate_read_ms", "gate: reading the bytes (pread of the .part or the store file) into gpgme's buffer"),
           ("cpu_gpgme_ms", "gate: gpgme pumping them into gpg's pipe"),
           ("cpu_sha256_ms", "our SHA-256 (OpenSSL EVP)"),
           ("cpu_copy_ms", "the copy into --out (pwrite)"),
