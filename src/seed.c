@@ -31,81 +31,12 @@
 #include "out.h"
 #include "release.h"
 #include "safedir.h"
+#include "seed_int.h"
 #include "seedcfg.h"
 #include "seedrec.h"
 #include "store.h"
 #include "swarm.h"
 #include "swopts.h"
-
-#define SEED_PRODUCTS_MAX SW_SEEDCFG_SECTIONS_MAX
-#define SEED_REL_MAX 64
-#define SEED_TORRENT_MAX (16u << 20) /* a .torrent we read back from our own store */
-
-enum rel_state { REL_DOWNLOADING, REL_GATING, REL_SEEDING };
-
-typedef struct seeder seeder;
-typedef struct seed_prod seed_prod;
-
-typedef struct seed_rel {
-  seed_prod *p;
-  uint64_t seq;
-  enum rel_state state;
-  sw_swarm_torrent *t;
-  sw_manifest *m;          /* the accepted manifest of this release (NULL for one found in the store) */
-  sw_store_paths paths;
-  uv_work_t work;
-  sw_gate_verdict *gv;
-  sw_err work_err;
-  int adopted;             /* came from --from */
-  int torrent_ok;          /* the regenerated torrent matched the signed btmh */
-  uint64_t uploaded;       /* payload bytes sent to peers since it was added (libtorrent's count) */
-  uint64_t reported;       /* the last count reported */
-  uint64_t t_reported;     /* when (loop ms) */
-  uint64_t base;           /* uploaded by earlier runs (the last seeding record), counted once known */
-  int base_set;
-  int peers;
-  uint8_t *tbuf;           /* the stored .torrent, checked against the btmh, until handed to the swarm */
-  size_t tlen;
-  int refused;             /* store re-check: 1 refused (say why), 2 skipped quietly (a partial download) */
-  char msg[SW_MSG_MAX];
-} seed_rel;
-
-struct seed_prod {
-  seeder *sd;
-  char label[80];
-  sw_opts o;
-  sw_pgp *pgp;
-  sw_release r;
-  int loading;
-  uint64_t next_poll;
-  seed_rel *rel[SEED_REL_MAX];
-  size_t n_rel;
-  int busy;                /* works in flight: the product can't be freed until 0 */
-  int dead;                /* removed by a reload: free when not busy */
-  int rewalked;            /* polled again at once since the last accepted load (see rewalk) */
-  uint64_t keys_version;   /* with --trusted-keys: the statement p->pgp was opened from (prod_keys) */
-  sw_seedrec prev;         /* the seeding record found at start (uploads of earlier runs) */
-  int have_prev;
-  uint64_t rec_at;         /* loop ms of the last record written */
-  int rec_warned;
-};
-
-struct seeder {
-  uv_loop_t loop;
-  sw_opts g;
-  char statedir[2048];
-  sw_dir root;             /* the checked state dir (safedir.h), held for the seeder's life */
-  const char *config_path;
-  sw_http *http;
-  sw_swarm *swarm;
-  uv_signal_t s_int, s_term, s_hup;
-  uv_timer_t tick;
-  seed_prod *prod[SEED_PRODUCTS_MAX];
-  size_t n_prod;
-  int closing;
-  int argc;
-  char **argv;
-};
 
 static void seed_log(seeder *sd, const char *event, const seed_prod *p, uint64_t seq, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
