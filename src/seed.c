@@ -38,108 +38,6 @@
 #include "swarm.h"
 #include "swopts.h"
 
-static void seed_log(seeder *sd, const char *event, const seed_prod *p, uint64_t seq, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void seed_log(seeder *sd, const char *event, const seed_prod *p, uint64_t seq, const char *fmt, ...) {
-  char text[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(text, sizeof text, fmt, ap);
-  va_end(ap);
-  if (sd->g.json) {
-    sw_json_event(event, p ? p->o.product : NULL, p ? p->o.channel : NULL, seq, text);
-  } else {
-    /* -q: what an operator must act on only (errors, warnings, refusals). */
-    if (sd->g.quiet && strcmp(event, "error") && strcmp(event, "warning") && strcmp(event, "refused") &&
-        strcmp(event, "rejected"))
-      return;
-    if (p && seq) printf("%s/%s #%" PRIu64 ": %s\n", p->o.product, p->o.channel, seq, text);
-    else if (p) printf("%s/%s: %s\n", p->o.product, p->o.channel, text);
-    else printf("%s\n", text);
-    fflush(stdout);
-  }
-}
-
-/* What a release has sent to peers: a JSON "upload" event (every
- * SEED_UPLOAD_EVERY_MS while it changes, and a last one when it stops being
- * seeded), or one text line when it stops. Operators and the benchmarks read
- * a seed's egress from it. */
-#define SEED_UPLOAD_EVERY_MS 10000
-
-static void report_upload(seed_rel *r, int last) {
-  seeder *sd = r->p->sd;
-  if (sd->g.json) {
-    sw_json j;
-    sw_json_begin(&j, stdout);
-    sw_json_str(&j, "event", "upload");
-    sw_json_str(&j, "product", r->p->o.product);
-    sw_json_str(&j, "channel", r->p->o.channel);
-    sw_json_u64(&j, "sequence", r->seq);
-    sw_json_u64(&j, "uploaded", r->uploaded);
-    sw_json_u64(&j, "peers", (uint64_t)(r->peers > 0 ? r->peers : 0));
-    sw_json_u64(&j, "final", (uint64_t)last);
-    sw_json_end(&j);
-  } else if (last && r->uploaded > 0 && !sd->g.quiet) {
-    printf("%s/%s #%" PRIu64 ": sent %.1f MiB to peers\n", r->p->o.product, r->p->o.channel, r->seq,
-           (double)r->uploaded / 1048576.0);
-    fflush(stdout);
-  }
-  r->reported = r->uploaded;
-  r->t_reported = uv_now(&sd->loop);
-}
-
-/* STATE/<product>/<channel>/seeding for `swarmup status` (seedrec.h): what
- * is seeded and what it has sent, every SW_SEEDREC_EVERY_MS and when it stops.
- * Best effort: a failure is said once, seeding goes on. */
-static void prod_write_rec(seed_prod *p, int running) {
-  sw_seedrec rec;
-  char msg[SW_MSG_MAX];
-  if (p->n_rel == 0 && !p->have_prev) return; /* nothing seeded yet: maybe no channel dir either */
-  p->rec_at = uv_now(&p->sd->loop);
-  memset(&rec, 0, sizeof rec);
-  rec.pid = (uint64_t)getpid();
-  rec.updated = (int64_t)time(NULL);
-  rec.running = running;
-  for (size_t i = 0; i < p->n_rel && rec.n < SW_SEEDREC_RELEASES_MAX; i++) {
-    seed_rel *r = p->rel[i];
-    if (r->state != REL_SEEDING || r->m == NULL) continue;
-    if (!r->base_set) {
-      r->base = p->have_prev ? sw_seedrec_uploaded(&p->prev, r->seq) : 0;
-      r->base_set = 1;
-    }
-    rec.rel[rec.n].sequence = r->seq;
-    rec.rel[rec.n].size = r->m->size;
-    rec.rel[rec.n].uploaded = r->base + r->uploaded;
-    rec.rel[rec.n].peers = (uint64_t)(r->peers > 0 ? r->peers : 0);
-    rec.n++;
-  }
-  if (sw_seedrec_write(&p->sd->root, p->o.product, p->o.channel, &rec, msg, sizeof msg) != SW_OK && !p->rec_warned) {
-    seed_log(p->sd, "warning", p, 0, "cannot write the seeding record: %s", msg);
-    p->rec_warned = 1;
-  }
-}
-
-/* Called before a release's torrent is removed. */
-static void rel_final_upload(seed_rel *r) {
-  sw_swarm_status st;
-  if (r->t && sw_swarm_get_status(r->t, &st, NULL, 0) == SW_OK) {
-    r->uploaded = st.total_payload_upload;
-    r->peers = st.num_peers;
-  }
-  if (r->t) report_upload(r, 1);
-}
-
-static void on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swarm_status *st) {
-  seed_rel *r = t_arg;
-  (void)arg;
-  if (r == NULL || r->t != t || r->state != REL_SEEDING) return;
-  r->uploaded = st->total_payload_upload;
-  r->peers = st->num_peers;
-  if (r->p->sd->g.json && r->uploaded != r->reported &&
-      uv_now(&r->p->sd->loop) - r->t_reported >= SEED_UPLOAD_EVERY_MS)
-    report_upload(r, 0);
-}
-
 static seed_rel *rel_new(seed_prod *p, uint64_t seq) {
   seed_rel *r = calloc(1, sizeof *r);
   if (r == NULL) return NULL;
@@ -185,7 +83,7 @@ static void prod_remove_rel(seed_prod *p, seed_rel *r, int delete_files) {
     break;
   }
   if (r->t) {
-    rel_final_upload(r);
+    sw__seed_rel_final_upload(r);
     sw_swarm_remove(r->t);
   }
   r->t = NULL;
@@ -200,7 +98,7 @@ static void prod_prune(seed_prod *p) {
     for (size_t i = 0; i < p->n_rel; i++)
       if (p->rel[i]->state != REL_GATING && (oldest == NULL || p->rel[i]->seq < oldest->seq)) oldest = p->rel[i];
     if (oldest == NULL) return;
-    seed_log(p->sd, "removed", p, oldest->seq, "removed (keeping the last %" PRIu64 ")", p->o.keep);
+    sw__seed_log(p->sd, "removed", p, oldest->seq, "removed (keeping the last %" PRIu64 ")", p->o.keep);
     prod_remove_rel(p, oldest, 1);
   }
 }
@@ -326,20 +224,20 @@ static void gate_done(uv_work_t *w, int status) {
     return;
   }
   if (r->work_err != SW_OK || !r->gv->accepted) {
-    seed_log(p->sd, "rejected", p, r->seq, "%s: %s", r->work_err ? "could not check the payload" : "payload rejected",
-             r->gv->reason);
+    sw__seed_log(p->sd, "rejected", p, r->seq, "%s: %s",
+                 r->work_err ? "could not check the payload" : "payload rejected", r->gv->reason);
     prod_remove_rel(p, r, 1); /* bad bytes are never seeded, nor kept */
     return;
   }
   if (sw_store_mark_verified(&r->paths, r->m, msg, sizeof msg) != SW_OK) {
-    seed_log(p->sd, "error", p, r->seq, "cannot record the verified release: %s", msg);
+    sw__seed_log(p->sd, "error", p, r->seq, "cannot record the verified release: %s", msg);
     prod_remove_rel(p, r, 0);
     return;
   }
-  seed_log(p->sd, "verified", p, r->seq, "%s %s passed the gate", r->m->file, r->m->version);
+  sw__seed_log(p->sd, "verified", p, r->seq, "%s %s passed the gate", r->m->file, r->m->version);
   if (r->adopted) {
     if (r->torrent_ok && rel_add_seed(r, msg, sizeof msg) == SW_OK) {
-      seed_log(p->sd, "seeding", p, r->seq, "seeding %s (adopted from %s)", r->m->file, p->o.from);
+      sw__seed_log(p->sd, "seeding", p, r->seq, "seeding %s (adopted from %s)", r->m->file, p->o.from);
     } else {
       /* The rebuilt torrent is not the signed one (other piece size or tool):
        * join the swarm by magnet; the complete file is checked and seeded
@@ -350,8 +248,8 @@ static void gate_done(uv_work_t *w, int status) {
   } else {
     r->state = REL_SEEDING;
     if (r->t && sw_swarm_write_torrent(r->t, r->paths.torrent, msg, sizeof msg) != SW_OK)
-      seed_log(p->sd, "warning", p, r->seq, "could not keep the torrent file: %s", msg);
-    seed_log(p->sd, "seeding", p, r->seq, "seeding %s", r->m->file);
+      sw__seed_log(p->sd, "warning", p, r->seq, "could not keep the torrent file: %s", msg);
+    sw__seed_log(p->sd, "seeding", p, r->seq, "seeding %s", r->m->file);
   }
   prod_prune(p);
 }
@@ -361,7 +259,7 @@ static void start_gate(seed_rel *r) {
   if (r->gv == NULL) r->gv = calloc(1, sizeof *r->gv);
   r->work.data = r;
   if (r->gv == NULL || uv_queue_work(&r->p->sd->loop, &r->work, gate_work, gate_done) != 0) {
-    seed_log(r->p->sd, "error", r->p, r->seq, "cannot start the payload gate");
+    sw__seed_log(r->p->sd, "error", r->p, r->seq, "cannot start the payload gate");
     prod_remove_rel(r->p, r, 0);
     return;
   }
@@ -390,11 +288,11 @@ static void start_download(seed_rel *r) {
   dl.resume_path = r->paths.resume;
   dl.arg = r;
   if (sw_swarm_add_download(r->p->sd->swarm, &dl, &r->t, msg, sizeof msg) != SW_OK) {
-    seed_log(r->p->sd, "error", r->p, r->seq, "swarm: %s", msg);
+    sw__seed_log(r->p->sd, "error", r->p, r->seq, "swarm: %s", msg);
     prod_remove_rel(r->p, r, 0);
     return;
   }
-  seed_log(r->p->sd, "downloading", r->p, r->seq, "downloading %s from the swarm", r->m->file);
+  sw__seed_log(r->p->sd, "downloading", r->p, r->seq, "downloading %s from the swarm", r->m->file);
 }
 
 static void on_finished(void *arg, sw_swarm_torrent *t, void *t_arg) {
@@ -406,8 +304,8 @@ static void on_finished(void *arg, sw_swarm_torrent *t, void *t_arg) {
     char msg[SW_MSG_MAX];
     r->state = REL_SEEDING;
     if (sw_swarm_write_torrent(t, r->paths.torrent, msg, sizeof msg) != SW_OK)
-      seed_log(r->p->sd, "warning", r->p, r->seq, "could not keep the torrent file: %s", msg);
-    seed_log(r->p->sd, "seeding", r->p, r->seq, "seeding %s (adopted from %s)", r->m->file, r->p->o.from);
+      sw__seed_log(r->p->sd, "warning", r->p, r->seq, "could not keep the torrent file: %s", msg);
+    sw__seed_log(r->p->sd, "seeding", r->p, r->seq, "seeding %s (adopted from %s)", r->m->file, r->p->o.from);
     return;
   }
   start_gate(r);
@@ -417,10 +315,10 @@ static void on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, co
   seeder *sd = arg;
   seed_rel *r = t_arg;
   if (t == NULL || r == NULL) {
-    seed_log(sd, "warning", NULL, 0, "swarm: %s", msg);
+    sw__seed_log(sd, "warning", NULL, 0, "swarm: %s", msg);
     return;
   }
-  seed_log(sd, "error", r->p, r->seq, "%s: %s", sw_strerror(err), msg);
+  sw__seed_log(sd, "error", r->p, r->seq, "%s: %s", sw_strerror(err), msg);
   if (r->state != REL_GATING) prod_remove_rel(r->p, r, err == SW_ERR_TORRENT_MISMATCH);
 }
 
@@ -437,7 +335,7 @@ static void accept_release(seed_prod *p) {
 
   err = sw_state_open(&st, sd->statedir, msg, sizeof msg);
   if (err) {
-    seed_log(sd, "warning", p, 0, "state: %s (will retry)", msg);
+    sw__seed_log(sd, "warning", p, 0, "state: %s (will retry)", msg);
     return;
   }
   err = sw_release_check_fresh(&p->o, st, &p->r, &fresh, &rec, msg, sizeof msg);
@@ -445,28 +343,28 @@ static void accept_release(seed_prod *p) {
   else if (err == SW_OK) sw_release_note_saved(st, &p->o, &rec, "seed"); /* note the check */
   sw_state_close(st);
   if (err) {
-    seed_log(sd, "rejected", p, 0, "%s", msg);
+    sw__seed_log(sd, "rejected", p, 0, "%s", msg);
     return;
   }
   if (prod_find(p, p->r.m->sequence)) return; /* already seeding or on its way */
   r = p->n_rel < SEED_REL_MAX ? rel_new(p, p->r.m->sequence) : NULL;
   if (r == NULL) {
-    seed_log(sd, "error", p, 0, "too many releases");
+    sw__seed_log(sd, "error", p, 0, "too many releases");
     return;
   }
   r->m = p->r.m; /* take the parsed manifest */
   p->r.m = NULL;
   if (sw_store_open(&sd->root, r->m, 1, &r->paths, msg, sizeof msg) != SW_OK) {
-    seed_log(sd, "error", p, r->seq, "store: %s", msg);
+    sw__seed_log(sd, "error", p, r->seq, "store: %s", msg);
     rel_free(r);
     return;
   }
   p->rel[p->n_rel++] = r;
-  seed_log(sd, "release", p, r->seq, "new release %s %s (%s, %" PRIu64 " bytes)", r->m->product, r->m->version,
-           r->m->file, r->m->size);
+  sw__seed_log(sd, "release", p, r->seq, "new release %s %s (%s, %" PRIu64 " bytes)", r->m->product, r->m->version,
+               r->m->file, r->m->size);
   if (sw_store_is_verified(&r->paths, r->m) && sw_store_has(&r->paths, r->paths.torrent_name) &&
       rel_add_seed(r, msg, sizeof msg) == SW_OK) {
-    seed_log(sd, "seeding", p, r->seq, "seeding %s (verified earlier)", r->m->file);
+    sw__seed_log(sd, "seeding", p, r->seq, "seeding %s (verified earlier)", r->m->file);
   } else if (p->o.from) {
     r->adopted = 1;
     start_gate(r);
@@ -507,21 +405,22 @@ static int prod_keys(seed_prod *p) {
   char msg[SW_MSG_MAX];
   if (p->o.trusted_keys == NULL) return 1;
   if (sw_release_keys_walk(&p->o, p->keys_version, &v, &thr, &fresh, msg, sizeof msg) != SW_OK) {
-    seed_log(p->sd, "rejected", p, 0, "%s", msg);
+    sw__seed_log(p->sd, "rejected", p, 0, "%s", msg);
     return 0;
   }
   if (fresh == NULL) return 1;
   if (p->busy > 0) {
     sw_pgp_free(fresh);
-    seed_log(p->sd, "keys", p, 0, "key statement %llu found; checks in flight, its keys are opened at the next poll",
-             (unsigned long long)v);
+    sw__seed_log(p->sd, "keys", p, 0,
+                 "key statement %llu found; checks in flight, its keys are opened at the next poll",
+                 (unsigned long long)v);
     return 0;
   }
   sw_pgp_free(p->pgp);
   p->pgp = fresh;
   p->o.threshold = thr;
-  seed_log(p->sd, "keys", p, 0, "key statement %llu is the newest (was %llu); manifests are judged by its keys",
-           (unsigned long long)v, (unsigned long long)p->keys_version);
+  sw__seed_log(p->sd, "keys", p, 0, "key statement %llu is the newest (was %llu); manifests are judged by its keys",
+               (unsigned long long)v, (unsigned long long)p->keys_version);
   p->keys_version = v;
   return 1;
 }
@@ -535,7 +434,7 @@ static void on_loaded(void *arg, sw_err err, const char *msg) {
     if (p->dead && p->busy == 0) prod_free(p);
     return;
   }
-  if (err) seed_log(p->sd, "rejected", p, 0, "%s", msg);
+  if (err) sw__seed_log(p->sd, "rejected", p, 0, "%s", msg);
   else accept_release(p);
   sw_release_free(&p->r);
   if (err == SW_OK) p->rewalked = 0;
@@ -549,7 +448,7 @@ static void prod_poll(seed_prod *p) {
   if (!prod_keys(p)) return;
   sw_release_free(&p->r);
   if (sw_release_load_async(&p->sd->loop, p->sd->http, &p->o, p->pgp, &p->r, on_loaded, p, msg, sizeof msg) != SW_OK) {
-    seed_log(p->sd, "error", p, 0, "%s", msg);
+    sw__seed_log(p->sd, "error", p, 0, "%s", msg);
     return;
   }
   p->loading = 1;
@@ -642,18 +541,18 @@ static void scan_done(uv_work_t *w, int status) {
     return;
   }
   if (r->refused == 1)
-    seed_log(p->sd, "refused", p, r->seq, "not seeding the release found in the store: %s", r->msg);
+    sw__seed_log(p->sd, "refused", p, r->seq, "not seeding the release found in the store: %s", r->msg);
   if (r->refused || prod_find(p, r->seq) || p->n_rel >= SEED_REL_MAX) {
     rel_free(r);
     return;
   }
   if (rel_add_seed(r, msg, sizeof msg) != SW_OK) {
-    seed_log(p->sd, "refused", p, r->seq, "not seeding the release found in the store: %s", msg);
+    sw__seed_log(p->sd, "refused", p, r->seq, "not seeding the release found in the store: %s", msg);
     rel_free(r);
     return;
   }
   p->rel[p->n_rel++] = r;
-  seed_log(p->sd, "seeding", p, r->seq, "seeding %s (verified earlier)", r->m->file);
+  sw__seed_log(p->sd, "seeding", p, r->seq, "seeding %s (verified earlier)", r->m->file);
   prod_prune(p);
 }
 
@@ -665,7 +564,7 @@ static void prod_scan_store(seed_prod *p) {
   struct dirent *e;
   int fd;
   if (sw_dir_open_chain(&sd, &p->sd->root, names, 0, msg, sizeof msg) != SW_OK) {
-    seed_log(p->sd, "refused", p, 0, "not seeding from the store: %s", msg);
+    sw__seed_log(p->sd, "refused", p, 0, "not seeding from the store: %s", msg);
     return;
   }
   if (sd.fd < 0) return;
@@ -810,11 +709,11 @@ static void products_drop(seeder *sd) {
     p->dead = 1;
     for (size_t k = 0; k < p->n_rel; k++)
       if (p->rel[k]->t) {
-        rel_final_upload(p->rel[k]);
+        sw__seed_rel_final_upload(p->rel[k]);
         sw_swarm_remove(p->rel[k]->t);
         p->rel[k]->t = NULL;
       }
-    prod_write_rec(p, 0);
+    sw__seed_prod_write_rec(p, 0);
     if (p->busy == 0) prod_free(p);
   }
   sd->n_prod = 0;
@@ -827,7 +726,7 @@ static void on_tick(uv_timer_t *h) {
   uint64_t now = uv_now(&sd->loop);
   for (size_t i = 0; i < sd->n_prod; i++) {
     if (now >= sd->prod[i]->next_poll) prod_poll(sd->prod[i]);
-    if (now - sd->prod[i]->rec_at >= SW_SEEDREC_EVERY_MS) prod_write_rec(sd->prod[i], 1);
+    if (now - sd->prod[i]->rec_at >= SW_SEEDREC_EVERY_MS) sw__seed_prod_write_rec(sd->prod[i], 1);
   }
 }
 
@@ -851,16 +750,16 @@ static void on_signal(uv_signal_t *h, int signum) {
   seeder *sd = h->data;
   char msg[SW_MSG_MAX];
   if (signum == SIGHUP) {
-    seed_log(sd, "reload", NULL, 0, "SIGHUP: reloading %s", sd->config_path ? sd->config_path : "(no config file)");
+    sw__seed_log(sd, "reload", NULL, 0, "SIGHUP: reloading %s", sd->config_path ? sd->config_path : "(no config file)");
     products_drop(sd);
     if (load_products(sd, msg, sizeof msg) != SW_OK) {
-      seed_log(sd, "error", NULL, 0, "reload failed, seeding nothing until fixed: %s", msg);
+      sw__seed_log(sd, "error", NULL, 0, "reload failed, seeding nothing until fixed: %s", msg);
       return;
     }
     products_start(sd);
     return;
   }
-  seed_log(sd, "stopped", NULL, 0, "signal %d: stopping", signum);
+  sw__seed_log(sd, "stopped", NULL, 0, "signal %d: stopping", signum);
   seeder_shutdown(sd);
 }
 
@@ -944,7 +843,7 @@ int sw_cmd_seed(int argc, char **argv) {
   cb.arg = sd;
   cb.on_finished = on_finished;
   cb.on_error = on_error;
-  cb.on_status = on_status;
+  cb.on_status = sw__seed_on_status;
   err = sw_swarm_new(&sd->loop, &ss, &cb, &sd->swarm, msg, sizeof msg);
   if (err) {
     sw_http_free(sd->http);
@@ -960,8 +859,8 @@ int sw_cmd_seed(int argc, char **argv) {
   uv_signal_start(&sd->s_term, on_signal, SIGTERM);
   uv_signal_start(&sd->s_hup, on_signal, SIGHUP);
   uv_timer_start(&sd->tick, on_tick, 1000, 1000);
-  seed_log(sd, "started", NULL, 0, "seeding %zu product(s), listening on port %d, state in %s", sd->n_prod,
-           sw_swarm_listen_port(sd->swarm), sd->statedir);
+  sw__seed_log(sd, "started", NULL, 0, "seeding %zu product(s), listening on port %d, state in %s", sd->n_prod,
+               sw_swarm_listen_port(sd->swarm), sd->statedir);
   products_start(sd);
   uv_run(&sd->loop, UV_RUN_DEFAULT);
   rc = 0;

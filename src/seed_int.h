@@ -104,4 +104,13 @@ struct seeder {
   char **argv;
 };
 
+/* seed_report.c: text lines or --json events; uploads; STATE/<product>/<channel>/seeding */
+/* One text line, or a --json event, about p's release seq (p NULL: the seeder;
+ * seq 0: the product). -q keeps errors, warnings, refusals and rejections. */
+void sw__seed_log(seeder *sd, const char *event, const seed_prod *p, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void sw__seed_prod_write_rec(seed_prod *p, int running);
+void sw__seed_rel_final_upload(seed_rel *r);
+void sw__seed_on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swarm_status *st);
+
 #endif
