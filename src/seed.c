@@ -38,99 +38,16 @@
 #include "swarm.h"
 #include "swopts.h"
 
-static seed_rel *rel_new(seed_prod *p, uint64_t seq) {
-  seed_rel *r = calloc(1, sizeof *r);
-  if (r == NULL) return NULL;
-  r->p = p;
-  r->seq = seq;
-  sw_dir_init(&r->paths.d);
-  sw_dir_init(&r->paths.store);
-  return r;
-}
-
-static void rel_free(seed_rel *r) {
-  if (r == NULL) return;
-  sw_store_close(&r->paths);
-  free(r->tbuf);
-  free(r->m);
-  free(r->gv);
-  free(r);
-}
-
 static void prod_free(seed_prod *p) {
   if (p == NULL) return;
   for (size_t i = 0; i < p->n_rel; i++) {
     if (p->rel[i]->t) sw_swarm_remove(p->rel[i]->t);
-    rel_free(p->rel[i]);
+    sw__seed_rel_free(p->rel[i]);
   }
   sw_release_free(&p->r);
   sw_pgp_free(p->pgp);
   sw_opts_free(&p->o);
   free(p);
-}
-
-static seed_rel *prod_find(seed_prod *p, uint64_t seq) {
-  for (size_t i = 0; i < p->n_rel; i++)
-    if (p->rel[i]->seq == seq) return p->rel[i];
-  return NULL;
-}
-
-static void prod_remove_rel(seed_prod *p, seed_rel *r, int delete_files) {
-  for (size_t i = 0; i < p->n_rel; i++) {
-    if (p->rel[i] != r) continue;
-    memmove(&p->rel[i], &p->rel[i + 1], (p->n_rel - i - 1) * sizeof p->rel[0]);
-    p->n_rel--;
-    break;
-  }
-  if (r->t) {
-    sw__seed_rel_final_upload(r);
-    sw_swarm_remove(r->t);
-  }
-  r->t = NULL;
-  if (delete_files) sw_store_remove(&r->paths);
-  rel_free(r);
-}
-
-/* Keep the newest --keep releases that are seeding or on their way. */
-static void prod_prune(seed_prod *p) {
-  while (p->n_rel > p->o.keep && p->n_rel > 0) {
-    seed_rel *oldest = NULL;
-    for (size_t i = 0; i < p->n_rel; i++)
-      if (p->rel[i]->state != REL_GATING && (oldest == NULL || p->rel[i]->seq < oldest->seq)) oldest = p->rel[i];
-    if (oldest == NULL) return;
-    sw__seed_log(p->sd, "removed", p, oldest->seq, "removed (keeping the last %" PRIu64 ")", p->o.keep);
-    prod_remove_rel(p, oldest, 1);
-  }
-}
-
-/* Seed a verified release from the store: its torrent file beside the payload. */
-static sw_err rel_add_seed(seed_rel *r, char *msg, size_t msglen) {
-  uint8_t *tbuf = r->tbuf;
-  size_t tlen = r->tlen;
-  sw_swarm_seed sd;
-  sw_err err = SW_OK;
-  r->tbuf = NULL;
-  /* The .torrent is used only if its v2 info-hash is the signed btmh. */
-  if (tbuf == NULL) err = sw_store_read_torrent(&r->paths, r->m, SEED_TORRENT_MAX, &tbuf, &tlen, msg, msglen);
-  if (err) return err;
-  memset(&sd, 0, sizeof sd);
-  sd.torrent = tbuf;
-  sd.torrent_len = tlen;
-  sd.save_dir = r->paths.dir;
-  sd.resume_path = NULL;
-  sd.super_seed = r->p->o.super_seed;
-  sd.arg = r;
-  {
-    static const char *tr[SW_MAGNET_TR_MAX];
-    size_t n = r->m ? r->m->magnet.n_tr : 0;
-    for (size_t i = 0; i < n; i++) tr[i] = r->m->magnet.tr[i];
-    sd.trackers = tr;
-    sd.n_trackers = n;
-  }
-  err = sw_swarm_add_seed(r->p->sd->swarm, &sd, &r->t, msg, msglen);
-  free(tbuf);
-  if (err == SW_OK) r->state = REL_SEEDING;
-  return err;
 }
 
 /* ---- gate (thread pool) ---------------------------------------------------- */
@@ -226,17 +143,17 @@ static void gate_done(uv_work_t *w, int status) {
   if (r->work_err != SW_OK || !r->gv->accepted) {
     sw__seed_log(p->sd, "rejected", p, r->seq, "%s: %s",
                  r->work_err ? "could not check the payload" : "payload rejected", r->gv->reason);
-    prod_remove_rel(p, r, 1); /* bad bytes are never seeded, nor kept */
+    sw__seed_prod_remove_rel(p, r, 1); /* bad bytes are never seeded, nor kept */
     return;
   }
   if (sw_store_mark_verified(&r->paths, r->m, msg, sizeof msg) != SW_OK) {
     sw__seed_log(p->sd, "error", p, r->seq, "cannot record the verified release: %s", msg);
-    prod_remove_rel(p, r, 0);
+    sw__seed_prod_remove_rel(p, r, 0);
     return;
   }
   sw__seed_log(p->sd, "verified", p, r->seq, "%s %s passed the gate", r->m->file, r->m->version);
   if (r->adopted) {
-    if (r->torrent_ok && rel_add_seed(r, msg, sizeof msg) == SW_OK) {
+    if (r->torrent_ok && sw__seed_rel_add_seed(r, msg, sizeof msg) == SW_OK) {
       sw__seed_log(p->sd, "seeding", p, r->seq, "seeding %s (adopted from %s)", r->m->file, p->o.from);
     } else {
       /* The rebuilt torrent is not the signed one (other piece size or tool):
@@ -251,7 +168,7 @@ static void gate_done(uv_work_t *w, int status) {
       sw__seed_log(p->sd, "warning", p, r->seq, "could not keep the torrent file: %s", msg);
     sw__seed_log(p->sd, "seeding", p, r->seq, "seeding %s", r->m->file);
   }
-  prod_prune(p);
+  sw__seed_prod_prune(p);
 }
 
 static void start_gate(seed_rel *r) {
@@ -260,7 +177,7 @@ static void start_gate(seed_rel *r) {
   r->work.data = r;
   if (r->gv == NULL || uv_queue_work(&r->p->sd->loop, &r->work, gate_work, gate_done) != 0) {
     sw__seed_log(r->p->sd, "error", r->p, r->seq, "cannot start the payload gate");
-    prod_remove_rel(r->p, r, 0);
+    sw__seed_prod_remove_rel(r->p, r, 0);
     return;
   }
   r->p->busy++;
@@ -289,7 +206,7 @@ static void start_download(seed_rel *r) {
   dl.arg = r;
   if (sw_swarm_add_download(r->p->sd->swarm, &dl, &r->t, msg, sizeof msg) != SW_OK) {
     sw__seed_log(r->p->sd, "error", r->p, r->seq, "swarm: %s", msg);
-    prod_remove_rel(r->p, r, 0);
+    sw__seed_prod_remove_rel(r->p, r, 0);
     return;
   }
   sw__seed_log(r->p->sd, "downloading", r->p, r->seq, "downloading %s from the swarm", r->m->file);
@@ -319,7 +236,7 @@ static void on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, co
     return;
   }
   sw__seed_log(sd, "error", r->p, r->seq, "%s: %s", sw_strerror(err), msg);
-  if (r->state != REL_GATING) prod_remove_rel(r->p, r, err == SW_ERR_TORRENT_MISMATCH);
+  if (r->state != REL_GATING) sw__seed_prod_remove_rel(r->p, r, err == SW_ERR_TORRENT_MISMATCH);
 }
 
 /* ---- polling ------------------------------------------------------------------ */
@@ -346,8 +263,8 @@ static void accept_release(seed_prod *p) {
     sw__seed_log(sd, "rejected", p, 0, "%s", msg);
     return;
   }
-  if (prod_find(p, p->r.m->sequence)) return; /* already seeding or on its way */
-  r = p->n_rel < SEED_REL_MAX ? rel_new(p, p->r.m->sequence) : NULL;
+  if (sw__seed_prod_find(p, p->r.m->sequence)) return; /* already seeding or on its way */
+  r = p->n_rel < SEED_REL_MAX ? sw__seed_rel_new(p, p->r.m->sequence) : NULL;
   if (r == NULL) {
     sw__seed_log(sd, "error", p, 0, "too many releases");
     return;
@@ -356,14 +273,14 @@ static void accept_release(seed_prod *p) {
   p->r.m = NULL;
   if (sw_store_open(&sd->root, r->m, 1, &r->paths, msg, sizeof msg) != SW_OK) {
     sw__seed_log(sd, "error", p, r->seq, "store: %s", msg);
-    rel_free(r);
+    sw__seed_rel_free(r);
     return;
   }
   p->rel[p->n_rel++] = r;
   sw__seed_log(sd, "release", p, r->seq, "new release %s %s (%s, %" PRIu64 " bytes)", r->m->product, r->m->version,
                r->m->file, r->m->size);
   if (sw_store_is_verified(&r->paths, r->m) && sw_store_has(&r->paths, r->paths.torrent_name) &&
-      rel_add_seed(r, msg, sizeof msg) == SW_OK) {
+      sw__seed_rel_add_seed(r, msg, sizeof msg) == SW_OK) {
     sw__seed_log(sd, "seeding", p, r->seq, "seeding %s (verified earlier)", r->m->file);
   } else if (p->o.from) {
     r->adopted = 1;
@@ -372,7 +289,7 @@ static void accept_release(seed_prod *p) {
     r->state = REL_DOWNLOADING;
     start_download(r);
   }
-  prod_prune(p);
+  sw__seed_prod_prune(p);
 }
 
 static void prod_poll(seed_prod *p);
@@ -536,24 +453,24 @@ static void scan_done(uv_work_t *w, int status) {
   (void)status;
   p->busy--;
   if (p->dead || p->sd->closing) {
-    rel_free(r);
+    sw__seed_rel_free(r);
     if (p->dead && p->busy == 0) prod_free(p);
     return;
   }
   if (r->refused == 1)
     sw__seed_log(p->sd, "refused", p, r->seq, "not seeding the release found in the store: %s", r->msg);
-  if (r->refused || prod_find(p, r->seq) || p->n_rel >= SEED_REL_MAX) {
-    rel_free(r);
+  if (r->refused || sw__seed_prod_find(p, r->seq) || p->n_rel >= SEED_REL_MAX) {
+    sw__seed_rel_free(r);
     return;
   }
-  if (rel_add_seed(r, msg, sizeof msg) != SW_OK) {
+  if (sw__seed_rel_add_seed(r, msg, sizeof msg) != SW_OK) {
     sw__seed_log(p->sd, "refused", p, r->seq, "not seeding the release found in the store: %s", msg);
-    rel_free(r);
+    sw__seed_rel_free(r);
     return;
   }
   p->rel[p->n_rel++] = r;
   sw__seed_log(p->sd, "seeding", p, r->seq, "seeding %s (verified earlier)", r->m->file);
-  prod_prune(p);
+  sw__seed_prod_prune(p);
 }
 
 static void prod_scan_store(seed_prod *p) {
@@ -582,11 +499,11 @@ static void prod_scan_store(seed_prod *p) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     seq = strtoull(e->d_name, &end, 10);
     if (end == NULL || *end) continue;
-    r = rel_new(p, seq);
+    r = sw__seed_rel_new(p, seq);
     if (r == NULL) break;
     r->work.data = r;
     if (uv_queue_work(&p->sd->loop, &r->work, scan_work, scan_done) != 0) {
-      rel_free(r);
+      sw__seed_rel_free(r);
       break;
     }
     p->busy++;

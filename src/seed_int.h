@@ -113,4 +113,14 @@ void sw__seed_prod_write_rec(seed_prod *p, int running);
 void sw__seed_rel_final_upload(seed_rel *r);
 void sw__seed_on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swarm_status *st);
 
+/* seed_rel.c */
+seed_rel *sw__seed_rel_new(seed_prod *p, uint64_t seq);
+void sw__seed_rel_free(seed_rel *r);
+seed_rel *sw__seed_prod_find(seed_prod *p, uint64_t seq);
+/* r leaves p and the session (its last upload reported), its store files too
+ * with delete_files; r is freed. */
+void sw__seed_prod_remove_rel(seed_prod *p, seed_rel *r, int delete_files);
+void sw__seed_prod_prune(seed_prod *p);
+sw_err sw__seed_rel_add_seed(seed_rel *r, char *msg, size_t msglen);
+
 #endif
