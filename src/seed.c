@@ -38,7 +38,7 @@
 #include "swarm.h"
 #include "swopts.h"
 
-static void prod_free(seed_prod *p) {
+void sw__seed_prod_free(seed_prod *p) {
   if (p == NULL) return;
   for (size_t i = 0; i < p->n_rel; i++) {
     if (p->rel[i]->t) sw_swarm_remove(p->rel[i]->t);
@@ -50,142 +50,9 @@ static void prod_free(seed_prod *p) {
   free(p);
 }
 
-/* ---- gate (thread pool) ---------------------------------------------------- */
-
-/* The --from copy (thread pool): FILE itself, or with a directory (the --out
- * of a `swarmup fetch`, e.g. the root client's on the same machine) the
- * accepted manifest's File inside it, a plain name checked by the parser and
- * the store, never through a symlink, and only a regular file. The gate
- * decides about the bytes; the directory is only read, whoever owns it.
- * Returns the fd, or -1 with errno. */
-static int adopt_open(const seed_rel *r) {
-  struct stat st;
-  int dir = -1, fd = open(r->p->o.from, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    dir = fd;
-    fd = openat(dir, r->m->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    close(dir);
-  }
-  if (fd < 0) return -1;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    errno = EINVAL;
-    return -1;
-  }
-  (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  return fd;
-}
-
-static void gate_work(uv_work_t *w) {
-  seed_rel *r = w->data;
-  int in = -1, out = -1;
-  r->work_err = SW_OK;
-  if (r->adopted) {
-    /* --from: the gate reads the operator's copy and writes the checked bytes into the store. */
-    in = adopt_open(r);
-    /* A fresh file, never through whatever is at that name. */
-    unlinkat(r->paths.d.fd, r->paths.file_name, 0);
-    out = sw_store_openat(&r->paths, r->paths.file_name, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (in < 0 || out < 0) {
-      r->work_err = SW_ERR_IO;
-      snprintf(r->gv->reason, sizeof r->gv->reason, "%.300s: %s", in < 0 ? r->p->o.from : r->paths.file,
-               strerror(errno));
-      goto out;
-    }
-    r->work_err = sw_gate_check_fd_copy(r->p->pgp, r->m, in, out, (unsigned)r->p->o.threshold, r->gv);
-    if (r->work_err == SW_OK && r->gv->accepted && fsync(out) != 0) {
-      r->work_err = SW_ERR_IO;
-      snprintf(r->gv->reason, sizeof r->gv->reason, "fsync: %s", strerror(errno));
-    }
-    if (r->work_err == SW_OK && r->gv->accepted) {
-      /* Rebuild the torrent from the file; use it only if it is the signed one. */
-      char tmp[2800];
-      sw_swarm_make_opts mo;
-      sw_swarm_made made;
-      char hex[65];
-      snprintf(tmp, sizeof tmp, "%s.new", r->paths.torrent);
-      memset(&mo, 0, sizeof mo);
-      mo.file_path = r->paths.file;
-      mo.torrent_path = tmp;
-      mo.name = r->m->file;
-      sw_hex(r->m->magnet.btmh, 32, hex);
-      if (sw_swarm_make_torrent(&mo, &made, r->msg, sizeof r->msg) == SW_OK && strcmp(made.btmh_hex, hex) == 0 &&
-          renameat(r->paths.d.fd, strrchr(tmp, '/') + 1, r->paths.d.fd, r->paths.torrent_name) == 0)
-        r->torrent_ok = 1;
-      else unlinkat(r->paths.d.fd, strrchr(tmp, '/') + 1, 0);
-    }
-  } else {
-    in = sw_store_openat(&r->paths, r->paths.file_name, O_RDONLY, 0);
-    if (in < 0) {
-      r->work_err = SW_ERR_IO;
-      snprintf(r->gv->reason, sizeof r->gv->reason, "%.300s: %s", r->paths.file, strerror(errno));
-      goto out;
-    }
-    r->work_err = sw_gate_check_fd(r->p->pgp, r->m, in, (unsigned)r->p->o.threshold, r->gv);
-  }
-out:
-  if (in >= 0) close(in);
-  if (out >= 0) close(out);
-}
-
-static void start_download(seed_rel *r);
-
-static void gate_done(uv_work_t *w, int status) {
-  seed_rel *r = w->data;
-  seed_prod *p = r->p;
-  char msg[SW_MSG_MAX];
-  (void)status;
-  p->busy--;
-  if (p->dead || p->sd->closing) {
-    if (p->dead && p->busy == 0) prod_free(p);
-    return;
-  }
-  if (r->work_err != SW_OK || !r->gv->accepted) {
-    sw__seed_log(p->sd, "rejected", p, r->seq, "%s: %s",
-                 r->work_err ? "could not check the payload" : "payload rejected", r->gv->reason);
-    sw__seed_prod_remove_rel(p, r, 1); /* bad bytes are never seeded, nor kept */
-    return;
-  }
-  if (sw_store_mark_verified(&r->paths, r->m, msg, sizeof msg) != SW_OK) {
-    sw__seed_log(p->sd, "error", p, r->seq, "cannot record the verified release: %s", msg);
-    sw__seed_prod_remove_rel(p, r, 0);
-    return;
-  }
-  sw__seed_log(p->sd, "verified", p, r->seq, "%s %s passed the gate", r->m->file, r->m->version);
-  if (r->adopted) {
-    if (r->torrent_ok && sw__seed_rel_add_seed(r, msg, sizeof msg) == SW_OK) {
-      sw__seed_log(p->sd, "seeding", p, r->seq, "seeding %s (adopted from %s)", r->m->file, p->o.from);
-    } else {
-      /* The rebuilt torrent is not the signed one (other piece size or tool):
-       * join the swarm by magnet; the complete file is checked and seeded
-       * once a peer gives the metadata. */
-      r->state = REL_DOWNLOADING;
-      start_download(r);
-    }
-  } else {
-    r->state = REL_SEEDING;
-    if (r->t && sw_swarm_write_torrent(r->t, r->paths.torrent, msg, sizeof msg) != SW_OK)
-      sw__seed_log(p->sd, "warning", p, r->seq, "could not keep the torrent file: %s", msg);
-    sw__seed_log(p->sd, "seeding", p, r->seq, "seeding %s", r->m->file);
-  }
-  sw__seed_prod_prune(p);
-}
-
-static void start_gate(seed_rel *r) {
-  r->state = REL_GATING;
-  if (r->gv == NULL) r->gv = calloc(1, sizeof *r->gv);
-  r->work.data = r;
-  if (r->gv == NULL || uv_queue_work(&r->p->sd->loop, &r->work, gate_work, gate_done) != 0) {
-    sw__seed_log(r->p->sd, "error", r->p, r->seq, "cannot start the payload gate");
-    sw__seed_prod_remove_rel(r->p, r, 0);
-    return;
-  }
-  r->p->busy++;
-}
-
 /* ---- swarm ------------------------------------------------------------------ */
 
-static void start_download(seed_rel *r) {
+void sw__seed_start_download(seed_rel *r) {
   sw_swarm_download dl;
   const char *tr[SW_MAGNET_TR_MAX], *pe[SW_MAGNET_PEERS_MAX];
   char msg[SW_MSG_MAX];
@@ -225,7 +92,7 @@ static void on_finished(void *arg, sw_swarm_torrent *t, void *t_arg) {
     sw__seed_log(r->p->sd, "seeding", r->p, r->seq, "seeding %s (adopted from %s)", r->m->file, r->p->o.from);
     return;
   }
-  start_gate(r);
+  sw__seed_start_gate(r);
 }
 
 static void on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, const char *msg) {
@@ -284,10 +151,10 @@ static void accept_release(seed_prod *p) {
     sw__seed_log(sd, "seeding", p, r->seq, "seeding %s (verified earlier)", r->m->file);
   } else if (p->o.from) {
     r->adopted = 1;
-    start_gate(r);
+    sw__seed_start_gate(r);
   } else {
     r->state = REL_DOWNLOADING;
-    start_download(r);
+    sw__seed_start_download(r);
   }
   sw__seed_prod_prune(p);
 }
@@ -348,7 +215,7 @@ static void on_loaded(void *arg, sw_err err, const char *msg) {
   p->busy--;
   if (p->dead || p->sd->closing) {
     sw_release_free(&p->r);
-    if (p->dead && p->busy == 0) prod_free(p);
+    if (p->dead && p->busy == 0) sw__seed_prod_free(p);
     return;
   }
   if (err) sw__seed_log(p->sd, "rejected", p, 0, "%s", msg);
@@ -454,7 +321,7 @@ static void scan_done(uv_work_t *w, int status) {
   p->busy--;
   if (p->dead || p->sd->closing) {
     sw__seed_rel_free(r);
-    if (p->dead && p->busy == 0) prod_free(p);
+    if (p->dead && p->busy == 0) sw__seed_prod_free(p);
     return;
   }
   if (r->refused == 1)
@@ -566,7 +433,7 @@ static sw_err prod_new(seeder *sd, const char *label, const uint8_t *global, siz
     char inner[SW_MSG_MAX];
     snprintf(inner, sizeof inner, "%s", msg);
     sw_fail(err, msg, msglen, "product [%s]: %s", label, inner);
-    prod_free(p);
+    sw__seed_prod_free(p);
     return err;
   }
   *out = p;
@@ -631,7 +498,7 @@ static void products_drop(seeder *sd) {
         p->rel[k]->t = NULL;
       }
     sw__seed_prod_write_rec(p, 0);
-    if (p->busy == 0) prod_free(p);
+    if (p->busy == 0) sw__seed_prod_free(p);
   }
   sd->n_prod = 0;
 }

@@ -104,6 +104,11 @@ struct seeder {
   char **argv;
 };
 
+/* seed.c */
+/* p and its releases (their torrents leave the session); only with p->busy 0. */
+void sw__seed_prod_free(seed_prod *p);
+void sw__seed_start_download(seed_rel *r);
+
 /* seed_report.c: text lines or --json events; uploads; STATE/<product>/<channel>/seeding */
 /* One text line, or a --json event, about p's release seq (p NULL: the seeder;
  * seq 0: the product). -q keeps errors, warnings, refusals and rejections. */
@@ -122,5 +127,9 @@ seed_rel *sw__seed_prod_find(seed_prod *p, uint64_t seq);
 void sw__seed_prod_remove_rel(seed_prod *p, seed_rel *r, int delete_files);
 void sw__seed_prod_prune(seed_prod *p);
 sw_err sw__seed_rel_add_seed(seed_rel *r, char *msg, size_t msglen);
+
+/* seed_gate.c */
+/* The payload gate on the thread pool (REL_GATING); p->busy counts it. */
+void sw__seed_start_gate(seed_rel *r);
 
 #endif
