@@ -107,7 +107,6 @@ struct seeder {
 /* seed.c */
 /* p and its releases (their torrents leave the session); only with p->busy 0. */
 void sw__seed_prod_free(seed_prod *p);
-void sw__seed_start_download(seed_rel *r);
 
 /* seed_report.c: text lines or --json events; uploads; STATE/<product>/<channel>/seeding */
 /* One text line, or a --json event, about p's release seq (p NULL: the seeder;
@@ -131,5 +130,10 @@ sw_err sw__seed_rel_add_seed(seed_rel *r, char *msg, size_t msglen);
 /* seed_gate.c */
 /* The payload gate on the thread pool (REL_GATING); p->busy counts it. */
 void sw__seed_start_gate(seed_rel *r);
+
+/* seed_download.c: the swarm callbacks (the session's, set in seed.c) and a download */
+void sw__seed_start_download(seed_rel *r);
+void sw__seed_on_finished(void *arg, sw_swarm_torrent *t, void *t_arg);
+void sw__seed_on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, const char *msg);
 
 #endif
