@@ -136,4 +136,8 @@ void sw__seed_start_download(seed_rel *r);
 void sw__seed_on_finished(void *arg, sw_swarm_torrent *t, void *t_arg);
 void sw__seed_on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, const char *msg);
 
+/* seed_poll.c */
+/* A poll now, unless a load is in flight (and the next one in --poll seconds). */
+void sw__seed_prod_poll(seed_prod *p);
+
 #endif
