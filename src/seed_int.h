@@ -140,4 +140,7 @@ void sw__seed_on_error(void *arg, sw_swarm_torrent *t, void *t_arg, sw_err err, 
 /* A poll now, unless a load is in flight (and the next one in --poll seconds). */
 void sw__seed_prod_poll(seed_prod *p);
 
+/* seed_store.c */
+void sw__seed_prod_scan_store(seed_prod *p);
+
 #endif
