@@ -104,10 +104,6 @@ struct seeder {
   char **argv;
 };
 
-/* seed.c */
-/* p and its releases (their torrents leave the session); only with p->busy 0. */
-void sw__seed_prod_free(seed_prod *p);
-
 /* seed_report.c: text lines or --json events; uploads; STATE/<product>/<channel>/seeding */
 /* One text line, or a --json event, about p's release seq (p NULL: the seeder;
  * seq 0: the product). -q keeps errors, warnings, refusals and rejections. */
@@ -142,5 +138,14 @@ void sw__seed_prod_poll(seed_prod *p);
 
 /* seed_store.c */
 void sw__seed_prod_scan_store(seed_prod *p);
+
+/* seed_products.c */
+/* p and its releases (their torrents leave the session); only with p->busy 0. */
+void sw__seed_prod_free(seed_prod *p);
+sw_err sw__seed_load_products(seeder *sd, char *msg, size_t msglen);
+void sw__seed_products_start(seeder *sd);
+/* Every product leaves (SIGHUP, shutdown): last uploads and records written;
+ * each freed now, or by its last work in flight (dead). */
+void sw__seed_products_drop(seeder *sd);
 
 #endif
