@@ -268,5 +268,11 @@ void sw__fetch_pieces_begin(fetch *f) {
     if (sw__fetch_bit(f->https.have, i)) kept += sw__fetch_piece_size(f, i);
   sw__fetch_event(f, "https-pieces", "keeping %" PRIu64 " bytes from the swarm; fetching missing pieces over HTTPS%s",
                   kept, f->https.alongside ? " beside the swarm" : "");
+  /* HTTPS takes runs from the end backwards; the swarm now takes pieces from
+   * the start (its deadlines on the gate's next pieces stay), so the two meet
+   * once instead of the swarm's rarest-first picks cutting HTTPS's runs into
+   * short Range requests, each a round trip to the origin. */
+  if (sw_swarm_set_sequential(f->sw.t, 1, msg, sizeof msg) != SW_OK)
+    sw__fetch_event(f, "warning", "swarm: %s", msg);
   sw__fetch_https_next(f);
 }

@@ -1348,6 +1348,18 @@ extern "C" sw_err sw_swarm_piece_priority(sw_swarm_torrent *t, int first, int la
   })
 }
 
+extern "C" sw_err sw_swarm_set_sequential(sw_swarm_torrent *t, int on, char *msg, size_t msglen) {
+  SW_SWARM_TRY("set_sequential", {
+    if (t == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "set_sequential: NULL torrent");
+    if (t->failed) return sw_fail(SW_ERR_SWARM, msg, msglen, "set_sequential: the torrent failed");
+    if (on)
+      t->h.set_flags(lt::torrent_flags::sequential_download);
+    else
+      t->h.unset_flags(lt::torrent_flags::sequential_download);
+    return SW_OK;
+  })
+}
+
 extern "C" sw_err sw_swarm_queued_pieces(sw_swarm_torrent *t, uint8_t *bits, size_t nbytes, char *msg,
                                          size_t msglen) {
   SW_SWARM_TRY("queued_pieces", {

@@ -280,6 +280,9 @@ sw_err sw_swarm_add_piece(sw_swarm_torrent *t, int piece, const uint8_t *data, s
  * them as wanted) or back to the normal priority (on = 1: an HTTPS request
  * failed). */
 sw_err sw_swarm_piece_priority(sw_swarm_torrent *t, int first, int last, int on, char *msg, size_t msglen);
+/* on = 1: libtorrent picks pieces in order (from the start of the file), not
+ * rarest first; on = 0: rarest first again. */
+sw_err sw_swarm_set_sequential(sw_swarm_torrent *t, int on, char *msg, size_t msglen);
 /* Bit i set if the swarm is downloading piece i now (some blocks requested or
  * received, not yet hash-checked). nbytes as for sw_swarm_have_pieces. */
 sw_err sw_swarm_queued_pieces(sw_swarm_torrent *t, uint8_t *bits, size_t nbytes, char *msg, size_t msglen);

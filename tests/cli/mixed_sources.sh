@@ -37,6 +37,9 @@ sb=$(grep -o '"swarm_bytes":[0-9]*' <<<"$inst" | grep -o '[0-9]*$' || echo 0)
 hb=$(grep -o '"https_bytes":[0-9]*' <<<"$inst" | grep -o '[0-9]*$' || echo 0)
 got=$(( $(served 'GET /hello-1.0.tar.gz ') - before ))
 echo "   swarm delivered $sb, HTTPS $hb, nginx served $got of $SIZE bytes"
+# (Why HTTPS joined, and the swarm's first peer: what a failure here needs.)
+grep -m1 -E '"event":"fallback"' "$T/f1.log" | sed 's/^/   /' || true
+grep -m1 -E '"event":"peer' "$T/f1.log" | sed 's/^/   /' || true
 ok https_joined_beside_the_swarm grep -q '"event":"fallback","message":"adding HTTPS after' "$T/f1.log"
 ok both_sources_delivered test "${sb:-0}" -gt 0 -a "${hb:-0}" -gt 0
 ok summary_adds_up_to_the_file test $((sb + hb)) -eq "$SIZE"
