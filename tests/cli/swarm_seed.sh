@@ -134,7 +134,7 @@ SW_CLEANUPS+=("kill -9 $P4 2>/dev/null")
 ok super_seeding_publisher_seeds_adopted_file sw_wait_for "$T/seed4.log" '"event":"seeding".*"sequence":2' 30
 mkdir -p "$T/peek"
 peek=$(/usr/bin/python3 "$SW_SRC/tests/lib/lt_seed.py" peek --torrent "$T/r2/hello-2.tar.gz.torrent" --dir "$T/peek" \
-  --peer "127.0.0.1:$SP4" --timeout 20) || peek="none seen"
+  --peer "127.0.0.1:$SP4" --timeout 45) || peek="none seen"
 ok super_seed_announces_few_pieces sh -c '[ "$1" -le 2 ] && [ "$2" -gt 4 ]' peek $peek 2>/dev/null
 kill -TERM "$P4"
 wait "$P4" || true

@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swexit import hard_exit  # noqa: E402
 
 
-def make_session(upload_limit=0, port=0):
+def make_session(upload_limit=0, port=0, download_limit=0):
     pack = {
         "listen_interfaces": "127.0.0.1:%d" % port,
         "enable_dht": False,
@@ -42,11 +42,12 @@ def make_session(upload_limit=0, port=0):
         "allow_multiple_connections_per_ip": True,
         "dht_bootstrap_nodes": "",
         "upload_rate_limit": upload_limit,
+        "download_rate_limit": download_limit,
         "alert_mask": int(lt.alert.category_t.error_notification | lt.alert.category_t.status_notification),
         "user_agent": "lt_seed/1",
     }
     ses = lt.session(pack)
-    if upload_limit:
+    if upload_limit or download_limit:
         # By default 127.0.0.1 is in libtorrent's "local" peer class, which has
         # no rate limit: put every address in the global class so the limit holds.
         f = lt.ip_filter()
@@ -98,7 +99,10 @@ def main():
             hard_exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
-    ses = make_session(a.upload_limit, a.port)
+    # peek: a leecher that stays one (1 KiB/s): an upload-only peer (libtorrent's
+    # upload_mode) was dropped by the seed at once as "upload to upload", often
+    # before the 0.1 s poll below saw what the seed had announced.
+    ses = make_session(a.upload_limit, a.port, 1024 if a.mode == "peek" else 0)
     ti = lt.torrent_info(a.torrent)
     params = lt.add_torrent_params()
     params.ti = ti
@@ -128,11 +132,10 @@ def main():
     host, _, pport = a.peer.rpartition(":")
     h.connect_peer((host.strip("[]"), int(pport)))
     if a.mode == "peek":
-        # Download nothing; after 2 s connected, print how many pieces the peer
-        # says it has: "PIECES NUM_PIECES" (a super-seed shows a few, a seed all).
-        h.set_flags(lt.torrent_flags.upload_mode)
+        # Download (almost) nothing; after 2 s connected, print how many pieces the
+        # peer says it has: "PIECES NUM_PIECES" (a super-seed shows a few, a seed all).
         end = time.time() + a.timeout
-        seen, most = None, 0
+        seen, most, connected = None, 0, False
         next_dial = time.time() + 1.0
         while time.time() < end:
             peers = h.get_peer_info()
@@ -141,6 +144,7 @@ def main():
                 # again (the seed may still be starting): dial again now, each second.
                 h.connect_peer((host.strip("[]"), int(pport)))
                 next_dial = time.time() + 1.0
+            connected = connected or bool(peers)
             for p in peers:
                 if p.pieces is not None and len(p.pieces) > 0:
                     seen = seen or time.time()
@@ -149,7 +153,8 @@ def main():
                 print("%d %d" % (most, ti.num_pieces()))
                 hard_exit(0)
             time.sleep(0.1)
-        print("lt_seed: no peer connected", file=sys.stderr)
+        print("lt_seed: %s" % ("connected, but the peer announced no piece" if connected else "no peer connected"),
+              file=sys.stderr)
         hard_exit(1)
     end = time.time() + a.timeout
     while time.time() < end:
