@@ -13,7 +13,10 @@
  *                   and stop, a bad piece from HTTPS
  *   fetch_https_file.c    file mode (.part), a copy the gate rejected
  *   fetch_https_pieces.c  pieces mode (handed to libtorrent), the .torrent
- *   fetch_gate.c    the streaming gate on the verified prefix, then install
+ *   fetch_gate.c    the streaming gate on the verified prefix
+ *   fetch_install.c after the gate's verdict: the store marked verified, the
+ *                   atomic install, the state, "installed"; or the bad bytes
+ *                   discarded
  *   fetch_hook.c    --exec
  *   fetch_seed.c    seeding the verified copy afterwards
  *   fetch_report.c  the progress line, events, the byte tally and summary
@@ -263,6 +266,10 @@ void sw__fetch_set_avail(fetch *f, uint64_t bytes);
 void sw__fetch_cancel_gate(fetch *f);
 void sw__fetch_gate_reset(fetch *f);
 void sw__fetch_pump_pieces(fetch *f);
+
+/* fetch_install.c: the gate has read every byte; install what it accepted
+ * (then --exec), or discard what it rejected. */
+void sw__fetch_install(fetch *f);
 
 /* fetch_hook.c */
 void sw__fetch_run_exec(fetch *f);
