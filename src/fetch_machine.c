@@ -177,7 +177,7 @@ sw_err sw__fetch_run(fetch *f, char *msg, size_t msglen) {
   }
   f->gate.sync_ok = 1;
 
-  /* 2. the loop: signals, a 1 s tick for timeouts, the HTTPS client, the swarm */
+  /* The loop: signals, a 1 s tick for timeouts, the HTTPS client, the swarm */
   if (uv_loop_init(&f->loop) != 0) return sw_fail(SW_ERR_INTERNAL, msg, msglen, "uv_loop_init failed");
   f->loop_ok = 1;
   uv_timer_init(&f->loop, &f->tick);
