@@ -32,83 +32,21 @@
  * deleted, and the next URL goes on in the same run; the final error lists
  * every source tried and why it failed.
  *
- * This file: the options, the setup, the phases of the update machine, the
- * signals and the teardown; each concern is in its own fetch_*.c (fetch_int.h). */
+ * This file: the command: --help, the options, the manifest (authentic, fresh,
+ * or already installed: "up to date"), the store and the room on its disk;
+ * then the update machine runs (fetch_machine.c draws its phases) and its
+ * result is reported. Each concern is in its own fetch_*.c (fetch_int.h). */
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include "fetch_int.h"
 #include "fsutil.h"
 #include "out.h"
-
-static void handle_closed(uv_handle_t *h) { (void)h; }
-
-/* First failure wins; then everything is closed. */
-void sw__fetch_fail(fetch *f, sw_err err, const char *fmt, ...) {
-  va_list ap;
-  if (f->result == SW_OK) {
-    f->result = err;
-    va_start(ap, fmt);
-    vsnprintf(f->msg, sizeof f->msg, fmt, ap);
-    va_end(ap);
-  }
-  sw__fetch_shutdown(f);
-}
-
-void sw__fetch_shutdown(fetch *f) {
-  if (f->phase == PH_CLOSING) return;
-  f->phase = PH_CLOSING;
-  if (f->rep.tty && !f->o.json) fputs("\r\033[K", stderr);
-  uv_close((uv_handle_t *)&f->tick, handle_closed);
-  uv_close((uv_handle_t *)&f->https.retry, handle_closed);
-  uv_close((uv_handle_t *)&f->sched_tick, handle_closed);
-  uv_close((uv_handle_t *)&f->sig_int, handle_closed);
-  uv_close((uv_handle_t *)&f->sig_term, handle_closed);
-  if (f->hook.exec_running) uv_process_kill(&f->hook.proc, SIGTERM);
-  sw__fetch_cancel_gate(f); /* a gate waiting for bytes gives up */
-  if (f->https.http) {
-    sw_http_free(f->https.http); /* cancels transfers; their on_done sees PH_CLOSING */
-    f->https.http = NULL;
-  }
-  if (f->sw.swarm) {
-    sw_swarm_free(f->sw.swarm); /* saves resume data (bounded) */
-    f->sw.swarm = NULL;
-    f->sw.t = NULL;
-  }
-}
-
-static void on_signal(uv_signal_t *h, int signum) {
-  fetch *f = h->data;
-  f->interrupted = signum;
-  if (f->phase == PH_SEED) {
-    sw__fetch_event(f, "stopped", "stopped seeding (signal %d)", signum);
-    sw__fetch_shutdown(f);
-  } else {
-    sw__fetch_fail(f, SW_ERR_CANCELLED, "interrupted by signal %d; run again to resume from what was downloaded",
-                   signum);
-  }
-}
-
-static void on_tick(uv_timer_t *h) {
-  fetch *f = h->data;
-  uint64_t now = sw__fetch_now_ms(f);
-  if (f->phase == PH_DOWNLOAD && !f->https.active) {
-    sw__fetch_swarm_tick(f, now); /* the swarm alone: is it given up? */
-  } else if (f->phase == PH_DOWNLOAD) {
-    sw__fetch_show_progress(f);
-  } else if (f->phase == PH_SEED) {
-    sw__fetch_seed_tick(f, now);
-  }
-}
 
 static void fetch_help(void) {
   printf("usage: swarmup fetch --manifest SRC (--trusted-key FILE | --trusted-keys FILE [--keys-url BASE])\n"
@@ -228,11 +166,8 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
 int sw_cmd_fetch(int argc, char **argv) {
   fetch *f = calloc(1, sizeof *f);
   char msg[SW_FETCH_MSG_MAX] = "", statedir[2048];
-  sw_swarm_settings ss;
-  sw_swarm_callbacks cb;
-  sw_http_opts ho;
   sw_err err = SW_OK;
-  int rc = 1, loop_ok = 0, done = 0;
+  int rc = 1, done = 0;
 
   if (f == NULL) return sw_report_error(0, "fetch", SW_ERR_NOMEM, "out of memory");
   f->rep.tty = isatty(2);
@@ -246,139 +181,17 @@ int sw_cmd_fetch(int argc, char **argv) {
     rc = 0;
     goto out;
   }
-  if (!f->o.no_swarm) {
-    err = sw_swarm_opts_to_settings(&f->o, &ss, msg, sizeof msg);
-    if (err) goto fail;
-  }
-  f->gate.gv = calloc(1, sizeof *f->gate.gv);
-  if (f->gate.gv == NULL) {
-    err = sw_fail(SW_ERR_NOMEM, msg, sizeof msg, "out of memory");
-    goto fail;
-  }
-
-  if (uv_mutex_init(&f->gate.mu) != 0) {
-    err = sw_fail(SW_ERR_INTERNAL, msg, sizeof msg, "cannot create the gate's lock");
-    goto fail;
-  }
-  if (uv_cond_init(&f->gate.cv) != 0) {
-    uv_mutex_destroy(&f->gate.mu);
-    err = sw_fail(SW_ERR_INTERNAL, msg, sizeof msg, "cannot create the gate's condition");
-    goto fail;
-  }
-  f->gate.sync_ok = 1;
-
-  /* 2. the loop: signals, a 1 s tick for timeouts, the HTTPS client, the swarm */
-  if (uv_loop_init(&f->loop) != 0) {
-    err = sw_fail(SW_ERR_INTERNAL, msg, sizeof msg, "uv_loop_init failed");
-    goto fail;
-  }
-  loop_ok = 1;
-  uv_timer_init(&f->loop, &f->tick);
-  uv_timer_init(&f->loop, &f->https.retry);
-  uv_timer_init(&f->loop, &f->sched_tick);
-  f->sched_tick.data = f;
-  uv_signal_init(&f->loop, &f->sig_int);
-  uv_signal_init(&f->loop, &f->sig_term);
-  f->tick.data = f->https.retry.data = f->sig_int.data = f->sig_term.data = f;
-  uv_signal_start(&f->sig_int, on_signal, SIGINT);
-  uv_signal_start(&f->sig_term, on_signal, SIGTERM);
-  uv_timer_start(&f->tick, on_tick, 1000, 1000);
-  f->t_start = f->sw.t_progress = sw__fetch_now_ms(f);
-  f->phase = PH_DOWNLOAD;
-  sw__fetch_sched_init(f);
-
-  if (!f->o.no_fallback) {
-    memset(&ho, 0, sizeof ho);
-    ho.ca_file = f->o.ca_file;
-    ho.low_speed_bytes = (long)f->o.low_speed_limit;
-    ho.low_speed_time_s = (long)f->o.low_speed_time;
-    ho.min_rate = f->o.min_rate ? f->o.min_rate : 1; /* 0: no deadline to speak of (1 B/s) */
-    err = sw_http_new(&f->https.http, &f->loop, &ho, msg, sizeof msg);
-    if (err) {
-      sw__fetch_fail(f, err, "HTTPS client: %s", msg);
-      goto run;
-    }
-  }
-  if (sw_store_is_verified(&f->paths, f->r.m) && sw_store_has(&f->paths, f->paths.file_name)) {
-    /* An earlier run downloaded and verified it but stopped before installing:
-     * install from the store (the gate checks it again on the way). */
-    f->from_store = 1;
-    f->torrent_file_ok = sw_store_has(&f->paths, f->paths.torrent_name); /* checked against btmh when read */
-    sw__fetch_event(f, "from-store", "the release was downloaded and verified before: installing it from the store");
-  }
-  if (f->o.no_swarm) {
-    /* No session at all: not a single BitTorrent socket is opened. */
-    if (f->from_store) {
-      sw__fetch_set_avail(f, f->r.m->size);
-      sw__fetch_start_gate(f);
-      f->phase = PH_GATE;
-    } else {
-      sw__fetch_switch_to_https(f, "--no-swarm");
-    }
-    goto run;
-  }
-
-  sw__fetch_swarm_callbacks(f, &cb);
-  err = sw_swarm_new(&f->loop, &ss, &cb, &f->sw.swarm, msg, sizeof msg);
-  if (err) {
-    sw__fetch_event(f, "warning", "swarm: %s", msg);
-    if (f->from_store) {
-      sw__fetch_set_avail(f, f->r.m->size);
-      sw__fetch_start_gate(f);
-      f->phase = PH_GATE;
-    } else {
-      sw__fetch_switch_to_https(f, "the swarm session could not start");
-    }
-    goto run;
-  }
-  if (f->from_store) {
-    /* The session only serves the seeding afterwards. */
-    sw__fetch_set_avail(f, f->r.m->size);
-    sw__fetch_start_gate(f);
-    f->phase = PH_GATE;
-    goto run;
-  }
-  err = sw__fetch_swarm_add(f, NULL, 0, msg, sizeof msg);
-  if (err) sw__fetch_switch_to_https(f, msg);
-  else sw__fetch_sched_start(f); /* HTTPS joins when the scheduler says so */
-
-run:
-  uv_run(&f->loop, UV_RUN_DEFAULT);
-  if (f->result != SW_OK) {
-    err = f->result;
-    snprintf(msg, sizeof msg, "%s", f->msg);
-    goto fail;
-  }
-  if (f->hook.exec_status) {
-    err = SW_ERR_INTERNAL;
-    snprintf(msg, sizeof msg, "installed %.200s, but %.250s", f->out_path, f->hook.exec_msg);
-    goto fail;
-  }
+  /* 2. the update machine: download, gate, install, hook, seed (fetch_machine.c) */
+  err = sw__fetch_run(f, msg, sizeof msg);
+  if (err) goto fail;
   rc = 0;
   goto out;
 fail:
   if (err == SW_ERR_STALE) rc = sw__report_stale("fetch", &f->o, &f->rec, msg);
   else rc = sw_report_error(f->o.json, "fetch", err, msg);
 out:
-  if (loop_ok) {
-    if (f->phase != PH_CLOSING) sw__fetch_shutdown(f);
-    uv_run(&f->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&f->loop) != 0) fprintf(stderr, "swarmup fetch: warning: loop handles left open\n");
-  }
-  if (f->https.part_fd >= 0) close(f->https.part_fd);
+  sw__fetch_close(f); /* the loop and the machine's buffers */
   sw_install_close(&f->inst);
-  free(f->gate.gv);
-  free(f->https.have);
-  free(f->https.assigned);
-  free(f->gate.done);
-  free(f->rep.src);
-  free(f->rep.refail);
-  free(f->https.piece_buf);
-  if (f->gate.sync_ok) {
-    uv_cond_destroy(&f->gate.cv);
-    uv_mutex_destroy(&f->gate.mu);
-  }
-  free(f->https.tbuf);
   sw_store_close(&f->paths);
   sw_state_close(f->st);
   sw_release_free(&f->r);

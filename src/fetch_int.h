@@ -2,8 +2,10 @@
  * interface): the state of one run, split by concern, and the sw__fetch_*
  * functions those files call in each other.
  *
- *   fetch.c         the command: options, setup, the update machine's phases,
- *                   the signals, the clock tick, teardown
+ *   fetch.c         the command: --help, options, the manifest, the store
+ *   fetch_machine.c the update machine's phases (drawn there), failure and
+ *                   shutdown, the signals, the clock tick, the loop's setup,
+ *                   run and teardown
  *   fetch_swarm.c   the swarm source: metadata, peers, trackers, stall check,
  *                   libtorrent's pieces
  *   fetch_sched.c   the two sources behind source.h and the scheduler's tick
@@ -11,7 +13,10 @@
  *                   and stop, a bad piece from HTTPS
  *   fetch_https_file.c    file mode (.part), a copy the gate rejected
  *   fetch_https_pieces.c  pieces mode (handed to libtorrent), the .torrent
- *   fetch_gate.c    the streaming gate on the verified prefix, then install
+ *   fetch_gate.c    the streaming gate on the verified prefix
+ *   fetch_install.c after the gate's verdict: the store marked verified, the
+ *                   atomic install, the state, "installed"; or the bad bytes
+ *                   discarded
  *   fetch_hook.c    --exec
  *   fetch_seed.c    seeding the verified copy afterwards
  *   fetch_report.c  the progress line, events, the byte tally and summary
@@ -157,6 +162,7 @@ typedef struct fetch_hook {
 
 typedef struct fetch {
   uv_loop_t loop;
+  int loop_ok;                 /* loop was initialised: sw__fetch_close closes it */
   sw_opts o;
   sw_pgp *pgp;
   sw_state *st;
@@ -206,9 +212,15 @@ static inline uint64_t sw__fetch_piece_size(fetch *f, int i) {
   return end - start;
 }
 
-/* fetch.c: the first failure wins; then everything is closed. */
+/* fetch_machine.c: the first failure wins; then everything is closed. */
 void sw__fetch_fail(fetch *f, sw_err err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void sw__fetch_shutdown(fetch *f);
+/* Run the update machine on a prepared fetch (fetch.c): set up the loop, run
+ * it until everything is closed. Returns its result, the message in msg.
+ * sw__fetch_close then closes the loop and frees the machine's buffers (call
+ * it whatever sw__fetch_run returned, or if it was never called). */
+sw_err sw__fetch_run(fetch *f, char *msg, size_t msglen);
+void sw__fetch_close(fetch *f);
 
 /* fetch_swarm.c */
 void sw__fetch_swarm_callbacks(fetch *f, sw_swarm_callbacks *cb);
@@ -254,6 +266,10 @@ void sw__fetch_set_avail(fetch *f, uint64_t bytes);
 void sw__fetch_cancel_gate(fetch *f);
 void sw__fetch_gate_reset(fetch *f);
 void sw__fetch_pump_pieces(fetch *f);
+
+/* fetch_install.c: the gate has read every byte; install what it accepted
+ * (then --exec), or discard what it rejected. */
+void sw__fetch_install(fetch *f);
 
 /* fetch_hook.c */
 void sw__fetch_run_exec(fetch *f);
