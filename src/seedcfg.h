@@ -1,6 +1,6 @@
 /* seedcfg.h - how `swarmup seed --config` is cut into parts: the global
  * `key = value` lines, then one "[label]" section per product. Pure (buf, len)
- * splitting, no I/O: seed.c parses each part with sw_opts_parse_config, and
+ * splitting, no I/O: seed_products.c parses each part with sw_opts_parse_config, and
  * tests/fuzz/fuzz_config.c fuzzes exactly this code. */
 #ifndef SW_SEEDCFG_H
 #define SW_SEEDCFG_H

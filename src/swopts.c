@@ -58,7 +58,9 @@ sw_err sw_swarm_opts_to_settings(const sw_opts *o, sw_swarm_settings *s, char *m
    * again for issue 12 (docs/bench-swarm.md), as fast within the noise from 1
    * and 3 seeders, with a third less private memory (62-65 MiB, not 94-133, with
    * 3 seeders) and no file pages in RSS (80 MiB, not 600); a full disk is an
-   * I/O error, not a SIGBUS under a mapping. */
+   * I/O error, not a SIGBUS under a mapping. fetch's streaming gate depends
+   * on it: it reads the pieces libtorrent verified from the file, which only this
+   * back-end writes before it hashes them (docs/torrent.md). */
   s->posix_disk_io = 1;
   s->upload_rate_limit = (int)(o->upload_limit * 1024);
   s->download_rate_limit = (int)(o->download_limit * 1024);
