@@ -22,8 +22,8 @@
 static void check_opt_str(const char *s) { CHECK(s == NULL || s[0] != 0); }
 
 /* swarmup seed reads a config as global options, then one "[label]" section
- * per product (sw_seedcfg_split, src/seedcfg.h: the splitter seed.c uses),
- * each parsed as a next layer over the global part (src/seed.c, prod_new).
+ * per product (sw_seedcfg_split, src/seedcfg.h: the splitter src/seed_products.c uses),
+ * each parsed as a next layer over the global part (src/seed_products.c, prod_new).
  * The split must describe ordered, in-bounds parts; every section body must be
  * accepted or refused with a message naming the file, and a section may set
  * again what the global part set. */
