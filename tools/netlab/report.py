@@ -81,6 +81,7 @@ def build(a, clients, pub, cpu, extra):
         "corporate": n_corp, "churn_pct": a.churn, "spread_s": a.spread, "seed_time_s": a.seed_time,
         "super_seed": (a.super_seed == "on") and not a.https_only,
         "swarm_timeout_s": None if a.https_only else a.swarm_timeout,
+        "prefer_swarm": bool(a.prefer_swarm) and not a.https_only,
         "client_min_rate": a.min_rate,
         "publisher_tx_bytes": pub["tx"],
         "publisher_rx_bytes": pub["rx"],

@@ -284,7 +284,7 @@ def firewall_dropped(host):
     return None
 
 
-def client_args(build, host, work, rel, i, https_only, seed_time, swarm_timeout, min_rate=None):
+def client_args(build, host, work, rel, i, https_only, seed_time, swarm_timeout, min_rate=None, prefer_swarm=False):
     d = os.path.join(work, "c", str(i))
     os.makedirs(d + "/state")
     os.makedirs(d + "/out")
@@ -300,4 +300,6 @@ def client_args(build, host, work, rel, i, https_only, seed_time, swarm_timeout,
                  "--seed-time", str(seed_time)]
         if swarm_timeout is not None:
             args += ["--swarm-timeout", str(swarm_timeout)]
+        if prefer_swarm:
+            args += ["--prefer-swarm"]
     return args, d
