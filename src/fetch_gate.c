@@ -25,6 +25,7 @@ static int64_t gate_avail(void *arg, uint64_t offset) {
   uint64_t want = offset + SW_GATE_BATCH;
   if (want > f->r.m->size || want < offset) want = f->r.m->size;
   uv_mutex_lock(&f->gate.mu);
+  f->gate.read_at = offset;
   f->gate.want = want;
   while (f->gate.avail < want && !f->gate.gate_cancel) uv_cond_wait(&f->gate.cv, &f->gate.mu);
   n = f->gate.gate_cancel ? -1 : (int64_t)(f->gate.avail - offset);
@@ -78,6 +79,7 @@ void sw__fetch_gate_reset(fetch *f) {
   f->gate.gate_cancel = 0;
   f->gate.avail = 0;
   f->gate.want = 0;
+  f->gate.read_at = 0;
   uv_mutex_unlock(&f->gate.mu);
   f->gate.gate_pieces = 0;
   f->gate.prefix = f->gate.deadline_next = 0;
@@ -128,21 +130,31 @@ void sw__fetch_start_gate(fetch *f) {
 }
 
 /* The swarm verified more pieces: publish the leading ones to the gate (start
- * it on the first one), and give the pieces just past them deadlines. */
-#define SW_DEADLINE_WINDOW 24 /* pieces past the prefix that libtorrent fetches first */
+ * it on the first one), and give the pieces just ahead of the gate deadlines. */
+#define SW_DEADLINE_WINDOW 24 /* pieces ahead of the gate that libtorrent fetches first */
 
 void sw__fetch_pump_pieces(fetch *f) {
   uint64_t bytes;
+  int reading;
   if (f->sw.t == NULL || f->gate.done == NULL) return;
   while (f->gate.prefix < f->sw.num_pieces && sw__fetch_bit(f->gate.done, f->gate.prefix)) f->gate.prefix++;
-  /* Rarest-first keeps the swarm healthy; deadlines on the pieces just past the
-   * prefix keep it growing, so the gate ends soon after the last piece. */
-  if (f->gate.deadline_next < f->gate.prefix) f->gate.deadline_next = f->gate.prefix;
-  while (f->gate.deadline_next < f->sw.num_pieces && f->gate.deadline_next < f->gate.prefix + SW_DEADLINE_WINDOW) {
+  /* Rarest-first keeps the swarm healthy; deadlines on the pieces just ahead of
+   * where the gate reads keep its prefix growing, so it ends soon after the
+   * last piece. The window follows the gate, not the verified prefix: placed
+   * just past the prefix (pieces still in flight or being hashed, a new
+   * deadline for every piece that finished), it crashed libtorrent 2.0.8's
+   * network thread in 3-4 of 25 clients of tools/bench/savings.sh
+   * (--prefer-swarm, N = 25; SIGSEGV, no symbols), against 0 of 25 with the
+   * window behind the gate or with no deadlines at all. */
+  uv_mutex_lock(&f->gate.mu);
+  reading = f->gate.gating && f->gate.gate_pieces ? (int)(f->gate.read_at / (uint64_t)f->sw.piece_len) : 0;
+  uv_mutex_unlock(&f->gate.mu);
+  if (f->gate.deadline_next < reading) f->gate.deadline_next = reading;
+  while (f->gate.deadline_next < f->sw.num_pieces && f->gate.deadline_next < reading + SW_DEADLINE_WINDOW) {
     int i = f->gate.deadline_next++;
     /* (Not a piece HTTPS holds: a deadline would make the swarm fetch it too.) */
     if (!sw__fetch_bit(f->gate.done, i) && (f->https.assigned == NULL || !f->https.assigned[i]))
-      sw_swarm_piece_deadline(f->sw.t, i, 200 + 40 * (i - f->gate.prefix), NULL, 0);
+      sw_swarm_piece_deadline(f->sw.t, i, 200 + 40 * (i - reading), NULL, 0);
   }
   if (f->gate.prefix == 0) return;
   if (!f->gate.gating && f->phase == PH_DOWNLOAD) {

@@ -138,6 +138,7 @@ typedef struct fetch_gate {
                                 * file (not HTTPS's .part): with libtorrent's pread/pwrite disk I/O
                                 * (src/swopts.c) a piece it reports verified is written there */
   int prefix;                  /* leading pieces libtorrent verified, published as avail (loop thread) */
+  uint64_t read_at;            /* where the gate reads now (under mu): its deadline window starts there */
   int deadline_next;           /* next piece to give a deadline (the gate's window) */
   int gate_restart;            /* cancel the running gate and start it again (file mode) */
 } fetch_gate;
