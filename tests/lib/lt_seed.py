@@ -117,6 +117,14 @@ def main():
     port = wait_listening(ses)
 
     if a.mode == "seed":
+        # Say the port only once the torrent is checked: a peer that connects while
+        # libtorrent still checks the file is turned away, and libtorrent waits about
+        # a minute before it dials a peer that refused it again (test_swarm timed out
+        # at 60 s that way once, on a loaded machine).
+        end = time.time() + 60
+        while h.status().state in (lt.torrent_status.states.checking_files,
+                                   lt.torrent_status.states.checking_resume_data) and time.time() < end:
+            time.sleep(0.05)
         if a.port_file:
             tmp = a.port_file + ".tmp"
             with open(tmp, "w") as f:
