@@ -675,16 +675,6 @@ void dispatch(sw_swarm *s, lt::alert *a) {
       s->cb.on_piece(s->cb.arg, t, t->arg, static_cast<int>(static_cast<std::int32_t>(pf->piece_index)));
   } else if (lt::alert_cast<lt::torrent_checked_alert>(a)) {
     t->have_stale = true;  // the check may have found pieces that raised no piece_finished_alert
-  } else if (auto *rp = lt::alert_cast<lt::read_piece_alert>(a)) {
-    if (!quiet && s->cb.on_piece_data) {
-      int const piece = static_cast<int>(static_cast<std::int32_t>(rp->piece));
-      if (rp->error || !rp->buffer || rp->size < 0)
-        s->cb.on_piece_data(s->cb.arg, t, t->arg, piece, nullptr, 0,
-                            rp->error ? rp->error.message().c_str() : "no data");
-      else
-        s->cb.on_piece_data(s->cb.arg, t, t->arg, piece, reinterpret_cast<const uint8_t *>(rp->buffer.get()),
-                            static_cast<size_t>(rp->size), nullptr);
-    }
   } else if (auto *hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
     if (!quiet && t->meta_ok && s->cb.on_piece_failed)
       s->cb.on_piece_failed(s->cb.arg, t, t->arg, static_cast<int>(static_cast<std::int32_t>(hf->piece_index)));
@@ -1086,8 +1076,9 @@ sw_err swarm_new(uv_loop_t *loop, const sw_swarm_settings *set, const sw_swarm_c
     return sw_fail(SW_ERR_USAGE, msg, msglen, "sw_swarm_new: bad rate limit or encryption setting");
 
 #ifdef __GLIBC__
-  // Piece-sized buffers (read_piece's, the gate's copies: 256 KiB for a 512 MiB
-  // file) straight from mmap and back on free. glibc's default moves its mmap
+  // Piece-sized buffers (256 KiB for a 512 MiB file; when this was measured,
+  // read_piece's and the gate's copies of each piece, since gone) straight from
+  // mmap and back on free. glibc's default moves its mmap
   // threshold up after the first such free, and from then on they fragment its
   // per-thread arenas: peak private memory of a 3-seeder download fell from
   // 87-121 MiB to 60-65 MiB with this (tools/bench/swarm.sh, docs/bench-swarm.md).
@@ -1262,15 +1253,6 @@ extern "C" sw_err sw_swarm_piece_deadline(sw_swarm_torrent *t, int piece, int ms
     if (t == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "piece_deadline: NULL torrent");
     if (t->failed || !t->meta_ok) return sw_fail(SW_ERR_SWARM, msg, msglen, "piece_deadline: no checked metadata");
     t->h.set_piece_deadline(lt::piece_index_t(piece), ms);
-    return SW_OK;
-  })
-}
-
-extern "C" sw_err sw_swarm_read_piece(sw_swarm_torrent *t, int piece, char *msg, size_t msglen) {
-  SW_SWARM_TRY("read_piece", {
-    if (t == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "read_piece: NULL torrent");
-    if (t->failed || !t->meta_ok) return sw_fail(SW_ERR_SWARM, msg, msglen, "read_piece: no checked metadata");
-    t->h.read_piece(lt::piece_index_t(piece));
     return SW_OK;
   })
 }

@@ -179,10 +179,6 @@ typedef struct sw_swarm_callbacks {
    * spurious "v1 and v2 hashes do not describe the same data"; at most 3 times,
    * then on_error). Pieces finished before are no longer had. */
   void (*on_reset)(void *arg, sw_swarm_torrent *t, void *t_arg, const char *why);
-  /* The data of a piece asked for with sw_swarm_read_piece (valid only during
-   * the call), or data NULL and err set. */
-  void (*on_piece_data)(void *arg, sw_swarm_torrent *t, void *t_arg, int piece, const uint8_t *data, size_t len,
-                        const char *err);
   /* A piece failed its hash check (a bad peer, or bad bytes given to sw_swarm_add_piece). */
   void (*on_piece_failed)(void *arg, sw_swarm_torrent *t, void *t_arg, int piece);
   /* A tracker answered (ok = 1) or failed (ok = 0, msg says why). */
@@ -256,14 +252,6 @@ sw_err sw_swarm_get_status(sw_swarm_torrent *t, sw_swarm_status *st, char *msg, 
 /* Ask for piece `piece` within ms milliseconds: libtorrent requests it first,
  * from the fastest peers, while the rest of the torrent stays rarest-first. */
 sw_err sw_swarm_piece_deadline(sw_swarm_torrent *t, int piece, int ms, char *msg, size_t msglen);
-
-/* Read a finished piece through libtorrent (on_piece_data delivers it). A
- * finished (hash-checked) piece may still sit in libtorrent's store buffer and
- * not yet be in the file, so a reader that must see exactly the verified
- * bytes while the download runs reads them this way, not from the file.
- * (libtorrent 2.0.8's flush_cache, the other way, raced with its hash checks:
- * "v1 and v2 hashes do not describe the same data".) */
-sw_err sw_swarm_read_piece(sw_swarm_torrent *t, int piece, char *msg, size_t msglen);
 
 /* The piece layout of t (needs checked metadata). */
 sw_err sw_swarm_layout(sw_swarm_torrent *t, int *piece_len, int *num_pieces, char *msg, size_t msglen);
