@@ -144,8 +144,9 @@ void sw__fetch_pump_pieces(fetch *f) {
    * just past the prefix (pieces still in flight or being hashed, a new
    * deadline for every piece that finished), it crashed libtorrent 2.0.8's
    * network thread in 3-4 of 25 clients of tools/bench/savings.sh
-   * (--prefer-swarm, N = 25; SIGSEGV, no symbols), against 0 of 25 with the
-   * window behind the gate or with no deadlines at all. */
+   * (--prefer-swarm, N = 25), against 0 of 25 with the window behind the gate
+   * or with no deadlines at all; the cause, a freed piece picker, and its
+   * remedy are in torrent/swarm.cpp (suggest_mode). */
   uv_mutex_lock(&f->gate.mu);
   reading = f->gate.gating && f->gate.gate_pieces ? (int)(f->gate.read_at / (uint64_t)f->sw.piece_len) : 0;
   uv_mutex_unlock(&f->gate.mu);
