@@ -24,7 +24,7 @@ int sw_pub_gpg_argv(const char **argv, const char *homedir);
 int sw_pub_gpg_run(const char *const *argv, const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
                    size_t *out_len);
 
-/* Sign in into out (detached, binary document, SHA-512; armored if armor).
+/* Sign in into out (detached, binary document, SHA-256; armored if armor).
  * homedir: gpg's --homedir, or NULL for gpg's default. keys[0..n_keys): one
  * `--local-user KEY` each, so out holds one signature packet per key.
  * purpose: when not NULL, every packet carries the hashed notation

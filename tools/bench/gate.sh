@@ -42,7 +42,7 @@ head -c "$((mib * 1024 * 1024))" /dev/urandom >"$tmp/payload"
 bash "$repo/tests/lib/mkkeys.sh" "$tmp/keys" >/dev/null
 # shellcheck disable=SC1091
 . "$tmp/keys/keys.env"
-gpg --homedir "$GNUPGHOME" --batch --yes --quiet --sig-notation purpose@swarmup=package -u "$A_FPR!" --digest-algo SHA512 \
+gpg --homedir "$GNUPGHOME" --batch --yes --quiet --sig-notation purpose@swarmup=package -u "$A_FPR!" --digest-algo SHA256 \
   --detach-sign -o "$tmp/payload.sig" "$tmp/payload"
 mkdir -m 700 "$tmp/gpgv"
 gpg --homedir "$GNUPGHOME" --batch --quiet --export "$A_FPR" >"$tmp/a.gpg"
@@ -103,7 +103,7 @@ report=$(
   echo "# Payload gate benchmark"
   echo
   echo "Produced by \`tools/bench/gate.sh\` on $(date -u +%Y-%m-%d): a ${mib} MiB random file in the page"
-  echo "cache, an ed25519 detached signature (SHA-512 digest) by the test key A, wall time of the whole"
+  echo "cache, an ed25519 detached signature (SHA-256 digest, as swarmup-publish makes) by the test key A, wall time of the whole"
   echo "process for each command (median of $runs after a warm-up; tools/bench/memwatch.py, whose CPU"
   echo "and memory figures count the gpg that gpgme starts). CPU: $cpu, $(nproc) cores;"
   echo "$gpg_ver; $ossl_ver. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (a shared"
