@@ -174,9 +174,13 @@ static void https_begin(fetch *f, const char *reason, int alongside) {
                   (double)(f->https.t_switch - f->t_start) / 1000.0, reason);
   if (f->sw.t && f->sw.have_metadata && (f->https.alongside || f->sw.last.bytes_done > 0 || f->gate.gating)) {
     sw__fetch_pieces_begin(f);
-  } else if (f->https.alongside && !f->sw.have_metadata && f->r.m->torrent_url[0] && !f->o.no_swarm) {
+  } else if (f->https.alongside && !f->sw.have_metadata && f->r.m->torrent_url[0] && !f->o.no_swarm &&
+             f->https.tstate >= 0) {
+    /* The .torrent asked for at the start (sw__fetch_torrent_prefetch) gives
+     * the metadata at once if it is here, or as soon as it comes. */
     f->https.meta_wait = 1;
-    sw__fetch_torrent_fetch(f);
+    if (f->https.tstate > 0) sw__fetch_torrent_ready(f);
+    else if (f->https.treq == NULL) sw__fetch_torrent_fetch(f);
   } else {
     sw__fetch_file_begin(f);
   }

@@ -152,23 +152,56 @@ void sw__fetch_torrent_failed(fetch *f) {
   if (f->o.json) sw__fetch_event(f, "warning", "torrent file: %s", f->https.torrent_why);
 }
 
+/* The swarm's torrent gets the metadata of the .torrent that arrived, and
+ * HTTPS goes on in pieces mode; or file mode when there is none. */
+void sw__fetch_torrent_ready(fetch *f) {
+  char m2[SW_MSG_MAX];
+  if (!f->https.meta_wait || f->phase != PH_DOWNLOAD || !f->https.active) return;
+  f->https.meta_wait = 0;
+  if (f->https.tstate > 0 && f->sw.t != NULL && !f->sw.have_metadata) {
+    /* The same torrent again, now with its metadata and piece layers; the
+     * save path and resume file stay, the peers are asked again. (Not
+     * libtorrent's set_metadata: it takes the info dict alone, and a v2
+     * torrent's piece layers are outside it, so a piece handed over could
+     * not be checked until a peer sent the hashes.) */
+    sw_swarm_remove(f->sw.t);
+    f->sw.t = NULL;
+    if (sw__fetch_swarm_add(f, f->https.tsigned, f->https.tsigned_len, m2, sizeof m2) == SW_OK) {
+      f->sw.have_metadata = 1;
+      sw__fetch_event(f, "metadata", "metadata from %.300s (checked against the manifest)", f->r.m->torrent_url);
+      sw__fetch_pieces_begin(f);
+    } else {
+      sw__fetch_event(f, "warning", "swarm: %s", m2);
+      sw__fetch_file_begin(f);
+    }
+  } else if (f->sw.t != NULL && f->sw.have_metadata) {
+    sw__fetch_pieces_begin(f); /* a peer gave the metadata meanwhile */
+  } else {
+    sw__fetch_file_begin(f);
+  }
+}
+
 static void torrent_data_done(void *arg, sw_err err, const char *msg, long status) {
   fetch *f = arg;
   char m2[SW_MSG_MAX], name[SW_FILE_MAX + 1], hex[65];
   sw_swarm_made made;
   uint8_t *sb = NULL;
   size_t sl = 0;
-  int good = 0;
   (void)status;
   f->https.treq = NULL;
+  f->https.tstate = -1;
   if (err == SW_OK && f->https.tbuf) {
     sw_hex(f->r.m->magnet.btmh, 32, hex);
     if (sw_swarm_torrent_info(f->https.tbuf, f->https.tlen, &made, name, sizeof name, m2, sizeof m2) == SW_OK &&
         strcmp(made.btmh_hex, hex) == 0 && strcmp(name, f->r.m->file) == 0 && made.size == f->r.m->size &&
         sw_swarm_torrent_signed(f->https.tbuf, f->https.tlen, &sb, &sl, m2, sizeof m2) == SW_OK) {
-      good = 1;
+      f->https.tstate = 1;
+      free(f->https.tsigned);
+      f->https.tsigned = sb;
+      f->https.tsigned_len = sl;
       if (sw_store_write(&f->paths, f->paths.torrent_name, sb, sl, m2, sizeof m2) == SW_OK) f->torrent_file_ok = 1;
     } else {
+      free(sb);
       snprintf(f->https.torrent_why, sizeof f->https.torrent_why, "%.300s is not the signed torrent",
                f->r.m->torrent_url);
       sw__fetch_torrent_failed(f);
@@ -179,31 +212,8 @@ static void torrent_data_done(void *arg, sw_err err, const char *msg, long statu
   }
   free(f->https.tbuf);
   f->https.tbuf = NULL;
-  if (f->https.meta_wait && f->phase == PH_DOWNLOAD && f->https.active) {
-    f->https.meta_wait = 0;
-    if (good && f->sw.t != NULL && !f->sw.have_metadata) {
-      /* The same torrent again, now with its metadata and piece layers; the
-       * save path and resume file stay, the peers are asked again. (Not
-       * libtorrent's set_metadata: it takes the info dict alone, and a v2
-       * torrent's piece layers are outside it, so a piece handed over could
-       * not be checked until a peer sent the hashes.) */
-      sw_swarm_remove(f->sw.t);
-      f->sw.t = NULL;
-      if (sw__fetch_swarm_add(f, sb, sl, m2, sizeof m2) == SW_OK) {
-        f->sw.have_metadata = 1;
-        sw__fetch_event(f, "metadata", "metadata from %.300s (checked against the manifest)", f->r.m->torrent_url);
-        sw__fetch_pieces_begin(f);
-      } else {
-        sw__fetch_event(f, "warning", "swarm: %s", m2);
-        sw__fetch_file_begin(f);
-      }
-    } else if (f->sw.t != NULL && f->sw.have_metadata) {
-      sw__fetch_pieces_begin(f); /* a peer gave the metadata meanwhile */
-    } else {
-      sw__fetch_file_begin(f);
-    }
-  }
-  free(sb);
+  f->https.tlen = 0;
+  sw__fetch_torrent_ready(f);
 }
 
 static int torrent_data(void *arg, uint64_t offset, const uint8_t *buf, size_t len) {
@@ -218,6 +228,20 @@ static int torrent_data(void *arg, uint64_t offset, const uint8_t *buf, size_t l
   return 0;
 }
 
+/* At the start, when the swarm has only the magnet: the .torrent from the
+ * Torrent URL, so that HTTPS, if the scheduler adds it (a firewall that drops
+ * BitTorrent: no peer, no metadata), starts on pieces at once instead of
+ * asking for the .torrent then (one more round trip to the origin before the
+ * first payload byte). The swarm is left alone: a peer usually gives the
+ * metadata first, and the .torrent is kept for seeding afterwards. It costs
+ * the origin the .torrent per client (about 0.05% of the release). */
+void sw__fetch_torrent_prefetch(fetch *f) {
+  if (f->https.http == NULL || f->sw.have_metadata || f->torrent_file_ok || !f->r.m->torrent_url[0] ||
+      f->https.treq != NULL || f->https.tstate != 0)
+    return;
+  sw__fetch_torrent_fetch(f);
+}
+
 void sw__fetch_torrent_fetch(fetch *f) {
   sw_http_get g;
   char msg[SW_MSG_MAX];
@@ -228,12 +252,10 @@ void sw__fetch_torrent_fetch(fetch *f) {
   g.on_done = torrent_data_done;
   g.arg = f;
   if (sw_http_start(f->https.http, &g, &f->https.treq, msg, sizeof msg) != SW_OK) {
+    f->https.tstate = -1;
     snprintf(f->https.torrent_why, sizeof f->https.torrent_why, "%s", msg);
     sw__fetch_torrent_failed(f);
-    if (f->https.meta_wait) {
-      f->https.meta_wait = 0;
-      sw__fetch_file_begin(f);
-    }
+    sw__fetch_torrent_ready(f);
   }
 }
 

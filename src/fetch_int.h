@@ -84,8 +84,8 @@ typedef struct fetch_https {
   sw_http *http;
   int active;                  /* HTTPS runs (beside the swarm, or alone) */
   int alongside;               /* started by the scheduler beside a running swarm */
-  int meta_wait;
-  int drop_swarm;              /* file mode beside the swarm: drop its torrent at HTTPS's first byte */               /* fetching the .torrent to give the swarm its metadata first */
+  int meta_wait;               /* HTTPS waits for the .torrent to give the swarm its metadata first */
+  int drop_swarm;              /* file mode beside the swarm: drop its torrent at HTTPS's first byte */
   int first_byte;              /* the first HTTPS payload byte was reported */
   uint8_t *assigned;           /* pieces mode: per piece, SW_SCHED_HTTPS while an HTTPS request holds it */
   sw_sched_rate rate;
@@ -118,6 +118,9 @@ typedef struct fetch_https {
   char torrent_why[SW_MSG_MAX]; /* why the Torrent URL gave no torrent ("": it did, or was not asked) */
   uint8_t *tbuf;
   size_t tlen;
+  int tstate;                  /* the Torrent URL's answer: 0 not asked or in flight, 1 good, -1 none */
+  uint8_t *tsigned;            /* tstate 1: its signed part, kept until HTTPS or the swarm needs it */
+  size_t tsigned_len;
 } fetch_https;
 
 /* The streaming gate: the gate thread reads what is final while the download
@@ -259,6 +262,8 @@ void sw__fetch_pieces_begin(fetch *f);
 int sw__fetch_pieces_request(fetch *f, sw_http_get *g);
 void sw__fetch_give_back(fetch *f, int first, int last);
 void sw__fetch_torrent_fetch(fetch *f);
+void sw__fetch_torrent_prefetch(fetch *f);
+void sw__fetch_torrent_ready(fetch *f);
 void sw__fetch_torrent_failed(fetch *f);
 
 /* fetch_gate.c */

@@ -155,8 +155,12 @@ static void machine_start(fetch *f, const sw_swarm_settings *ss, char *msg, size
     return;
   }
   err = sw__fetch_swarm_add(f, NULL, 0, msg, msglen);
-  if (err) sw__fetch_switch_to_https(f, msg);
-  else sw__fetch_sched_start(f); /* HTTPS joins when the scheduler says so */
+  if (err) {
+    sw__fetch_switch_to_https(f, msg);
+    return;
+  }
+  sw__fetch_sched_start(f); /* HTTPS joins when the scheduler says so */
+  sw__fetch_torrent_prefetch(f);
 }
 
 sw_err sw__fetch_run(fetch *f, char *msg, size_t msglen) {
@@ -226,4 +230,5 @@ void sw__fetch_close(fetch *f) {
     uv_mutex_destroy(&f->gate.mu);
   }
   free(f->https.tbuf);
+  free(f->https.tsigned);
 }
