@@ -641,6 +641,10 @@ sw_err sw_http_start(sw_http *h, const sw_http_get *g, sw_http_req **out, char *
   SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "https");
   SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
   SETOPT(CURLOPT_MAXREDIRS, h->max_redirects);
+  /* What decides whether libcurl may hand this request a cached connection
+   * (verification, the TLS version, the CA file, the proxy) comes from the
+   * client only, never from the request: every request of one client can reuse
+   * its idle keep-alive connection to an origin (sw_http_fetch_mem_on). */
   SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
   SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
   SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
@@ -738,46 +742,48 @@ static void mem_done(void *arg, sw_err err, const char *msg, long status) {
   }
 }
 
-sw_err sw_http_fetch_mem(uv_loop_t *loop, const sw_http_opts *opts, const char *url, size_t max,
-                         uint8_t **body, size_t *body_len, char *msg, size_t msglen) {
-  sw_http *h = NULL;
+/* Run loop one iteration at a time until *flag: UV_RUN_ONCE, not DEFAULT,
+ * because other handles on this loop (a torrent session, the fetch's timers)
+ * must not keep us here once our part is done. false if the loop ran dry first. */
+static bool run_until(uv_loop_t *loop, const bool *flag) {
+  while (!*flag) {
+    if (uv_run(loop, UV_RUN_ONCE) == 0 && !*flag) return false;
+  }
+  return true;
+}
+
+sw_err sw_http_fetch_mem_on(sw_http *h, const char *url, size_t max, uint8_t **body, size_t *body_len, char *msg,
+                            size_t msglen) {
   sw_http_membuf m;
   sw_http_get g;
-  bool closed = false;
+  sw_http_req *req = NULL;
   sw_err err;
   memset(&m, 0, sizeof m);
   memset(&g, 0, sizeof g);
-  if (body == NULL || body_len == NULL || max == 0)
-    return sw_fail(SW_ERR_USAGE, msg, msglen, "sw_http_fetch_mem: bad argument");
+  if (h == NULL || body == NULL || body_len == NULL || max == 0)
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "sw_http_fetch_mem_on: bad argument");
   *body = NULL;
   *body_len = 0;
   m.max = max;
-  err = sw_http_new(&h, loop, opts, msg, msglen);
-  if (err != SW_OK) return err;
-  h->closed_flag = &closed;
   g.url = url;
   g.max_bytes = max;
   g.on_data = mem_data;
   g.on_done = mem_done;
   g.arg = &m;
-  err = sw_http_start(h, &g, NULL, msg, msglen);
-  if (err != SW_OK) {
-    m.done = true;
-    m.err = err;
-    snprintf(m.msg, sizeof m.msg, "%s", msg != NULL && msglen > 0 ? msg : "");
+  err = sw_http_start(h, &g, &req, msg, msglen);
+  if (err != SW_OK) return err; /* on_done is never called */
+  if (!run_until(h->loop, &m.done)) {
+    /* Cannot happen while curl waits on a socket or its timer; if it does, the
+     * request must not outlive m (this frame): cancel it, and the reaper (an
+     * active idle handle) delivers its on_done on the next iteration. */
+    sw_http_cancel(req);
+    run_until(h->loop, &m.done);
+    if (m.err == SW_ERR_CANCELLED) {
+      m.err = SW_ERR_INTERNAL;
+      snprintf(m.msg, sizeof m.msg, "loop stopped before the transfer ended");
+    }
   }
-  /* UV_RUN_ONCE, not DEFAULT: other handles on this loop (a torrent session)
-   * must not keep us here after our transfer has ended. */
-  while (!m.done) {
-    if (uv_run(loop, UV_RUN_ONCE) == 0 && !m.done) break;
-  }
-  sw_http_free(h);
-  while (!closed) {
-    if (uv_run(loop, UV_RUN_ONCE) == 0 && !closed) break;
-  }
-  if (!m.done) {
-    err = sw_fail(SW_ERR_INTERNAL, msg, msglen, "loop stopped before the transfer ended");
-  } else if (m.err != SW_OK) {
+  if (m.err != SW_OK) {
     err = sw_fail(m.err, msg, msglen, "%s", m.msg);
   } else {
     if (m.buf == NULL) m.buf = malloc(1); /* an empty body is still a buffer */
@@ -792,5 +798,23 @@ sw_err sw_http_fetch_mem(uv_loop_t *loop, const sw_http_opts *opts, const char *
     }
   }
   free(m.buf);
+  return err;
+}
+
+sw_err sw_http_fetch_mem(uv_loop_t *loop, const sw_http_opts *opts, const char *url, size_t max,
+                         uint8_t **body, size_t *body_len, char *msg, size_t msglen) {
+  sw_http *h = NULL;
+  bool closed = false;
+  sw_err err;
+  if (body == NULL || body_len == NULL || max == 0)
+    return sw_fail(SW_ERR_USAGE, msg, msglen, "sw_http_fetch_mem: bad argument");
+  *body = NULL;
+  *body_len = 0;
+  err = sw_http_new(&h, loop, opts, msg, msglen);
+  if (err != SW_OK) return err;
+  h->closed_flag = &closed;
+  err = sw_http_fetch_mem_on(h, url, max, body, body_len, msg, msglen);
+  sw_http_free(h);
+  run_until(loop, &closed);
   return err;
 }

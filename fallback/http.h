@@ -97,9 +97,21 @@ sw_err sw_http_check_response(long status, uint64_t range_start, uint64_t range_
                               size_t cr_len, char *msg, size_t msglen);
 
 /* Convenience for the CLI: fetch url into a malloc'd buffer of at most max
- * bytes by running loop until the transfer ends. Must not be called from a
+ * bytes by running loop until the transfer ends, on a client of its own made
+ * and freed here (so a fresh connection each call). Must not be called from a
  * loop callback. The caller frees *body. */
 sw_err sw_http_fetch_mem(uv_loop_t *loop, const sw_http_opts *opts, const char *url, size_t max,
                          uint8_t **body, size_t *body_len, char *msg, size_t msglen);
+
+/* The same on the existing client h: runs h's loop (UV_RUN_ONCE, so other
+ * handles on it neither hold us nor are stopped) until this one transfer has
+ * ended; h and its other transfers stay. h keeps the connection in its cache,
+ * so the next request of h to the same origin reuses it (no new TCP and TLS
+ * handshake). h's options apply (deadline, low-speed limit). Must not be called
+ * from a callback of h's loop. Returns SW_OK and *body (malloc'd, the caller
+ * frees it; an empty body is a 1-byte buffer with *body_len 0), or an error
+ * with msg and *body NULL. */
+sw_err sw_http_fetch_mem_on(sw_http *h, const char *url, size_t max, uint8_t **body, size_t *body_len, char *msg,
+                            size_t msglen);
 
 #endif

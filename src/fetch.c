@@ -97,7 +97,17 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
   /* 1. the manifest: authentic, well-formed, for us, fresh */
   err = sw_release_open_keys(&f->o, &f->pgp, msg, msglen);
   if (err) return err;
-  err = sw_release_load(&f->o, f->pgp, &f->r, msg, msglen);
+  /* Read over the run's HTTPS client: the origin's TLS connection is then
+   * open when the payload's first Range request goes out (fetch_int.h). */
+  err = sw__fetch_open_loop(f, msg, msglen);
+  if (err) return err;
+  err = sw_release_load_on(f->https.http, &f->o, f->pgp, &f->r, msg, msglen);
+  if (f->o.no_fallback) {
+    /* No HTTPS follows: the connection to the origin is not held open while
+     * the swarm downloads and seeds, and the machine runs without a client. */
+    sw_http_free(f->https.http);
+    f->https.http = NULL;
+  }
   if (err) return sw_release_unavailable(&f->o, &f->st, &f->rec, err, msg, msglen); /* stale? */
   err = sw_state_open(&f->st, f->o.state_dir, msg, msglen);
   if (err) return err;

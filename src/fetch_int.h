@@ -167,6 +167,7 @@ typedef struct fetch_hook {
 typedef struct fetch {
   uv_loop_t loop;
   int loop_ok;                 /* loop was initialised: sw__fetch_close closes it */
+  int handles_ok;              /* the machine's timers and signals too (sw__fetch_run) */
   sw_opts o;
   sw_pgp *pgp;
   sw_state *st;
@@ -219,8 +220,15 @@ static inline uint64_t sw__fetch_piece_size(fetch *f, int i) {
 /* fetch_machine.c: the first failure wins; then everything is closed. */
 void sw__fetch_fail(fetch *f, sw_err err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void sw__fetch_shutdown(fetch *f);
-/* Run the update machine on a prepared fetch (fetch.c): set up the loop, run
- * it until everything is closed. Returns its result, the message in msg.
+/* Open the run's loop and its one HTTPS client (fetch.https.http), before the
+ * manifest is read, so that the manifest, its signature, the .torrent and the
+ * payload's requests all go through one client, and a request after a pause
+ * (HTTPS joining the swarm a second later) finds the TLS connection to the
+ * origin open. sw__fetch_close closes both, whatever happened in between. */
+sw_err sw__fetch_open_loop(fetch *f, char *msg, size_t msglen);
+/* Run the update machine on a prepared fetch (fetch.c) on the loop
+ * sw__fetch_open_loop opened: set up its handles, run it until everything is
+ * closed. Returns its result, the message in msg.
  * sw__fetch_close then closes the loop and frees the machine's buffers (call
  * it whatever sw__fetch_run returned, or if it was never called). */
 sw_err sw__fetch_run(fetch *f, char *msg, size_t msglen);

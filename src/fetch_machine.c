@@ -95,26 +95,34 @@ static void on_tick(uv_timer_t *h) {
   }
 }
 
-/* The first step on the loop: the HTTPS client, then the sources (or the gate
- * on the store's copy when an earlier run verified it). A failure here is
- * sw__fetch_fail's: the loop runs anyway and closes what was opened. */
+sw_err sw__fetch_open_loop(fetch *f, char *msg, size_t msglen) {
+  sw_http_opts ho;
+  char inner[SW_MSG_MAX];
+  sw_err err;
+  if (uv_loop_init(&f->loop) != 0) return sw_fail(SW_ERR_INTERNAL, msg, msglen, "uv_loop_init failed");
+  f->loop_ok = 1;
+  /* Made even with --no-fallback: the manifest may be an https:// URL all the
+   * same, and a client costs no socket until it is asked for something
+   * (fetch.c frees it after the manifest then). One client, one set of
+   * options: --low-speed-*, --min-rate and --ca-file apply to the manifest and
+   * its signature as to the payload. */
+  memset(&ho, 0, sizeof ho);
+  ho.ca_file = f->o.ca_file;
+  ho.low_speed_bytes = (long)f->o.low_speed_limit;
+  ho.low_speed_time_s = (long)f->o.low_speed_time;
+  ho.min_rate = f->o.min_rate ? f->o.min_rate : 1; /* 0: no deadline to speak of (1 B/s) */
+  err = sw_http_new(&f->https.http, &f->loop, &ho, inner, sizeof inner);
+  if (err) return sw_fail(err, msg, msglen, "HTTPS client: %s", inner);
+  return SW_OK;
+}
+
+/* The first step on the loop: the sources (or the gate on the store's copy
+ * when an earlier run verified it). A failure here is sw__fetch_fail's: the
+ * loop runs anyway and closes what was opened. */
 static void machine_start(fetch *f, const sw_swarm_settings *ss, char *msg, size_t msglen) {
   sw_swarm_callbacks cb;
-  sw_http_opts ho;
   sw_err err;
 
-  if (!f->o.no_fallback) {
-    memset(&ho, 0, sizeof ho);
-    ho.ca_file = f->o.ca_file;
-    ho.low_speed_bytes = (long)f->o.low_speed_limit;
-    ho.low_speed_time_s = (long)f->o.low_speed_time;
-    ho.min_rate = f->o.min_rate ? f->o.min_rate : 1; /* 0: no deadline to speak of (1 B/s) */
-    err = sw_http_new(&f->https.http, &f->loop, &ho, msg, msglen);
-    if (err) {
-      sw__fetch_fail(f, err, "HTTPS client: %s", msg);
-      return;
-    }
-  }
   if (sw_store_is_verified(&f->paths, f->r.m) && sw_store_has(&f->paths, f->paths.file_name)) {
     /* An earlier run downloaded and verified it but stopped before installing:
      * install from the store (the gate checks it again on the way). */
@@ -181,9 +189,12 @@ sw_err sw__fetch_run(fetch *f, char *msg, size_t msglen) {
   }
   f->gate.sync_ok = 1;
 
-  /* The loop: signals, a 1 s tick for timeouts, the HTTPS client, the swarm */
-  if (uv_loop_init(&f->loop) != 0) return sw_fail(SW_ERR_INTERNAL, msg, msglen, "uv_loop_init failed");
-  f->loop_ok = 1;
+  /* The loop (opened with the HTTPS client before the manifest was read):
+   * signals, a 1 s tick for timeouts, the swarm */
+  if (!f->loop_ok) return sw_fail(SW_ERR_INTERNAL, msg, msglen, "sw__fetch_run: no loop");
+  /* The loop last ran while the manifest was read; its clock stands still
+   * since (the signature check, the store). Timers and t_start count from now. */
+  uv_update_time(&f->loop);
   uv_timer_init(&f->loop, &f->tick);
   uv_timer_init(&f->loop, &f->https.retry);
   uv_timer_init(&f->loop, &f->sched_tick);
@@ -194,6 +205,7 @@ sw_err sw__fetch_run(fetch *f, char *msg, size_t msglen) {
   uv_signal_start(&f->sig_int, on_signal, SIGINT);
   uv_signal_start(&f->sig_term, on_signal, SIGTERM);
   uv_timer_start(&f->tick, on_tick, 1000, 1000);
+  f->handles_ok = 1;
   f->t_start = f->sw.t_progress = sw__fetch_now_ms(f);
   f->phase = PH_DOWNLOAD;
   sw__fetch_sched_init(f);
@@ -213,7 +225,12 @@ sw_err sw__fetch_run(fetch *f, char *msg, size_t msglen) {
 
 void sw__fetch_close(fetch *f) {
   if (f->loop_ok) {
-    if (f->phase != PH_CLOSING) sw__fetch_shutdown(f);
+    if (!f->handles_ok) {
+      sw_http_free(f->https.http); /* the machine never ran: only the client is open */
+      f->https.http = NULL;
+    } else if (f->phase != PH_CLOSING) {
+      sw__fetch_shutdown(f);
+    }
     uv_run(&f->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&f->loop) != 0) fprintf(stderr, "swarmup fetch: warning: loop handles left open\n");
   }

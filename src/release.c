@@ -112,18 +112,27 @@ int sw_release_is_url(const char *s) { return strncasecmp(s, "https://", 8) == 0
 
 sw_err sw_release_get(const sw_opts *o, const char *src, size_t max, sw_err too_big_err, uint8_t **buf,
                       size_t *len, char *msg, size_t msglen) {
+  return sw_release_get_on(NULL, o, src, max, too_big_err, buf, len, msg, msglen);
+}
+
+sw_err sw_release_get_on(sw_http *http, const sw_opts *o, const char *src, size_t max, sw_err too_big_err,
+                         uint8_t **buf, size_t *len, char *msg, size_t msglen) {
   sw_err err;
   uv_loop_t loop;
   sw_http_opts hopts;
   if (!sw_release_is_url(src)) return sw_fs_read_file(src, max, too_big_err, buf, len, msg, msglen);
   if (strncasecmp(src, "https://", 8) != 0)
     return sw_fail(SW_ERR_USAGE, msg, msglen, "refusing non-HTTPS URL %.200s", src);
-  memset(&hopts, 0, sizeof hopts);
-  hopts.ca_file = o->ca_file;
-  if (uv_loop_init(&loop) != 0) return sw_fail(SW_ERR_INTERNAL, msg, msglen, "uv_loop_init failed");
-  err = sw_http_fetch_mem(&loop, &hopts, src, max, buf, len, msg, msglen);
-  uv_run(&loop, UV_RUN_DEFAULT); /* let closing handles finish */
-  uv_loop_close(&loop);
+  if (http != NULL) {
+    err = sw_http_fetch_mem_on(http, src, max, buf, len, msg, msglen);
+  } else {
+    memset(&hopts, 0, sizeof hopts);
+    hopts.ca_file = o->ca_file;
+    if (uv_loop_init(&loop) != 0) return sw_fail(SW_ERR_INTERNAL, msg, msglen, "uv_loop_init failed");
+    err = sw_http_fetch_mem(&loop, &hopts, src, max, buf, len, msg, msglen);
+    uv_run(&loop, UV_RUN_DEFAULT); /* let closing handles finish */
+    uv_loop_close(&loop);
+  }
   if (err == SW_ERR_HTTP_TOO_BIG) {
     char inner[SW_MSG_MAX];
     snprintf(inner, sizeof inner, "%s", msg ? msg : "");
@@ -164,6 +173,10 @@ static sw_err sw__release_verify(const sw_opts *o, sw_pgp *pgp, sw_release *r, c
 }
 
 sw_err sw_release_load(const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, size_t msglen) {
+  return sw_release_load_on(NULL, o, pgp, r, msg, msglen);
+}
+
+sw_err sw_release_load_on(sw_http *http, const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, size_t msglen) {
   sw_err err = SW_ERR_INTERNAL;
   char sigsrc[SW_URL_MAX + 8], inner[SW_MSG_MAX];
 
@@ -174,8 +187,8 @@ sw_err sw_release_load(const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, 
     return sw_fail(SW_ERR_USAGE, msg, msglen, "manifest source name too long");
 
   /* One read of the manifest: these bytes are verified, hashed and parsed. */
-  err = sw_release_get(o, o->manifest, SW_MANIFEST_MAX, SW_ERR_MANIFEST_SYNTAX, &r->manifest, &r->manifest_len, inner,
-                sizeof inner);
+  err = sw_release_get_on(http, o, o->manifest, SW_MANIFEST_MAX, SW_ERR_MANIFEST_SYNTAX, &r->manifest,
+                          &r->manifest_len, inner, sizeof inner);
   if (err == SW_ERR_MANIFEST_SYNTAX) {
     err = sw_fail(err, msg, msglen, "manifest rejected: %s", inner);
     goto out;
@@ -184,7 +197,8 @@ sw_err sw_release_load(const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, 
     err = sw_fail(err, msg, msglen, "cannot read manifest: %s", inner);
     goto out;
   }
-  err = sw_release_get(o, sigsrc, SW_MANIFEST_SIG_MAX, SW_ERR_MANIFEST_SIG, &r->sig, &r->sig_len, inner, sizeof inner);
+  err = sw_release_get_on(http, o, sigsrc, SW_MANIFEST_SIG_MAX, SW_ERR_MANIFEST_SIG, &r->sig, &r->sig_len, inner,
+                          sizeof inner);
   if (err == SW_ERR_IO || err == SW_ERR_HTTP || err == SW_ERR_MANIFEST_SIG) {
     /* No signature is a rejection of the manifest, not a transport problem. */
     err = sw_fail(SW_ERR_MANIFEST_SIG, msg, msglen, "manifest rejected: no usable signature: %s", inner);

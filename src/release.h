@@ -60,6 +60,11 @@ sw_err sw_release_keys_walk(const sw_opts *o, uint64_t have, uint64_t *version, 
  * 404 is SW_ERR_HTTP with "HTTP 404" in msg. */
 sw_err sw_release_get(const sw_opts *o, const char *src, size_t max, sw_err too_big_err, uint8_t **buf,
                       size_t *len, char *msg, size_t msglen);
+/* The same, a URL read with the client http when it is not NULL (running its
+ * loop until the transfer ends: not from a callback of that loop), so that the
+ * client's connection to the origin is made once and kept for what follows. */
+sw_err sw_release_get_on(sw_http *http, const sw_opts *o, const char *src, size_t max, sw_err too_big_err,
+                         uint8_t **buf, size_t *len, char *msg, size_t msglen);
 int sw_release_is_url(const char *s);
 
 /* Read o->manifest (at most SW_MANIFEST_MAX bytes) and its signature
@@ -68,6 +73,9 @@ int sw_release_is_url(const char *s);
  * "manifest rejected: ..." in msg; SW_ERR_IO / SW_ERR_HTTP / SW_ERR_TLS when
  * the bytes could not be had. */
 sw_err sw_release_load(const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, size_t msglen);
+/* The same, URLs read with the client http (see sw_release_get_on; NULL: a
+ * private loop and client for each, as sw_release_load). */
+sw_err sw_release_load_on(sw_http *http, const sw_opts *o, sw_pgp *pgp, sw_release *r, char *msg, size_t msglen);
 
 /* The freshness policy against the state store: on SW_OK, *fresh is NEWER or
  * SAME and *rec holds the state before this manifest with this check noted in

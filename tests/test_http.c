@@ -224,6 +224,33 @@ static int access_lines_for_port(int port) {
   return n;
 }
 
+/* The $connection serial (tests/lib/nginx.sh's log: the third field from the
+ * end) of the last request "GET path"; -1 if none is logged within 2 s (nginx
+ * logs a request once it has sent it, which may be after the client has it). */
+static long conn_of(const char *path) {
+  char file[256], line[1024], want[300];
+  long conn = -1;
+  snprintf(file, sizeof file, "%s/access.log", g_dir);
+  snprintf(want, sizeof want, "\"GET %s HTTP/", path);
+  for (int tries = 0; tries < 200 && conn < 0; tries++) {
+    FILE *f = fopen(file, "r");
+    if (tries > 0) usleep(10000);
+    if (f == NULL) continue;
+    while (fgets(line, sizeof line, f) != NULL) {
+      char *fld[3] = {NULL, NULL, NULL}, *save = NULL;
+      if (strstr(line, want) == NULL) continue;
+      for (char *t = strtok_r(line, " \n", &save); t != NULL; t = strtok_r(NULL, " \n", &save)) {
+        fld[0] = fld[1];
+        fld[1] = fld[2];
+        fld[2] = t;
+      }
+      if (fld[0] != NULL) conn = strtol(fld[0], NULL, 10);
+    }
+    fclose(f);
+  }
+  return conn;
+}
+
 /* ---------------------------------------------------------------- tests */
 
 SW_TEST(fetches_whole_body_over_https) {
@@ -277,6 +304,92 @@ SW_TEST(fetch_mem_respects_size_cap) {
   SW_ASSERT_EQ_INT(e, SW_ERR_HTTP_TOO_BIG);
   SW_ASSERT(body == NULL);
   SW_ASSERT_EQ_INT(uv_loop_close(&loop), 0);
+}
+
+SW_TEST(fetch_mem_on_reuses_the_clients_connection) {
+  uv_loop_t loop;
+  sw_http *h = NULL;
+  uint8_t *body = NULL;
+  size_t len = 0;
+  char msg[SW_MSG_MAX] = "";
+  sw_http_opts o = opts_ca();
+  coll c;
+  SW_ASSERT(g_ready);
+  SW_ASSERT_EQ_INT(uv_loop_init(&loop), 0);
+  SW_ASSERT_EQ_INT(sw_http_new(&h, &loop, &o, msg, sizeof msg), SW_OK);
+  /* Two one-shot fetches in a row on one client... */
+  sw_err e = sw_http_fetch_mem_on(h, url("/small.txt?reuse=1"), 4096, &body, &len, msg, sizeof msg);
+  if (e != SW_OK) SW_FAILF("first: %s: %s", sw_err_name(e), msg);
+  SW_ASSERT_EQ_INT(len, strlen(g_small));
+  SW_ASSERT(memcmp(body, g_small, len) == 0);
+  free(body);
+  body = NULL;
+  e = sw_http_fetch_mem_on(h, url("/par.bin?reuse=2"), PAR_LEN, &body, &len, msg, sizeof msg);
+  if (e != SW_OK) SW_FAILF("second: %s: %s", sw_err_name(e), msg);
+  SW_ASSERT_EQ_INT(len, PAR_LEN);
+  SW_ASSERT(memcmp(body, g_par, len) == 0);
+  free(body);
+  body = NULL;
+  /* ... a streamed range request afterwards ... */
+  coll_init(&c);
+  sw_http_get g = get_for(&c, url("/big.bin?reuse=3"), BIG_LEN);
+  g.range_start = 4096;
+  g.range_len = 8192;
+  SW_ASSERT_EQ_INT(sw_http_start(h, &g, &c.req, msg, sizeof msg), SW_OK);
+  while (c.done_calls == 0)
+    if (uv_run(&loop, UV_RUN_ONCE) == 0 && c.done_calls == 0) SW_FAILF("loop ran dry");
+  if (c.err != SW_OK) SW_FAILF("range: %s: %s", sw_err_name(c.err), c.msg);
+  SW_ASSERT_EQ_INT(c.len, 8192);
+  SW_ASSERT(memcmp(c.buf, g_big + 4096, 8192) == 0);
+  free(c.buf);
+  /* ... and an error (last: the error page is not read, which closes the
+   * connection): all on one connection. */
+  e = sw_http_fetch_mem_on(h, url("/no-such-file?reuse=4"), 4096, &body, &len, msg, sizeof msg);
+  SW_ASSERT_EQ_INT(e, SW_ERR_HTTP);
+  SW_ASSERT_CONTAINS(msg, "HTTP 404");
+  SW_ASSERT(body == NULL);
+  SW_ASSERT_EQ_INT(len, 0);
+  run_until_done(&loop, h, NULL, 0); /* frees h, closes the loop */
+  long c1 = conn_of("/small.txt?reuse=1"), c2 = conn_of("/par.bin?reuse=2");
+  long c3 = conn_of("/big.bin?reuse=3"), c4 = conn_of("/no-such-file?reuse=4");
+  SW_ASSERT(c1 > 0);
+  SW_ASSERT_EQ_INT(c2, c1);
+  SW_ASSERT_EQ_INT(c3, c1);
+  SW_ASSERT_EQ_INT(c4, c1);
+}
+
+SW_TEST(fetch_mem_on_leaves_other_transfers_running) {
+  uv_loop_t loop;
+  sw_http *h = NULL;
+  uint8_t *body = NULL;
+  size_t len = 0;
+  char msg[SW_MSG_MAX] = "";
+  sw_http_opts o = opts_ca();
+  coll c;
+  SW_ASSERT(g_ready);
+  SW_ASSERT_EQ_INT(uv_loop_init(&loop), 0);
+  SW_ASSERT_EQ_INT(sw_http_new(&h, &loop, &o, msg, sizeof msg), SW_OK);
+  coll_init(&c);
+  /* limit_rate 20k: about 2 s, still running when the one-shot fetch is done. */
+  sw_http_get g = get_for(&c, url("/slow/par.bin"), PAR_LEN);
+  SW_ASSERT_EQ_INT(sw_http_start(h, &g, &c.req, msg, sizeof msg), SW_OK);
+  sw_err e = sw_http_fetch_mem_on(h, url("/small.txt"), 4096, &body, &len, msg, sizeof msg);
+  if (e != SW_OK) SW_FAILF("%s: %s", sw_err_name(e), msg);
+  SW_ASSERT_EQ_INT(len, strlen(g_small));
+  free(body);
+  SW_ASSERT_EQ_INT(c.done_calls, 0);
+  coll *cs[1] = {&c};
+  run_until_done(&loop, h, cs, 1);
+  if (c.err != SW_OK) SW_FAILF("slow: %s: %s", sw_err_name(c.err), c.msg);
+  SW_ASSERT_EQ_INT(c.len, PAR_LEN);
+  free(c.buf);
+}
+
+SW_TEST(fetch_mem_on_refuses_missing_client) {
+  uint8_t *body = (uint8_t *)"sentinel";
+  size_t len = 5;
+  char msg[SW_MSG_MAX] = "";
+  SW_ASSERT_EQ_INT(sw_http_fetch_mem_on(NULL, url("/small.txt"), 4096, &body, &len, msg, sizeof msg), SW_ERR_USAGE);
 }
 
 SW_TEST(stream_without_length_never_hands_out_more_than_max) {

@@ -10,7 +10,10 @@
 #   ca.pem              the test CA (generated once per DIR; give it as ca_file / --ca-file)
 #   port                the HTTPS port;  http_port  a plain-HTTP port serving the same tree
 #   nginx.pid           the PID of the nginx master (started with `daemon off;`)
-#   access.log          "$server_port $status $body_bytes_sent "$http_range" "$request" ..."
+#   access.log          "$server_port $status $body_bytes_sent "$http_range" "$request" $connection
+#                       $connection_requests $request_time" ($connection: the connection's serial
+#                       number, $connection_requests: the request's number on it, to see a
+#                       connection reused; $request_time stays last, tools/bench reads it there)
 #   error.log, nginx.conf, www/ (the document root: put files there), extra/ (*.conf
 #   snippets included in the server block: add locations there before start)
 #
@@ -78,7 +81,7 @@ http {
   fastcgi_temp_path $dir/tmp/fastcgi;
   uwsgi_temp_path $dir/tmp/uwsgi;
   scgi_temp_path $dir/tmp/scgi;
-  log_format sw '\$server_port \$status \$body_bytes_sent "\$http_range" "\$request" \$request_time';
+  log_format sw '\$server_port \$status \$body_bytes_sent "\$http_range" "\$request" \$connection \$connection_requests \$request_time';
   access_log $dir/access.log sw;
   sendfile on;
   keepalive_timeout 10;
