@@ -31,7 +31,8 @@ class Client:
         self.outdir = outdir
         self.installed_s = None  # from the scenario's start
         self.installed = None  # the installed event
-        self.first_https_s = None  # first event showing HTTPS bytes (progress granularity)
+        self.first_https_s = None  # the first HTTPS payload byte: fetch's https-first-byte event when it came
+        # (its arrival here), else the first event showing HTTPS bytes (progress lines: 1 s granularity)
         self.fallback_s = None  # the `fallback` event (switch to HTTPS)
         self.fallback_why = None  # and its message
         self.peer_connected = 0  # swarmup's peer-connected events (libtorrent posts them at the connect attempt)
@@ -66,6 +67,8 @@ class Client:
             elif kind == "fallback" and self.fallback_s is None:
                 self.fallback_s = now
                 self.fallback_why = ev.get("message")
+            elif kind == "https-first-byte" and self.first_https_s is None:
+                self.first_https_s = now
             elif kind == "error":
                 self.errors.append(ev.get("message") or ev.get("reason") or str(ev))
             self.max_peers = max(self.max_peers, int(ev.get("peers", 0) or 0))
