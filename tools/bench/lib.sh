@@ -62,7 +62,9 @@ bench_keys() {
   # shellcheck disable=SC1091
   . "$T/keys/keys.env"
   export GNUPGHOME
-  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --sig-notation purpose@swarmup=package -u "$A_FPR!" --detach-sign -o "$T/pkg.sig" "$1"
+  # SHA-256, as swarmup-publish signs (tools/pubgpg.c); gpg's own default for this key is SHA-512.
+  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --sig-notation purpose@swarmup=package -u "$A_FPR!" \
+    --digest-algo SHA256 --detach-sign -o "$T/pkg.sig" "$1"
   PKGSIG=$(base64 -w0 "$T/pkg.sig")
 }
 
@@ -84,7 +86,8 @@ bench_manifest() {
     echo "Fallback: $3"
     echo "Signature: $PKGSIG"
   } >"$1"
-  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor --sig-notation purpose@swarmup=manifest -u "$A_FPR!" --detach-sign -o "$1.sig" "$1"
+  gpg --homedir "$GNUPGHOME" --batch --yes --quiet --armor --sig-notation purpose@swarmup=manifest -u "$A_FPR!" \
+    --digest-algo SHA256 --detach-sign -o "$1.sig" "$1"
 }
 
 # bench_notes OUT_MD: the hand-written part of an existing OUT_MD (from its line

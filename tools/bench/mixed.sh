@@ -107,7 +107,7 @@ scen_setup() {
     bench_keys "$PKG"
   else
     # (As bench_keys signs the first payload; bench_manifest reads PKGSIG.)
-    gpg --homedir "$GNUPGHOME" --batch --yes --quiet --sig-notation purpose@swarmup=package -u "$A_FPR!" --detach-sign -o "$T/pkg.sig" "$PKG"
+    gpg --homedir "$GNUPGHOME" --batch --yes --quiet --sig-notation purpose@swarmup=package -u "$A_FPR!" --digest-algo SHA256 --detach-sign -o "$T/pkg.sig" "$PKG"
     # shellcheck disable=SC2034
     PKGSIG=$(base64 -w0 "$T/pkg.sig")
   fi
