@@ -81,28 +81,34 @@ ok blk_https_joined_after_no_peer grep -q '"event":"fallback"' "$T/blk.log"
 ok blk_manifest_sig_and_payload_on_one_connection \
   same_conn blk /blocked.manifest /blocked.manifest.sig /hello-1.0.tar.gz
 
-# 5. The Torrent URL is asked for when the swarm starts, not when HTTPS joins:
-#    a blocked swarm with a Torrent URL answered by a file that is not the
-#    signed torrent says so (a --json warning) BEFORE HTTPS joins a second
-#    later (asked at the join, the warning came after the fallback event), and
-#    installs over HTTPS (file mode); the right .torrent comes on the manifest's
-#    connection before the payload.
+# 5. The Torrent URL is asked for when the swarm starts, not when HTTPS joins.
+#    The magnet alone (no peer, no tracker; DHT and LSD off): nothing fails, no
+#    peer ever connects, and the scheduler adds HTTPS beside the swarm after its
+#    1 s no-peer rule, a second after the .torrent was asked for.
+#    - a Torrent URL answered by a file that is not the signed torrent: the
+#      --json warning comes BEFORE HTTPS joins (asked at the join, it came
+#      after), then file mode installs;
+#    - the right .torrent: HTTPS starts on pieces with its metadata at the join,
+#      the .torrent asked for before the payload, on the manifest's connection.
 cp "$PKG" "$W/not-a.torrent"
 cp "$T/rel/hello-1.0.tar.gz.torrent" "$W/hello.torrent"
-sw_signed_manifest "$W/badt.manifest" "Magnet=$BLOCKED" "Fallback=$U/hello-1.0.tar.gz" \
+sw_signed_manifest "$W/badt.manifest" "Magnet=$REL_MAGNET" "Fallback=$U/hello-1.0.tar.gz" \
   "Torrent=$U/not-a.torrent" Sequence=12
-sw_signed_manifest "$W/goodt.manifest" "Magnet=$BLOCKED" "Fallback=$U/hello-1.0.tar.gz" \
+sw_signed_manifest "$W/goodt.manifest" "Magnet=$REL_MAGNET" "Fallback=$U/hello-1.0.tar.gz" \
   "Torrent=$U/hello.torrent" Sequence=13
 run badt 0 --manifest "$U/badt.manifest" --state-dir "$T/c5" --out "$T/out5" "${F[@]}"
 ok badt_installs_exact_file cmp -s "$T/out5/hello-1.0.tar.gz" "$PKG"
 warn_line=$(grep -n '"event":"warning".*torrent file' "$T/badt.log" | head -1 | cut -d: -f1)
 fb_line=$(grep -n '"event":"fallback"' "$T/badt.log" | head -1 | cut -d: -f1)
 echo "   bad Torrent URL: warning on output line ${warn_line:-none}, HTTPS joined on line ${fb_line:-none}"
+ok badt_https_joined_beside_the_swarm grep -q '"event":"fallback","message":"adding HTTPS' "$T/badt.log"
 ok torrent_url_is_asked_before_https_joins test "${warn_line:-999999}" -lt "${fb_line:-0}"
 run goodt 0 --manifest "$U/goodt.manifest" --state-dir "$T/c6" --out "$T/out6" "${F[@]}"
 ok goodt_installs_exact_file cmp -s "$T/out6/hello-1.0.tar.gz" "$PKG"
-# (Refused ports end the swarm at once here: HTTPS then takes the whole file, and
-# the .torrent, asked for before, is kept for seeding.)
+ok goodt_https_on_pieces_with_the_torrents_metadata \
+  grep -q '"event":"metadata","message":"metadata from https://' "$T/goodt.log"
+grep -q '"event":"metadata","message":"metadata from https://' "$T/goodt.log" ||
+  grep -v '"event":"progress"' "$T/goodt.log" | cut -c1-250 | sed 's/^/   | /'
 nth() { awk -v p="GET $2 HTTP" 'index($0, p) { print $(NF-1) }' "$T/$1.access"; }
 ok goodt_torrent_asked_before_the_payload test "$(nth goodt /hello.torrent)" -lt "$(nth goodt /hello-1.0.tar.gz)"
 ok goodt_torrent_and_payload_on_the_manifests_connection \
