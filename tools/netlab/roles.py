@@ -284,7 +284,8 @@ def firewall_dropped(host):
     return None
 
 
-def client_args(build, host, work, rel, i, https_only, seed_time, swarm_timeout, min_rate=None, prefer_swarm=False):
+def client_args(build, host, work, rel, i, https_only, seed_time, swarm_timeout, min_rate=None, prefer_swarm=False,
+                rates=None):
     d = os.path.join(work, "c", str(i))
     os.makedirs(d + "/state")
     os.makedirs(d + "/out")
@@ -293,6 +294,8 @@ def client_args(build, host, work, rel, i, https_only, seed_time, swarm_timeout,
             "--ca-file", rel["ca"], "--json", "--no-progress"]
     if min_rate is not None:
         args += ["--min-rate", str(min_rate)]
+    for opt, v in sorted((rates or {}).items()):
+        args += [opt, str(v)]
     if https_only:
         args += ["--no-swarm", "--seed-time", "0"]
     else:
