@@ -126,11 +126,6 @@ int sw_cmd_seed(int argc, char **argv) {
   if (err) goto fail;
   err = sw__seed_load_products(sd, msg, sizeof msg);
   if (err) goto fail;
-  /* One session serves every product: if any super-seeds, the session keeps libtorrent's
-   * fixed unchoke slots (swarm.h says why). A product made super-seeding by a later SIGHUP
-   * reload gets the choker the session started with. */
-  for (size_t i = 0; i < sd->n_prod; i++)
-    if (sd->prod[i]->o.super_seed) ss.fixed_slots_choker = 1;
 
   if (uv_loop_init(&sd->loop) != 0) {
     err = sw_fail(SW_ERR_INTERNAL, msg, sizeof msg, "uv_loop_init failed");

@@ -124,10 +124,6 @@ typedef struct sw_swarm_settings {
   int stats_interval_ms;         /* on_status period, default 1000 */
   int resume_interval_s;         /* resume data save period, default 30 */
   int close_timeout_ms;          /* bound on waiting for resume data at close, default 5000 */
-  int fixed_slots_choker;        /* default 0: the rate-based choker (unchoke as many peers as the
-                                  * upload rate serves); 1: libtorrent's fixed slots, for a
-                                  * super-seed: under the rate-based one it sent nothing over
-                                  * rate-limited links (docs/bench-netlab.md) */
   int dht_bootstrap;             /* default 1: the DHT starts from libtorrent's bootstrap router
                                   * (dht.libtorrent.org:25401, a DNS lookup and an Internet host);
                                   * 0: no router, the DHT learns nodes only from peers */
