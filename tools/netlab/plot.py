@@ -29,6 +29,8 @@ def main(argv):
         ys = [(i + 1) / n for i in range(len(xs))]
         label = "%s, N=%d, %g MiB: %.2f copies, median %s s" % (
             j["mode"], n, j["size_mib"], j["egress_copies"], j["median_s"])
+        if j.get("prefer_swarm"):
+            label += ", --prefer-swarm"
         if j.get("super_seed"):
             label += " (super-seed)"
         if j["failed"]:
