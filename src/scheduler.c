@@ -108,6 +108,15 @@ int sw_sched_pick(const uint8_t *state, int num_pieces, uint64_t piece_len, uint
   return 0;
 }
 
+uint64_t sw_sched_span(uint64_t https_rate, uint64_t min_bytes, uint64_t max_bytes) {
+  uint64_t b = SW_SCHED_SPAN_FIRST;
+  if (https_rate > 0)
+    b = https_rate > UINT64_MAX / SW_SCHED_SPAN_MS ? UINT64_MAX : https_rate * SW_SCHED_SPAN_MS / 1000u;
+  if (b > max_bytes) b = max_bytes;
+  if (b < min_bytes) b = min_bytes;
+  return b;
+}
+
 void sw_sched_assign(uint8_t *state, int first, int last) {
   for (int i = first; i <= last; i++) state[i] |= SW_SCHED_HTTPS;
 }

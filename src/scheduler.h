@@ -71,6 +71,16 @@ int sw_sched_https_now(const sw_sched_opts *o, const sw_sched_in *in, char *why,
 int sw_sched_pick(const uint8_t *state, int num_pieces, uint64_t piece_len, uint64_t size, uint64_t max_bytes,
                   int *first, int *last, int *endgame);
 
+/* The size of HTTPS's next Range request beside the swarm: SW_SCHED_SPAN_MS of
+ * HTTPS at its observed rate (SW_SCHED_SPAN_FIRST before it has one), within
+ * [min_bytes, max_bytes]. The swarm asks for the pieces HTTPS holds once it
+ * has nothing else to fetch, and what a request still has in flight when the
+ * swarm got the same pieces first is fetched twice: a crowded origin gets
+ * short requests, a fast one long ones (one round trip between them). */
+#define SW_SCHED_SPAN_MS 4000u
+#define SW_SCHED_SPAN_FIRST (1u << 20)
+uint64_t sw_sched_span(uint64_t https_rate, uint64_t min_bytes, uint64_t max_bytes);
+
 /* Mark [first, last] assigned to HTTPS; give them back (a failed request:
  * the swarm may fetch them again) unless they were had meanwhile. */
 void sw_sched_assign(uint8_t *state, int first, int last);

@@ -145,6 +145,18 @@ SW_TEST(a_failed_https_range_is_given_back) {
   SW_ASSERT_EQ_INT(first, 3);
 }
 
+SW_TEST(https_requests_hold_a_few_seconds_at_the_observed_rate) {
+  uint64_t piece = 256u * 1024u, max = 4 * MIB;
+  /* No rate yet: the first request's size. */
+  SW_ASSERT_EQ_INT(sw_sched_span(0, piece, max), SW_SCHED_SPAN_FIRST);
+  /* A crowded origin (31 KiB/s to this client): 4 s of it, not 4 MiB. */
+  SW_ASSERT_EQ_INT(sw_sched_span(31 * 1024, 16 * 1024, max), 124u * 1024u);
+  /* Never under one piece, never over the cap, even at absurd rates. */
+  SW_ASSERT_EQ_INT(sw_sched_span(1000, piece, max), piece);
+  SW_ASSERT_EQ_INT(sw_sched_span(100 * MIB, piece, max), max);
+  SW_ASSERT_EQ_INT(sw_sched_span(UINT64_MAX, piece, max), max);
+}
+
 SW_TEST(rate_is_smoothed_over_about_two_seconds) {
   sw_sched_rate r = {0};
   SW_ASSERT_EQ_INT(sw_sched_rate_get(&r), 0);
