@@ -83,7 +83,7 @@ def build(a, clients, pub, cpu, extra):
         "swarm_timeout_s": None if a.https_only else a.swarm_timeout,
         "prefer_swarm": bool(a.prefer_swarm) and not a.https_only,
         "client_min_rate": a.min_rate,
-        "client_rates": None if a.https_only else a.client_rates,
+        "client_rates": a.client_rates,
         "publisher_tx_bytes": pub["tx"],
         "publisher_rx_bytes": pub["rx"],
         "egress_copies": round(pub["tx"] / size, 3),
