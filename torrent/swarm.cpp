@@ -478,15 +478,16 @@ lt::settings_pack make_pack(const sw_swarm_settings &c) {
   p.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
   p.set_int(lt::settings_pack::tick_interval, c.tick_interval_ms);
   // The choker stays libtorrent's default, fixed slots (unchoke_slots_limit 8,
-  // with its optimistic unchokes), in every role. The rate-based choker (as many slots as the
-  // upload rate serves, recomputed every 15 s) opened slots too slowly over
-  // rate-limited links: a super-seed under it sent nothing at all, and clients
-  // under it uploaded to almost no one in their first 20 s, so a young swarm
-  // starved and its clients took the rest from the origin. tools/netlab, 50
-  // clients, --prefer-swarm, no corporate ones: 14.9 copies of egress with the
-  // rate-based choker, 2.1 with fixed slots (unlimited slots: 4.5); on loopback
-  // (tools/bench/savings.sh, N = 25) 3.07 copies in the foreground default
-  // against 4.45, --prefer-swarm 1.01 either way (docs/bench-netlab.md).
+  // with its optimistic unchokes), in every role. The rate-based choker (as
+  // many slots as the upload rate serves, recomputed every 15 s) opened slots
+  // too slowly over rate-limited links: a super-seed under it sent nothing at
+  // all, and clients under it uploaded to almost no one in their first 20 s,
+  // so a young swarm starved and its clients took the rest from the origin.
+  // tools/netlab, 50 clients, --prefer-swarm, no corporate ones: 14.9 copies
+  // of egress with the rate-based choker, 2.1 with fixed slots (unlimited
+  // slots: 4.5); on loopback (tools/bench/savings.sh, N = 25) 3.07 copies in
+  // the foreground default against 4.45, --prefer-swarm 1.01 either way
+  // (docs/bench-netlab.md).
   // Bounds the session's shutdown (it waits for "stopped" announces).
   p.set_int(lt::settings_pack::stop_tracker_timeout, 2);
   // Keeps the piece picker once the torrent is complete. libtorrent 2.0.8 frees
