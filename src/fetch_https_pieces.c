@@ -26,7 +26,11 @@ static int pieces_data(void *arg, uint64_t offset, const uint8_t *buf, size_t le
     uint64_t pstart = (uint64_t)i * (uint64_t)f->sw.piece_len, psize = sw__fetch_piece_size(f, i);
     uint64_t in = offset - pstart;
     size_t take = (size_t)(psize - in) < len ? (size_t)(psize - in) : len;
-    if (i > f->https.req_last) return 1;
+    if (i > f->https.req_last) {
+      f->https.req_cut = f->https.req_yielded; /* the swarm has the rest (sw__fetch_https_yield) */
+      return 1;
+    }
+    f->https.req_pos = i;
     memcpy(f->https.piece_buf + in, buf, take);
     sw__fetch_https_bytes(f, take);
     offset += take;
@@ -74,6 +78,7 @@ static void pieces_done(void *arg, sw_err err, const char *msg, long status) {
   /* Pieces of the range not handed over go back to the swarm (a failed or
    * cut request); handed ones wait for their hash check (on_piece_failed). */
   sw__fetch_give_back(f, f->https.req_first, f->https.req_last);
+  if (err == SW_ERR_CANCELLED && f->https.req_cut) err = SW_OK; /* ended where the swarm took over */
   if (f->phase != PH_DOWNLOAD || !f->https.active) return;
   if (err || f->https.url_failed[f->https.url_idx]) {
     /* (A URL marked bad while its request was ending: https_failed moves on.) */
@@ -95,9 +100,10 @@ static int pieces_pick(fetch *f, int *first, int *last, int *endgame) {
    * sw_sched_span): what is in flight when the swarm delivers the same pieces
    * first is fetched twice. tools/netlab N = 50 with fixed 4 MiB requests: the
    * origin sent the swarm clients 10 copies, and they kept 4.8. */
-  uint64_t span = f->https.alongside
-                      ? sw_sched_span(sw_sched_rate_get(&f->https.rate), (uint64_t)f->sw.piece_len, SW_MIXED_SPAN_MAX)
-                      : SW_FILL_SPAN_MAX;
+  uint64_t https_rate = sw_sched_rate_get(&f->https.rate);
+  uint64_t span = f->https.alongside ? sw_sched_span(https_rate, (uint64_t)f->sw.piece_len, SW_MIXED_SPAN_MAX)
+                                     : SW_FILL_SPAN_MAX;
+  int left = 0, share;
   if (st == NULL) return 0;
   if (f->https.assigned == NULL) f->https.assigned = calloc(1, (size_t)n);
   if (f->sw.t != NULL && (queued = calloc(1, nbytes)) != NULL &&
@@ -110,7 +116,13 @@ static int pieces_pick(fetch *f, int *first, int *last, int *endgame) {
       st[i] |= SW_SCHED_HAVE;
     if (f->https.assigned != NULL && f->https.assigned[i]) st[i] |= SW_SCHED_HTTPS;
     if (queued != NULL && sw__fetch_bit(queued, i)) st[i] |= SW_SCHED_QUEUED;
+    if (!(st[i] & (SW_SCHED_HAVE | SW_SCHED_HTTPS))) left++;
   }
+  /* Beside a live swarm, no more than HTTPS's share of what is left
+   * (sw_sched_share): the swarm walks the file in order and would take the
+   * rest of a longer run while HTTPS still streams it. */
+  share = f->sw.t != NULL ? sw_sched_share(left, https_rate, f->src_swarm.ops->rate(f->src_swarm.ctx)) : left;
+  if (share > 0 && (uint64_t)share * (uint64_t)f->sw.piece_len < span) span = (uint64_t)share * (uint64_t)f->sw.piece_len;
   ok = sw_sched_pick(st, n, (uint64_t)f->sw.piece_len, f->r.m->size, span, first, last, endgame);
   free(st);
   free(queued);
@@ -119,6 +131,38 @@ static int pieces_pick(fetch *f, int *first, int *last, int *endgame) {
   /* In the endgame the swarm keeps racing for the same pieces. */
   if (!*endgame && f->sw.t != NULL) sw_swarm_piece_priority(f->sw.t, *first, *last, 0, NULL, 0);
   return 1;
+}
+
+/* The swarm finished `piece`. libtorrent picks pieces in order here
+ * (sequential: pieces_begin) and its low priority does not hold it back from
+ * HTTPS's pieces then: once the swarm reaches HTTPS's range, it takes the
+ * pieces ahead of what HTTPS has delivered, and HTTPS would fetch them again.
+ * So HTTPS's request ends before the first piece the swarm has or downloads,
+ * and the rest of its range is the swarm's (an endgame request keeps racing). */
+void sw__fetch_https_yield(fetch *f, int piece) {
+  int n = f->sw.num_pieces, keep;
+  size_t nbytes = ((size_t)n + 7) / 8;
+  uint8_t *st, *queued;
+  if (!f->https.active || f->https.hmode != HM_PIECES || f->https.req == NULL || f->https.req_endgame ||
+      piece <= f->https.req_pos || piece > f->https.req_last || f->sw.t == NULL)
+    return;
+  st = calloc(1, (size_t)n);
+  queued = calloc(1, nbytes);
+  if (st == NULL || queued == NULL || sw_swarm_queued_pieces(f->sw.t, queued, nbytes, NULL, 0) != SW_OK) goto out;
+  for (int i = f->https.req_pos + 1; i <= f->https.req_last; i++) {
+    if (sw__fetch_bit(queued, i)) st[i] |= SW_SCHED_QUEUED;
+    if (f->gate.done != NULL && sw__fetch_bit(f->gate.done, i)) st[i] |= SW_SCHED_HAVE;
+  }
+  st[piece] |= SW_SCHED_HAVE;
+  keep = sw_sched_yield(st, f->https.req_pos, f->https.req_last);
+  if (keep < f->https.req_last) {
+    sw__fetch_give_back(f, keep + 1, f->https.req_last);
+    f->https.req_last = keep;
+    f->https.req_yielded = 1;
+  }
+out:
+  free(st);
+  free(queued);
 }
 
 /* Pieces mode's next request: the next range (pieces_pick). Returns 1 if g is
@@ -134,6 +178,9 @@ int sw__fetch_pieces_request(fetch *f, sw_http_get *g) {
   span = (uint64_t)(last - first) * (uint64_t)f->sw.piece_len + sw__fetch_piece_size(f, last);
   f->https.req_first = first;
   f->https.req_last = last;
+  f->https.req_pos = first - 1;
+  f->https.req_endgame = endgame;
+  f->https.req_yielded = f->https.req_cut = 0;
   g->range_start = (uint64_t)first * (uint64_t)f->sw.piece_len;
   g->range_len = span;
   g->max_bytes = span;

@@ -112,6 +112,10 @@ typedef struct fetch_https {
   uint8_t *have;               /* pieces mode: pieces we have or handed to libtorrent */
   uint8_t *piece_buf;
   int req_first, req_last;     /* pieces of the request in flight */
+  int req_pos;                 /* the piece it delivers now (req_first - 1 before its first byte) */
+  int req_endgame;             /* it races the swarm for pieces the swarm is downloading */
+  int req_yielded;             /* req_last was lowered: the swarm took the rest (sw__fetch_https_yield) */
+  int req_cut;                 /* ... and the request was ended there, not failed */
   uint64_t req_start;
   int handed_failed;
   sw_http_req *treq;
@@ -251,6 +255,7 @@ void sw__fetch_sched_start(fetch *f);
 void sw__fetch_switch_to_https(fetch *f, const char *reason);
 /* The scheduler starts HTTPS beside the swarm. */
 void sw__fetch_https_alongside(fetch *f, const char *reason);
+void sw__fetch_https_yield(fetch *f, int piece);
 void sw__fetch_https_stop(fetch *f);
 void sw__fetch_mirror_rejected(fetch *f);
 void sw__fetch_on_piece_failed(void *arg, sw_swarm_torrent *t, void *t_arg, int piece);

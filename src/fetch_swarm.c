@@ -91,7 +91,10 @@ static void on_piece(void *arg, sw_swarm_torrent *t, void *t_arg, int piece) {
     pieces_refresh(f);
     if (f->gate.done == NULL) return;
   }
-  if (piece >= 0 && piece < f->sw.num_pieces) sw__fetch_set_bit(f->gate.done, piece);
+  if (piece >= 0 && piece < f->sw.num_pieces) {
+    sw__fetch_set_bit(f->gate.done, piece);
+    sw__fetch_https_yield(f, piece);
+  }
   sw__fetch_pump_pieces(f);
 }
 

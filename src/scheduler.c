@@ -117,6 +117,25 @@ uint64_t sw_sched_span(uint64_t https_rate, uint64_t min_bytes, uint64_t max_byt
   return b;
 }
 
+int sw_sched_share(int left, uint64_t https_rate, uint64_t swarm_rate) {
+  uint64_t k;
+  if (left <= 0) return 0;
+  if (https_rate == 0 || swarm_rate == 0) return left;
+  /* Rates of a few GB/s times a million pieces fit in 64 bits; beyond, all. */
+  if (https_rate > UINT64_MAX / (uint64_t)left || https_rate > UINT64_MAX - swarm_rate) return left;
+  k = ((uint64_t)left * https_rate + https_rate + swarm_rate - 1) / (https_rate + swarm_rate);
+  return k < 1 ? 1 : (int)k;
+}
+
+int sw_sched_yield(const uint8_t *state, int pos, int last) {
+  int keep = pos;
+  for (int i = pos + 1; i <= last; i++) {
+    if (state[i] & (SW_SCHED_HAVE | SW_SCHED_QUEUED)) break;
+    keep = i;
+  }
+  return keep;
+}
+
 void sw_sched_assign(uint8_t *state, int first, int last) {
   for (int i = first; i <= last; i++) state[i] |= SW_SCHED_HTTPS;
 }

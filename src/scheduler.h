@@ -81,6 +81,20 @@ int sw_sched_pick(const uint8_t *state, int num_pieces, uint64_t piece_len, uint
 #define SW_SCHED_SPAN_FIRST (1u << 20)
 uint64_t sw_sched_span(uint64_t https_rate, uint64_t min_bytes, uint64_t max_bytes);
 
+/* How many of the `left` pieces still to come HTTPS takes beside a swarm
+ * delivering swarm_rate, so that both sources end together: left * h / (h + s),
+ * rounded up, at least one; all of them while either rate is unknown (the
+ * request size bounds that). The swarm walks the file in order towards
+ * HTTPS's runs and takes, once there, what HTTPS has not yet delivered: a run
+ * longer than this share is fetched twice at its start. */
+int sw_sched_share(int left, uint64_t https_rate, uint64_t swarm_rate);
+
+/* The swarm finished a piece inside HTTPS's request [.., last], which has
+ * delivered up to piece pos: the last piece HTTPS keeps is the one before the
+ * first in (pos, last] that the swarm had or queued (state bits as for
+ * sw_sched_pick); pos itself when that is the very next. */
+int sw_sched_yield(const uint8_t *state, int pos, int last);
+
 /* Mark [first, last] assigned to HTTPS; give them back (a failed request:
  * the swarm may fetch them again) unless they were had meanwhile. */
 void sw_sched_assign(uint8_t *state, int first, int last);

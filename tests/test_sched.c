@@ -1,4 +1,6 @@
 /* The scheduler's decisions (src/sched.c) on synthetic rates. */
+#include <string.h>
+
 #include "scheduler.h"
 
 #include "sw_test.h"
@@ -155,6 +157,35 @@ SW_TEST(https_requests_hold_a_few_seconds_at_the_observed_rate) {
   SW_ASSERT_EQ_INT(sw_sched_span(1000, piece, max), piece);
   SW_ASSERT_EQ_INT(sw_sched_span(100 * MIB, piece, max), max);
   SW_ASSERT_EQ_INT(sw_sched_span(UINT64_MAX, piece, max), max);
+}
+
+SW_TEST(https_takes_its_rate_share_of_what_is_left) {
+  /* 100 pieces left, HTTPS 4 MB/s beside a 6 MB/s swarm: 40 for HTTPS. */
+  SW_ASSERT_EQ_INT(sw_sched_share(100, 4000000, 6000000), 40);
+  /* Rounded up, never nothing. */
+  SW_ASSERT_EQ_INT(sw_sched_share(3, 1000, 1000000), 1);
+  SW_ASSERT_EQ_INT(sw_sched_share(101, 1, 1), 51);
+  /* A swarm that delivers nothing, or an HTTPS rate not known yet: all. */
+  SW_ASSERT_EQ_INT(sw_sched_share(100, 4000000, 0), 100);
+  SW_ASSERT_EQ_INT(sw_sched_share(100, 0, 6000000), 100);
+  SW_ASSERT_EQ_INT(sw_sched_share(0, 1, 1), 0);
+  SW_ASSERT_EQ_INT(sw_sched_share(1 << 20, UINT64_MAX / 2, UINT64_MAX / 2), 1 << 20);
+}
+
+SW_TEST(https_stops_before_the_first_piece_the_swarm_took_in_its_range) {
+  uint8_t st[10] = {0};
+  /* HTTPS fetches 2..9 and is at 4; the swarm finished 7 and queued 6. */
+  st[2] = st[3] = st[4] = SW_SCHED_HAVE;
+  for (int i = 5; i <= 9; i++) st[i] |= SW_SCHED_HTTPS;
+  st[6] |= SW_SCHED_QUEUED;
+  st[7] |= SW_SCHED_HAVE;
+  SW_ASSERT_EQ_INT(sw_sched_yield(st, 4, 9), 5);
+  /* The very next piece taken: HTTPS ends with the one it is on. */
+  st[5] |= SW_SCHED_QUEUED;
+  SW_ASSERT_EQ_INT(sw_sched_yield(st, 4, 9), 4);
+  /* Nothing of the range taken: the whole range stays. */
+  memset(st, 0, sizeof st);
+  SW_ASSERT_EQ_INT(sw_sched_yield(st, 1, 9), 9);
 }
 
 SW_TEST(rate_is_smoothed_over_about_two_seconds) {

@@ -31,8 +31,12 @@ served() { awk -v f="$1" '$0 ~ f && $2 ~ /^20/ { s += $3 } END { print s + 0 }' 
 sw_signed_manifest "$T/m1" "Magnet=$BLOCKED" "Fallback=$U/hello-1.0.tar.gz"
 rc=0; "$SWARMUP" fetch --manifest "$T/m1" --state-dir "$T/c1" --out "$T/out1" "${F[@]}" >"$T/f1.log" 2>&1 || rc=$?
 ok blocked_swarm_installs_over_https test "$rc" -eq 0 -a -f "$T/out1/hello-1.0.tar.gz"
-after=$(grep -o '"event":"fallback","message":"switching to HTTPS after [0-9.]*' "$T/f1.log" | grep -o '[0-9.]*$' || echo 99)
+# Refused connections switch at once; a loaded machine (ASan) may see the
+# scheduler's "no peer within 1 s" first, which adds HTTPS instead: either counts.
+after=$(grep -oE '"event":"fallback","message":"(switching to|adding) HTTPS after [0-9.]*' "$T/f1.log" | head -1 |
+  grep -o '[0-9.]*$' || echo 99)
 echo "   blocked swarm: switched to HTTPS after ${after} s"
+[ "$after" != 99 ] || grep -v '"event":"progress"' "$T/f1.log" | cut -c1-300 | sed 's/^/   | /'
 ok blocked_swarm_switches_within_3_s awk -v a="$after" 'BEGIN { exit !(a < 3) }'
 ok blocked_swarm_summary_names_https grep -q '"event":"installed".*"swarm_bytes":0,"https_bytes":'"$SIZE" "$T/f1.log"
 ok blocked_install_is_exact cmp -s "$T/out1/hello-1.0.tar.gz" "$PKG"
