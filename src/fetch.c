@@ -143,9 +143,24 @@ static sw_err fetch_prepare(fetch *f, int argc, char **argv, char *statedir, cha
       return SW_OK;
     }
   }
-  if (!f->o.json && !f->o.no_progress && !f->o.quiet)
+  if (f->o.json) {
+    /* Where a run's first seconds went: the manifest, its signature and its
+     * check against the trusted keys take this long before any download. */
+    sw_json j;
+    sw_json_begin(&j, stdout);
+    sw_json_str(&j, "event", "manifest");
+    sw_json_str(&j, "product", f->r.m->product);
+    sw_json_str(&j, "version", f->r.m->version);
+    sw_json_u64(&j, "sequence", f->r.m->sequence);
+    sw_json_str(&j, "file", f->r.m->file);
+    sw_json_u64(&j, "size", f->r.m->size);
+    sw_json_u64(&j, "elapsed_ms", (uv_hrtime() - f->t_cmd_ns) / 1000000u);
+    sw_json_u64(&j, "verify_ms", f->r.verify_ms);
+    sw_json_end(&j);
+  } else if (!f->o.no_progress && !f->o.quiet) {
     fprintf(stderr, "manifest ok: %s %s (sequence %" PRIu64 "), %s, %" PRIu64 " bytes\n", f->r.m->product,
             f->r.m->version, f->r.m->sequence, f->r.m->file, f->r.m->size);
+  }
   err = sw_store_open(sw_state_root(f->st), f->r.m, 1, &f->paths, msg, msglen);
   if (err) return err;
   snprintf(f->https.part_path, sizeof f->https.part_path, "%s", f->paths.part);
@@ -180,6 +195,7 @@ int sw_cmd_fetch(int argc, char **argv) {
   int rc = 1, done = 0;
 
   if (f == NULL) return sw_report_error(0, "fetch", SW_ERR_NOMEM, "out of memory");
+  f->t_cmd_ns = uv_hrtime();
   f->rep.tty = isatty(2);
   f->https.part_fd = -1;
   sw_dir_init(&f->paths.d);

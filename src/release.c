@@ -147,8 +147,10 @@ static sw_err sw__release_verify(const sw_opts *o, sw_pgp *pgp, sw_release *r, c
   char inner[SW_MSG_MAX];
   sw_sha256(r->manifest, r->manifest_len, r->manifest_sha256);
 
+  uint64_t t0 = uv_hrtime();
   err = sw_pgp_verify_mem(pgp, SW_PGP_PURPOSE_MANIFEST, r->sig, r->sig_len, r->manifest, r->manifest_len,
                           (unsigned)o->threshold, &r->pgp);
+  r->verify_ms = (uv_hrtime() - t0) / 1000000u;
   if (err) {
     err = sw_fail(err, msg, msglen, "cannot check the manifest signature: %s", r->pgp.reason);
     return err;

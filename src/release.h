@@ -25,6 +25,7 @@ typedef struct sw_release {
   uint8_t manifest_sha256[32];
   sw_manifest *m;               /* parsed; NULL until accepted */
   sw_pgp_verdict pgp;
+  uint64_t verify_ms;            /* the signature check's wall time (where a slow start went) */
 } sw_release;
 
 /* Decide the trust for o->product and open a private keyring for it:

@@ -82,6 +82,9 @@ rc=0; wait "$FP" || rc=$?
 ok seeder_killed_at_40_percent_finishes_over_https test "$rc" -eq 0
 ok finished_file_is_exact cmp -s "$T/out3/hello-1.0.tar.gz" "$PKG"
 ok https_filled_only_missing_pieces grep -q '"event":"https-pieces"' "$T/f3.log"
+# --json says when the manifest was verified, and how long its signature check took.
+ok manifest_event_comes_first_with_its_times \
+  sh -c "head -1 '$T/f3.log' | grep -qE '^\{\"event\":\"manifest\",\"product\":\"hello\",.*\"sequence\":[0-9]+,.*\"elapsed_ms\":[0-9]+,\"verify_ms\":[0-9]+\}\$'"
 got=$(( $(served hello-1.0.tar.gz) - before ))
 sw3=$(grep -o '"event":"installed".*' "$T/f3.log" | grep -o '"swarm_bytes":[0-9]*' | grep -o '[0-9]*$' || echo 0)
 echo "   seeder killed at ${b} bytes: nginx served $got of $SIZE bytes, the swarm delivered $sw3"

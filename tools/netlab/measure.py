@@ -34,6 +34,9 @@ class Client:
         self.first_https_s = None  # the first HTTPS payload byte: fetch's https-first-byte event when it came
         # (its arrival here), else the first event showing HTTPS bytes (progress lines: 1 s granularity)
         self.fallback_s = None  # the `fallback` event (switch to HTTPS)
+        self.manifest_s = None  # the `manifest` event: the manifest fetched and verified
+        self.manifest_ms = None  # ... and its elapsed_ms: the same from inside the process
+        self.verify_ms = None  # ... of which the signature check
         self.fallback_why = None  # and its message
         self.peer_connected = 0  # swarmup's peer-connected events (libtorrent posts them at the connect attempt)
         self.max_peers = 0  # the most peers a progress event showed (libtorrent's num_peers: connected ones)
@@ -62,6 +65,10 @@ class Client:
             if kind == "installed" and self.installed_s is None:
                 self.installed_s = now
                 self.installed = ev
+            elif kind == "manifest" and self.manifest_s is None:
+                self.manifest_s = now
+                self.manifest_ms = ev.get("elapsed_ms")
+                self.verify_ms = ev.get("verify_ms")
             elif kind == "peer-connected":
                 self.peer_connected += 1
             elif kind == "fallback" and self.fallback_s is None:

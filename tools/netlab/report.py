@@ -57,6 +57,10 @@ def build(a, clients, pub, cpu, extra):
             "first_https_s": r(c.first_https_after_start(), 3),
             "fallback_s": r(None if c.fallback_s is None else c.fallback_s - c.start_s, 3),
             "fallback_why": c.fallback_why,
+            # the manifest verified, after the spawn; and from inside the process (the
+            # rest of the first is exec and start-up on a busy machine)
+            "manifest_s": r(None if c.manifest_s is None else c.manifest_s - c.start_s, 3),
+            "manifest_ms": c.manifest_ms, "manifest_verify_ms": c.verify_ms,
             "swarm_bytes": ev.get("swarm_bytes"), "https_bytes": ev.get("https_bytes"),
             "peer_connected": c.peer_connected, "max_peers": c.max_peers, "fw_dropped": c.fw_dropped,
             "sha256_ok": getattr(c, "sha_ok", None),
