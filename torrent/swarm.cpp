@@ -490,6 +490,14 @@ lt::settings_pack make_pack(const sw_swarm_settings &c) {
   // (docs/bench-netlab.md).
   // Bounds the session's shutdown (it waits for "stopped" announces).
   p.set_int(lt::settings_pack::stop_tracker_timeout, 2);
+  // Super-seeding (a publisher's `swarmup seed --super-seed`) the traditional
+  // way, BEP 16: a peer is shown its next piece once the piece it was given has
+  // been seen at another peer, not as soon as it has it. libtorrent 2.0.8's
+  // default hands the next one at once, and a peer whose uplink is slower than
+  // the seed's then takes piece after piece the swarm never got from it.
+  // Deprecated in libtorrent's API, still read by 2.0.8 (Debian builds the
+  // deprecated settings in): set by name, skipped where it is gone.
+  if (int const strict = lt::setting_by_name("strict_super_seeding"); strict >= 0) p.set_bool(strict, true);
   // Keeps the piece picker once the torrent is complete. libtorrent 2.0.8 frees
   // it then, but set_piece_deadline() on a piece whose hash check is in flight
   // queues cancel_non_critical(), which walks the peers' request queues through
