@@ -20,6 +20,7 @@ extern "C" {
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -397,6 +398,10 @@ struct sw_swarm_torrent {
   // download asked once a second. One full query refreshes it after a check or a restart.
   std::vector<std::uint8_t> have;
   bool have_stale = true;
+  // The torrent with its v2 piece layers, taken as soon as libtorrent has them
+  // all (keep_hashes) and written by sw_swarm_write_torrent.
+  std::shared_ptr<const lt::torrent_info> with_hashes;
+  std::chrono::steady_clock::time_point hashes_tried{};
 };
 
 namespace {
@@ -567,6 +572,44 @@ void fail_torrent(sw_swarm_torrent *t, sw_err err, const std::string &why) {
   if (!s->closing && s->cb.on_error) s->cb.on_error(s->cb.arg, t, t->arg, err, msg);
 }
 
+// Takes the torrent with its piece layers while that is cheap. libtorrent
+// 2.0.8 turns a file's hash tree into its bare block layer once every block is
+// verified, and from then on torrent_file_with_hashes() rebuilds each piece's
+// hash from the whole rest of that layer (merkle_tree::get_piece_layer() hands
+// merkle_root_scratch() the layer from the piece to its end, not the piece's
+// leaves): ~67 million SHA-256 calls for 512 MiB in 256 KiB pieces, 3.3 s on
+// the network thread while the loop thread waits in the call. Caught under gdb
+// in 3 of 18 `swarmup fetch` runs of tools/bench/swarm.sh (user CPU 5.3 s
+// instead of 1.9), whenever the call at the end of the download came after
+// that conversion. Before it, the tree is whole (or just its piece layer) and
+// the call copies it. Until every piece-layer hash is in (from a magnet they
+// arrive with the pieces) it returns nothing at the first missing one: tried
+// at the metadata, then at most every kHashesTryMs as pieces pass.
+constexpr std::chrono::milliseconds kHashesTryMs{200};
+// Every v2 file longer than a piece has its whole piece layer. libtorrent
+// returns a torrent without them while a file's tree is still empty (just
+// after the metadata of a magnet), and create_torrent then quietly generates
+// the v1 part alone: the same info-hashes, but a torrent nobody can seed v2 from.
+bool has_piece_layers(lt::torrent_info const &ti) {
+  if (!ti.info_hashes().has_v2()) return true;
+  lt::file_storage const &fs = ti.files();
+  std::int64_t const plen = ti.piece_length();
+  for (lt::file_index_t f : fs.file_range()) {
+    if (fs.pad_file_at(f) || fs.file_size(f) <= plen) continue;
+    std::int64_t const n = (fs.file_size(f) + plen - 1) / plen;
+    if (static_cast<std::int64_t>(ti.piece_layer(f).size()) != n * 32) return false;
+  }
+  return true;
+}
+void keep_hashes(sw_swarm_torrent *t, bool now) {
+  if (t->with_hashes || !t->meta_ok || t->failed || !t->h.is_valid()) return;
+  auto const tnow = std::chrono::steady_clock::now();
+  if (!now && tnow - t->hashes_tried < kHashesTryMs) return;
+  t->hashes_tried = tnow;
+  std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file_with_hashes();
+  if (ti && ti->is_valid() && has_piece_layers(*ti)) t->with_hashes = std::move(ti);
+}
+
 // The one place where untrusted metadata meets the manifest's promise.
 void check_metadata(sw_swarm_torrent *t) {
   std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file();
@@ -589,6 +632,7 @@ void check_metadata(sw_swarm_torrent *t) {
     return;
   }
   t->meta_ok = true;
+  keep_hashes(t, true);
   sw_swarm *s = t->s;
   if (!s->closing && s->cb.on_metadata) s->cb.on_metadata(s->cb.arg, t, t->arg);
 }
@@ -691,6 +735,7 @@ void dispatch(sw_swarm *s, lt::alert *a) {
       s->cb.on_peer(s->cb.arg, t, t->arg, 0, endpoint_text(pe->endpoint).c_str(), pe->error.message().c_str());
   } else if (auto *pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
     if (t->meta_ok) note_have(t, static_cast<int>(static_cast<std::int32_t>(pf->piece_index)));
+    keep_hashes(t, false);
     if (!quiet && t->meta_ok && s->cb.on_piece)
       s->cb.on_piece(s->cb.arg, t, t->arg, static_cast<int>(static_cast<std::int32_t>(pf->piece_index)));
   } else if (lt::alert_cast<lt::torrent_checked_alert>(a)) {
@@ -1013,6 +1058,7 @@ sw_err add_download(sw_swarm *s, const sw_swarm_download *d, sw_swarm_torrent **
   t->h = s->ses->add_torrent(std::move(p), ec);
   if (ec) return sw_fail(SW_ERR_SWARM, msg, msglen, "add_download: %s", ec.message().c_str());
   t->meta_notify = t->meta_ok;
+  keep_hashes(t.get(), true);
   s->torrents.push_back(t.get());
   if (t->meta_notify) uv_async_send(&s->async);
   *out = t.release();
@@ -1065,6 +1111,7 @@ sw_err add_seed(sw_swarm *s, const sw_swarm_seed *sd, sw_swarm_torrent **out, ch
   t->last.size = made.size;
   t->h = s->ses->add_torrent(std::move(p), ec);
   if (ec) return sw_fail(SW_ERR_SWARM, msg, msglen, "add_seed: %s", ec.message().c_str());
+  keep_hashes(t.get(), true);
   s->torrents.push_back(t.get());
   *out = t.release();
   return SW_OK;
@@ -1249,8 +1296,9 @@ extern "C" sw_err sw_swarm_write_torrent(sw_swarm_torrent *t, const char *path, 
     if (t == nullptr || path == nullptr) return sw_fail(SW_ERR_USAGE, msg, msglen, "write_torrent: NULL argument");
     if (t->failed || !t->h.is_valid()) return sw_fail(SW_ERR_SWARM, msg, msglen, "write_torrent: torrent has failed");
     // With hashes: a v2 torrent file must carry its piece layers to be seedable.
-    std::shared_ptr<const lt::torrent_info> ti = t->h.torrent_file_with_hashes();
-    if (!ti || !ti->is_valid()) return sw_fail(SW_ERR_SWARM, msg, msglen, "write_torrent: no metadata yet");
+    keep_hashes(t, true);
+    std::shared_ptr<const lt::torrent_info> ti = t->with_hashes;
+    if (!ti) return sw_fail(SW_ERR_SWARM, msg, msglen, "write_torrent: no metadata (or piece layers) yet");
     lt::create_torrent ct(*ti);
     std::vector<char> gen;
     std::vector<char> buf;

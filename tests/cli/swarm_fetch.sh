@@ -47,6 +47,19 @@ expect fetch_installs_64mib_from_three_seeds_via_tracker 0 '"event":"installed"'
   "$SWARMUP" fetch --manifest "$T/hello.manifest" --state-dir "$T/c1" --out "$T/out1" --seed-time 0 "${F[@]}"
 ok installed_file_matches_sha256 test "$(sha256sum "$T/out1/hello-1.0.tar.gz" | cut -d' ' -f1)" = "$SHA"
 ok out_dir_holds_only_the_release test "$(ls -A "$T/out1")" = hello-1.0.tar.gz
+# From the magnet alone, the store keeps the torrent with its v2 piece layers (swarm.cpp
+# takes them from libtorrent while the pieces arrive), what `swarmup seed` serves later.
+same_torrent() {
+  /usr/bin/python3 - "$1" "$2" <<'EOF'
+import sys
+import libtorrent as lt
+a, b = (lt.bdecode(open(p, "rb").read()) for p in sys.argv[1:3])
+ok = a.get(b"piece layers") and a[b"piece layers"] == b[b"piece layers"] and a[b"info"] == b[b"info"]
+sys.exit(0 if ok else 1)
+EOF
+}
+ok magnet_fetch_keeps_the_torrent_with_its_piece_layers \
+  same_torrent "$T/c1/hello/stable/store/1/hello-1.0.tar.gz.torrent" "$T/rel/hello-1.0.tar.gz.torrent"
 expect second_fetch_is_up_to_date 0 '"event":"up-to-date"' -- \
   "$SWARMUP" fetch --manifest "$T/hello.manifest" --state-dir "$T/c1" --out "$T/out1" --seed-time 0 "${F[@]}"
 
