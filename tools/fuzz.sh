@@ -85,6 +85,10 @@ for t in "${TARGETS[@]}"; do
     what=$(grep -m1 -oE 'check failed: .*|ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|libFuzzer): [^ ]*( [^ ]*)?|runtime error: .*|timeout after [0-9]+ seconds|out-of-memory' "$log" || echo "exit $rc")
     input=$(sed -n 's/.*Test unit written to //p' "$log" | tail -1)
     echo "FAIL fuzz_$t: $what; input ${input:-in $arts/}; log $log"
+    # What the target printed about it (a finding's mutant, a sanitizer's stack) and the
+    # input in base64: a CI run's build directory is gone afterwards, its output is not.
+    grep -m1 -A30 -E 'FINDING|==[0-9]+==ERROR|runtime error' "$log" | head -40 | sed 's/^/   | /' || true
+    [ -n "$input" ] && [ -f "$input" ] && echo "   input (base64): $(base64 -w0 "$input" | head -c 8000)"
   fi
 done
 echo "$passed passed, $failed failed"
