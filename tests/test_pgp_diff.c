@@ -217,3 +217,56 @@ SW_TEST(mutated_signature_set_never_passes_where_gpgv_on_the_detached_form_fails
   free(b[1].sig);
   sw_pgp_free(p);
 }
+
+/* The base of A_SUB with its unhashed Issuer (16, where gpg 2.2 puts it)
+ * renamed to an unknown type (62), and, with add_empty, an Issuer of no bytes
+ * appended to the unhashed area: the first Issuer gpg then finds is too short
+ * for it. Written into out; its length. */
+static size_t renamed_issuer(const struct base *b, int add_empty, uint8_t *out, size_t cap) {
+  static struct pd_msg msg;
+  static const uint8_t empty_issuer[] = {1, 16};
+  size_t hoff, hlen, uoff, ulen, off[64], size[64];
+  unsigned ns, renamed = 0;
+  SW_ASSERT(pd_parse(b->sig, b->len, &msg) == 0 && msg.n == 1);
+  struct pd_pkt *k = &msg.p[0];
+  SW_ASSERT(pd_areas(k, &hoff, &hlen, &uoff, &ulen) == 0);
+  ns = pd_subpackets(k->body + uoff, ulen, off, size);
+  for (unsigned i = 0; i < ns; i++) {
+    uint8_t *t = k->body + uoff + off[i] + 1; /* one length octet: these subpackets are short */
+    if ((*t & 0x7f) == 16) {
+      *t = 62;
+      renamed++;
+    }
+  }
+  SW_ASSERT(renamed == 1);
+  if (add_empty) {
+    SW_ASSERT(pd_splice(k, uoff + ulen, 0, empty_issuer, sizeof empty_issuer) == 0);
+    pd_put16(k->body + uoff - 2, ulen + sizeof empty_issuer);
+  }
+  size_t w = pd_write(&msg, out, cap);
+  SW_ASSERT(w > 0);
+  return w;
+}
+
+/* fuzz_pgp_diff's finding (CI of 2026-12-07): gpg logs "subpacket of type 16
+ * too short" and gpgv exits 2, while the signature checks as good and gpgme
+ * reported it good: swarmup accepted it. */
+SW_TEST(unhashed_issuer_too_short_for_gpg_is_refused_as_gpgv_does) {
+  setup();
+  sw_pgp *p = open_both();
+  struct base b = make_base("A_SUB", A_SUB, NULL);
+  static uint8_t out[PD_SIG_MAX];
+  sw_pgp_verdict v;
+  size_t w;
+  /* The rename alone (an unknown unhashed subpacket) passes both: the construction is sound. */
+  w = renamed_issuer(&b, 0, out, sizeof out);
+  SW_ASSERT(theirs(out, w, g_data, sizeof g_data) == 1);
+  SW_ASSERT(ours(p, out, w, g_data, sizeof g_data, &v) == 1);
+  /* With the empty Issuer after it, gpgv refuses, and so must we, saying why. */
+  w = renamed_issuer(&b, 1, out, sizeof out);
+  SW_ASSERT(theirs(out, w, g_data, sizeof g_data) == 0);
+  SW_ASSERT(ours(p, out, w, g_data, sizeof g_data, &v) == 0);
+  if (strstr(v.reason, "subpacket of type 16 is too short") == NULL) SW_FAILF("reason: %s", v.reason);
+  free(b.sig);
+  sw_pgp_free(p);
+}

@@ -110,13 +110,44 @@ static int scan_notation(const uint8_t *b, size_t n, struct sig_info *si, int ha
   return 0;
 }
 
+/* Whether a subpacket of this type (its data, after the type byte, n bytes
+ * long) is shorter than gpg accepts. gpg 2.2's parse_one_sig_subpkt() holds
+ * these types to these lengths; where it reads one that is too short it logs
+ * an error ("subpacket of type 16 too short") and gpgv then exits 2, while
+ * the signature still checks as good and gpgme reports it good. Refused here
+ * in either area, read by gpg or not, so that we are never the laxer one:
+ * fuzz_pgp_diff found an unhashed Issuer of no bytes that swarmup accepted. */
+static int subpacket_too_short(uint8_t type, size_t n) {
+  switch (type) {
+  case 2:  /* signature creation time */
+  case 3:  /* signature expiration time */
+  case 9:  /* key expiration time */
+    return n < 4;
+  case 4:  /* exportable */
+  case 7:  /* revocable */
+  case 29: /* reason for revocation */
+    return n < 1;
+  case 5: /* trust signature */
+    return n != 2;
+  case 25: /* primary user ID */
+    return n != 1;
+  case 16: /* issuer key ID */
+    return n < 8;
+  case 33: /* issuer fingerprint */
+    return n < 21;
+  default:
+    return 0;
+  }
+}
+
 /* Find the issuer key ID in one subpacket area: an Issuer Fingerprint (33,
  * v4: the ID is its last 8 bytes) or an Issuer (16) subpacket, and the
  * purpose notations (20). Returns 1 when an issuer was found, 0 when absent,
- * -1 when the area's framing is broken. hashed: the area is the hashed one,
+ * -1 when the area's framing is broken, -2 (and *short_type) when a subpacket
+ * is shorter than gpg accepts. hashed: the area is the hashed one,
  * the only one whose notations and issuer fingerprint are recorded as such
  * (the unhashed area is not covered by the signature). */
-static int scan_subpackets(const uint8_t *a, size_t n, struct sig_info *si, int hashed) {
+static int scan_subpackets(const uint8_t *a, size_t n, struct sig_info *si, int hashed, uint8_t *short_type) {
   size_t pos = 0;
   int found = 0;
   while (pos < n) {
@@ -134,6 +165,10 @@ static int scan_subpackets(const uint8_t *a, size_t n, struct sig_info *si, int 
     }
     if (slen == 0 || slen > n - pos) return -1;
     uint8_t type = a[pos] & 0x7f;
+    if (subpacket_too_short(type, slen - 1)) {
+      *short_type = type;
+      return -2;
+    }
     if (type == 33 && slen == 22 && a[pos + 1] == 4) {
       memcpy(si->keyid, a + pos + 2 + 12, 8);
       if (hashed) {
@@ -156,6 +191,7 @@ static int sig_packet_cb(void *arg, int tag, const uint8_t *body, size_t blen, c
   struct sig_scan *sc = arg;
   struct sig_info *si;
   size_t hashed, unhashed;
+  uint8_t short_type = 0;
   int f;
   if (tag != 2) {
     sw_fail(SW_ERR_MANIFEST_SIG, why, whylen,
@@ -189,15 +225,15 @@ static int sig_packet_cb(void *arg, int tag, const uint8_t *body, size_t blen, c
   si->type = body[1];
   si->pk_algo = body[2];
   si->hash_algo = body[3];
-  f = scan_subpackets(body + 6, hashed, si, 1);
+  f = scan_subpackets(body + 6, hashed, si, 1, &short_type);
   if (f >= 0) {
     /* Walk the unhashed area too: its notations are counted (for the
      * reason), and its issuer is used only when the hashed area has none. */
     struct sig_info u;
     int g;
     memset(&u, 0, sizeof u);
-    g = scan_subpackets(body + 8 + hashed, unhashed, &u, 0);
-    if (g < 0) f = -1;
+    g = scan_subpackets(body + 8 + hashed, unhashed, &u, 0, &short_type);
+    if (g < 0) f = g;
     else {
       si->n_unhashed = u.n_unhashed;
       if (f == 0 && g == 1) {
@@ -205,6 +241,10 @@ static int sig_packet_cb(void *arg, int tag, const uint8_t *body, size_t blen, c
         f = 1;
       }
     }
+  }
+  if (f == -2) {
+    sw_fail(SW_ERR_MANIFEST_SIG, why, whylen, "signature subpacket of type %u is too short", (unsigned)short_type);
+    return -1;
   }
   if (f < 0) goto broken;
   if (f == 0) {
