@@ -3,12 +3,16 @@
  * fork; signatures are made by the real gpg at test time. */
 #include "sw_test.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "pgp.h"
+#include "pgp_int.h" /* struct sw_pgp: the home, to find its gpg */
 #include "verify_int.h"
 
 #define SW_FIXTURE_PREFIX "/tmp/swtp"
@@ -516,6 +520,133 @@ SW_TEST(verify_stream_frames_long_data_in_partial_chunks) {
   SW_ASSERT_EQ_INT(v.accepted, 0);
   free(sig);
   free(sig2);
+  free(data);
+  sw_pgp_free(p);
+}
+
+/* A source of `len` bytes (i * 131 + 7) that fails, or kills the gpg of
+ * `home`, once `at` bytes were served. */
+struct big_src {
+  size_t len, pos, at;
+  int fail;            /* at `at`: return -1 */
+  const char *home;    /* at `at`: SIGKILL the gpg whose command line names it */
+  int killed;
+};
+
+static void fill_big(uint8_t *buf, size_t from, size_t n) {
+  for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)((from + i) * 131 + 7);
+}
+
+/* SIGKILL every process whose command line has "--verify" and names home;
+ * waits (at most 5 s) until each has closed its files. How many it killed. */
+static int kill_gpg_of(const char *home) {
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  int n = 0;
+  pid_t pids[8];
+  SW_ASSERT(d != NULL);
+  while ((e = readdir(d)) != NULL && n < 8) {
+    char path[300], cmd[4096];
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t r = read(fd, cmd, sizeof cmd - 1);
+    close(fd);
+    if (r <= 0) continue;
+    int has_home = 0, has_verify = 0;
+    for (ssize_t i = 0; i < r; i += (ssize_t)strlen(cmd + i) + 1) {
+      cmd[r] = '\0';
+      has_home |= strcmp(cmd + i, home) == 0;
+      has_verify |= strcmp(cmd + i, "--verify") == 0;
+    }
+    if (has_home && has_verify && kill((pid_t)atoi(e->d_name), SIGKILL) == 0) pids[n++] = (pid_t)atoi(e->d_name);
+  }
+  closedir(d);
+  for (int i = 0; i < n; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd/0", (int)pids[i]);
+    for (int t = 0; t < 500 && access(path, F_OK) == 0; t++) usleep(10000);
+  }
+  return n;
+}
+
+static ssize_t big_reader(void *arg, uint8_t *buf, size_t len) {
+  struct big_src *s = arg;
+  if (s->pos >= s->at && (s->fail || (s->home != NULL && !s->killed))) {
+    if (s->fail) return -1;
+    s->killed = kill_gpg_of(s->home);
+  }
+  if (len > s->len - s->pos) len = s->len - s->pos;
+  if (s->pos < s->at && len > s->at - s->pos) len = s->at - s->pos;
+  fill_big(buf, s->pos, len);
+  s->pos += len;
+  return (ssize_t)len;
+}
+
+/* We write the message into gpg's pipe ourselves (verify/pgp_pump.c): data
+ * several times the 1 MiB pipe goes through full pipes and partial writes. */
+SW_TEST(verify_stream_of_data_larger_than_the_pipe_is_checked_whole) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n, len = (5u << 20) + 12345;
+  uint8_t *data = malloc(len);
+  SW_ASSERT(data != NULL);
+  fill_big(data, 0, len);
+  uint8_t *sig = sign_detached(A, data, len, 0, &n);
+  struct big_src src = {len, 0, len, 0, NULL, 0};
+  sw_pgp_verdict v;
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, len, big_reader, &src, 1, &v), SW_OK);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  SW_ASSERT_EQ_INT(src.pos, len);
+  /* one bit in the middle of the third MiB */
+  data[(2u << 20) + 777] ^= 4;
+  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, SW_PGP_PURPOSE_MANIFEST, sig, n, data, len, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "bad signature");
+  free(sig);
+  free(data);
+  sw_pgp_free(p);
+}
+
+SW_TEST(a_read_failing_mid_stream_is_an_error_and_the_next_verify_still_works) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n, len = 3u << 20;
+  uint8_t *data = malloc(len);
+  SW_ASSERT(data != NULL);
+  fill_big(data, 0, len);
+  uint8_t *sig = sign_detached(A, data, len, 0, &n);
+  struct big_src src = {len, 0, 2u << 20, 1, NULL, 0};
+  sw_pgp_verdict v;
+  sw_err rc = sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, len, big_reader, &src, 1, &v);
+  SW_ASSERT_EQ_INT(rc, SW_ERR_IO);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_CONTAINS(v.reason, "reading the signed data failed");
+  struct big_src again = {len, 0, len, 0, NULL, 0};
+  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, len, big_reader, &again, 1, &v), SW_OK);
+  if (!v.accepted) SW_FAILF("rejected after a failed read: %s", v.reason);
+  free(sig);
+  free(data);
+  sw_pgp_free(p);
+}
+
+/* gpg gone while we still write (EPIPE): the check ends, rejected, instead of
+ * waiting on a pipe nobody reads. */
+SW_TEST(gpg_killed_mid_message_is_a_rejection_not_a_hang) {
+  need_fixture();
+  sw_pgp *p = open_trusted();
+  size_t n, len = 8u << 20;
+  uint8_t *data = malloc(len);
+  SW_ASSERT(data != NULL);
+  fill_big(data, 0, len);
+  uint8_t *sig = sign_detached(A, data, len, 0, &n);
+  struct big_src src = {len, 0, 3u << 20, 0, p->home, 0};
+  sw_pgp_verdict v;
+  (void)sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, len, big_reader, &src, 1, &v);
+  SW_ASSERT_EQ_INT(src.killed, 1);
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  free(sig);
   free(data);
   sw_pgp_free(p);
 }

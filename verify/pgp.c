@@ -69,15 +69,10 @@ static sw_err verify_data(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig,
   sw_pgp__framer_init(f, sc, bin, bin_len, size, rd, rd_arg);
   memset(&in_cbs, 0, sizeof in_cbs);
   in_cbs.read = sw_pgp__framer_read;
+  /* gpgme does not copy the message into gpg's pipe: we do
+   * (sw_pgp__verify_pumped), because gpgme 1.18 formats every byte it writes
+   * for its trace log even with tracing off (docs/cpu.md). */
   e = gpgme_data_new_from_cbs(&md, &in_cbs, f);
-  /* gpgme copies the data into gpg's pipe through one buffer (4 KiB by
-   * default: two polls and a write per 4 KiB), and gpgme 1.18 formats every
-   * byte it writes for its trace log even with tracing off
-   * (_gpgme_debug_trace() is 1; TRACE_LOGBUFX in _gpgme_io_write), the
-   * largest cost in this process. 128 KiB into our 1 MiB pipe measured best
-   * (docs/cpu.md): fewer polls and writes than 32 KiB, and no partial writes
-   * (each of which makes gpgme memmove and re-format its buffer). */
-  if (!e) e = gpgme_data_set_flag(md, "io-buffer-size", "131072");
   if (e) {
     rc = sw_fail(SW_ERR_PGP_ENGINE, v->reason, sizeof v->reason, "gpgme data: %s", gpgme_strerror(e));
     goto out;
@@ -87,7 +82,7 @@ static sw_err verify_data(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig,
    * does not read and discard it: 0.8 CPU-seconds less per 512 MiB
    * (docs/cpu.md). gpg checks the one-pass message the same way; that it
    * read all of it is checked below (f->stage). */
-  e = gpgme_op_verify(ctx, md, NULL, NULL);
+  e = sw_pgp__verify_pumped(ctx, md, f);
   vr = gpgme_op_verify_result(ctx);
   if (f->failed) {
     rc = sw_fail(SW_ERR_IO, v->reason, sizeof v->reason, "reading the signed data failed");

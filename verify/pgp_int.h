@@ -141,5 +141,9 @@ void sw_pgp__framer_init(struct framer *f, const struct sig_scan *sc, const uint
                          uint64_t size, sw_pgp_read_fn rd, void *arg);
 
 ssize_t sw_pgp__framer_read(void *handle, void *buffer, size_t size);
+/* gpgme_op_verify(ctx, md, NULL, NULL) for the message f serves through md,
+ * with the message written into gpg's pipe by us (pgp_pump.c). Returns what
+ * gpgme_op_verify would; the ctx's I/O callbacks are reset afterwards. */
+gpgme_error_t sw_pgp__verify_pumped(gpgme_ctx_t ctx, gpgme_data_t md, struct framer *f);
 
 #endif
