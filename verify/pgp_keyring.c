@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -386,10 +387,27 @@ out:
   return rc;
 }
 
+/* Whether an agent or dirmngr may be listening for this home: a socket (S.*)
+ * in it. Our gpg.conf says no-autostart and disable-dirmngr, so our gpg never
+ * starts either; `gpgconf --kill all` (three gpg-connect-agent runs, ~90 ms,
+ * more than a 16 MiB verify) is kept for a home someone else started one in.
+ * (gpg would put the sockets of a started agent under /run/user/UID/gnupg when
+ * that exists; with no-autostart there are none to find.) */
+static int agent_may_run(const char *home) {
+  DIR *d = opendir(home);
+  struct dirent *e;
+  int found = 0;
+  if (d == NULL) return 1;
+  while (!found && (e = readdir(d)) != NULL)
+    if (e->d_name[0] == 'S' && e->d_name[1] == '.') found = 1;
+  closedir(d);
+  return found;
+}
+
 void sw_pgp_free(sw_pgp *p) {
   if (p == NULL) return;
   if (p->home[0] != '\0') {
-    kill_agents(p->home);
+    if (agent_may_run(p->home)) kill_agents(p->home);
     nftw(p->home, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
   }
   free(p);
