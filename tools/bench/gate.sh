@@ -129,25 +129,31 @@ report=$(
   test_pgp, test_gate, verify_gate.sh and attack_pgp.sh are unchanged and green), and that
   whole return path is gone: 0.8 CPU-seconds less per 512 MiB (1.51 against 2.31 CPU s for the
   whole check, medians of 5 interleaved pairs).
-- **What is left is gpgme's own copy.** gpgme 1.18 writes the data into gpg's pipe from one
-  buffer per poll round, and formats every byte it writes for its trace log even with tracing
-  off (`_gpgme_debug_trace()` is the constant 1, and `_gpgme_io_write` calls
-  `TRACE_LOGBUFX` on the whole buffer, a byte loop that gives up only in `_gpgme_debug`).
-  perf puts ~28% of the gate's samples in that loop; it is ~1.3 CPU-s per GiB and cannot be
-  switched off from outside. `io-buffer-size` 128 KiB into our 1 MiB pipe (widen_pipes)
-  measured best: 32 KiB costs more system time (4x the polls and writes); 1 MiB buffers make
-  partial writes, after each of which gpgme memmoves and re-formats the rest; a 256 KiB or
-  4 MiB pipe was no better than 1 MiB, the default 64 KiB pipe was worse.
-- **A data object from an fd is no cheaper**: gpgme 1.18 never passes an fd through to gpg
-  (engine-gpg.c always makes its own pipe); it would `read()` our pipe into its buffer
-  (formatting it for the trace too) and write it into gpg's, one more kernel copy than our
-  read callback's memcpy.
-- **SHA-256 and the copy into --out run on a second thread**, from the same buffers gpgme
-  reads (4 chunks of 1 MiB in flight), so the bytes hashed, copied and given to gpg are the
+- **gpgme no longer copies the data; we write gpg's pipe.** gpgme 1.18 writes the data into
+  gpg's pipe from one buffer per poll round and formats every byte it writes for its trace
+  log even with tracing off (`_gpgme_debug_trace()` is the constant 1; `_gpgme_io_write`
+  calls `TRACE_LOGBUFX` on the whole buffer): ~28% of the gate's samples in perf, 0.56
+  CPU-s per 512 MiB, and it cannot be switched off. gpgme's API for a caller's event loop
+  (`gpgme_set_io_cbs`) hands us every fd of the operation with gpgme's handler for it:
+  verify/pgp_pump.c runs gpgme's handlers on gpg's status and diagnostics fds unchanged (so
+  gpgme still reads what gpg says and builds the verify result) and fills the one outbound
+  fd, the message, with plain `write(2)`s of 256 KiB into the 1 MiB pipe (widen_pipes); the
+  end of the message, or an EPIPE, goes back to gpgme's handler, which closes its end as
+  before. Against the previous binary, 7 interleaved pairs: wall 0.71x, the process's CPU
+  0.60x; the gate thread now spends 0.20-0.24 CPU-s per 512 MiB, 0.08 of it reading.
+  (Before this, `io-buffer-size` 128 KiB into the 1 MiB pipe had measured best of gpgme's
+  own buffers; a data object from an fd is no cheaper: gpgme 1.18 never passes an fd
+  through to gpg, it reads it into its buffer and writes that again.)
+- **SHA-256 and the copy into --out run on a second thread**, from the same buffers that feed gpg
+  (4 chunks of 1 MiB in flight), so the bytes hashed, copied and given to gpg are the
   same bytes of one buffer. (Reading through mmap instead of pread would save one copy, but
   a writer could then change the bytes between the hash and gpg's read.)
 - Fixed costs per check: gpgme runs `gpg --version` before each operation and one `gpg
-  --list-keys` to check the signing key, about 40 ms in all.
+  --list-keys` to check the signing key, about 40 ms in all; before the check, gpgme's
+  engine probes (gpgconf three times, `gpg --version`, `gpgsm --version`) and the key import,
+  ~150 ms per process (strace). `gpgconf --kill all` at the end (three gpg-connect-agent
+  runs, ~90 ms) now runs only when the private home holds a socket: our gpg.conf has
+  no-autostart, so our gpg never starts an agent.
 NOTES
 )
 echo "$report"
