@@ -584,50 +584,61 @@ static ssize_t big_reader(void *arg, uint8_t *buf, size_t len) {
   return (ssize_t)len;
 }
 
+/* len bytes of fill_big's pattern and key A's detached signature of them. */
+struct big_signed {
+  uint8_t *data, *sig;
+  size_t len, sig_len;
+};
+
+static struct big_signed sign_big(size_t len) {
+  struct big_signed b = {malloc(len), NULL, len, 0};
+  SW_ASSERT(b.data != NULL);
+  fill_big(b.data, 0, len);
+  b.sig = sign_detached(A, b.data, len, 0, &b.sig_len);
+  return b;
+}
+
+static void free_big(struct big_signed *b) {
+  free(b->sig);
+  free(b->data);
+}
+
 /* We write the message into gpg's pipe ourselves (verify/pgp_pump.c): data
  * several times the 1 MiB pipe goes through full pipes and partial writes. */
 SW_TEST(verify_stream_of_data_larger_than_the_pipe_is_checked_whole) {
   need_fixture();
   sw_pgp *p = open_trusted();
-  size_t n, len = (5u << 20) + 12345;
-  uint8_t *data = malloc(len);
-  SW_ASSERT(data != NULL);
-  fill_big(data, 0, len);
-  uint8_t *sig = sign_detached(A, data, len, 0, &n);
-  struct big_src src = {len, 0, len, 0, NULL, 0};
+  struct big_signed b = sign_big((5u << 20) + 12345);
+  struct big_src src = {b.len, 0, b.len, 0, NULL, 0};
   sw_pgp_verdict v;
-  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, len, big_reader, &src, 1, &v), SW_OK);
+  SW_ASSERT_EQ_INT(
+      sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, b.sig, b.sig_len, b.len, big_reader, &src, 1, &v), SW_OK);
   if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
-  SW_ASSERT_EQ_INT(src.pos, len);
+  SW_ASSERT_EQ_INT(src.pos, b.len);
   /* one bit in the middle of the third MiB */
-  data[(2u << 20) + 777] ^= 4;
-  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, SW_PGP_PURPOSE_MANIFEST, sig, n, data, len, 1, &v), SW_OK);
+  b.data[(2u << 20) + 777] ^= 4;
+  SW_ASSERT_EQ_INT(sw_pgp_verify_mem(p, SW_PGP_PURPOSE_MANIFEST, b.sig, b.sig_len, b.data, b.len, 1, &v), SW_OK);
   SW_ASSERT_EQ_INT(v.accepted, 0);
   SW_ASSERT_CONTAINS(v.reason, "bad signature");
-  free(sig);
-  free(data);
+  free_big(&b);
   sw_pgp_free(p);
 }
 
 SW_TEST(a_read_failing_mid_stream_is_an_error_and_the_next_verify_still_works) {
   need_fixture();
   sw_pgp *p = open_trusted();
-  size_t n, len = 3u << 20;
-  uint8_t *data = malloc(len);
-  SW_ASSERT(data != NULL);
-  fill_big(data, 0, len);
-  uint8_t *sig = sign_detached(A, data, len, 0, &n);
-  struct big_src src = {len, 0, 2u << 20, 1, NULL, 0};
+  struct big_signed b = sign_big(3u << 20);
+  struct big_src src = {b.len, 0, 2u << 20, 1, NULL, 0};
   sw_pgp_verdict v;
-  sw_err rc = sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, len, big_reader, &src, 1, &v);
+  sw_err rc = sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, b.sig, b.sig_len, b.len, big_reader, &src, 1, &v);
   SW_ASSERT_EQ_INT(rc, SW_ERR_IO);
   SW_ASSERT_EQ_INT(v.accepted, 0);
   SW_ASSERT_CONTAINS(v.reason, "reading the signed data failed");
-  struct big_src again = {len, 0, len, 0, NULL, 0};
-  SW_ASSERT_EQ_INT(sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, len, big_reader, &again, 1, &v), SW_OK);
+  struct big_src again = {b.len, 0, b.len, 0, NULL, 0};
+  SW_ASSERT_EQ_INT(
+      sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, b.sig, b.sig_len, b.len, big_reader, &again, 1, &v), SW_OK);
   if (!v.accepted) SW_FAILF("rejected after a failed read: %s", v.reason);
-  free(sig);
-  free(data);
+  free_big(&b);
   sw_pgp_free(p);
 }
 
@@ -636,18 +647,13 @@ SW_TEST(a_read_failing_mid_stream_is_an_error_and_the_next_verify_still_works) {
 SW_TEST(gpg_killed_mid_message_is_a_rejection_not_a_hang) {
   need_fixture();
   sw_pgp *p = open_trusted();
-  size_t n, len = 8u << 20;
-  uint8_t *data = malloc(len);
-  SW_ASSERT(data != NULL);
-  fill_big(data, 0, len);
-  uint8_t *sig = sign_detached(A, data, len, 0, &n);
-  struct big_src src = {len, 0, 3u << 20, 0, p->home, 0};
+  struct big_signed b = sign_big(8u << 20);
+  struct big_src src = {b.len, 0, 3u << 20, 0, p->home, 0};
   sw_pgp_verdict v;
-  (void)sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, sig, n, len, big_reader, &src, 1, &v);
+  (void)sw_pgp_verify_stream(p, SW_PGP_PURPOSE_MANIFEST, b.sig, b.sig_len, b.len, big_reader, &src, 1, &v);
   SW_ASSERT_EQ_INT(src.killed, 1);
   SW_ASSERT_EQ_INT(v.accepted, 0);
-  free(sig);
-  free(data);
+  free_big(&b);
   sw_pgp_free(p);
 }
 
