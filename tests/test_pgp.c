@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pgp.h"
@@ -655,6 +656,67 @@ SW_TEST(gpg_killed_mid_message_is_a_rejection_not_a_hang) {
   SW_ASSERT_EQ_INT(v.accepted, 0);
   free_big(&b);
   sw_pgp_free(p);
+}
+
+/* A process killed before sw_pgp_free leaves its home (gpg.conf, the pinned
+ * keys) in $TMPDIR; the next open removes it, and never a home in use. */
+SW_TEST(a_home_left_by_a_killed_process_is_removed_by_the_next_open) {
+  need_fixture();
+  int fds[2], st;
+  char home[SW_PGP_HOME_MAX] = "";
+  struct stat sb;
+  SW_ASSERT(pipe(fds) == 0);
+  pid_t pid = fork();
+  SW_ASSERT(pid >= 0);
+  if (pid == 0) {
+    sw_pgp *c = open_trusted();
+    if (write(fds[1], c->home, strlen(c->home)) < 0) _exit(1);
+    raise(SIGKILL);
+    _exit(1);
+  }
+  close(fds[1]);
+  ssize_t r = read(fds[0], home, sizeof home - 1);
+  close(fds[0]);
+  SW_ASSERT(waitpid(pid, &st, 0) == pid);
+  SW_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  SW_ASSERT(r > 0);
+  SW_ASSERT(lstat(home, &sb) == 0); /* left behind */
+  sw_pgp *in_use = open_trusted();
+  sw_pgp *p = open_trusted();
+  SW_ASSERT(lstat(home, &sb) != 0);
+  SW_ASSERT(lstat(in_use->home, &sb) == 0);
+  /* the home in use still works */
+  size_t n;
+  uint8_t *sig = sign_detached(A, DATA, sizeof DATA, 0, &n);
+  sw_pgp_verdict v = check(in_use, sig, n, DATA, sizeof DATA, 1);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  free(sig);
+  sw_pgp_free(p);
+  sw_pgp_free(in_use);
+}
+
+/* $TMPDIR is writable by everyone: a symlink named like a home, to a
+ * directory that looks stale, is neither followed nor removed. */
+SW_TEST(a_symlink_named_like_a_home_is_never_followed) {
+  need_fixture();
+  char target[] = "/tmp/swtp-target.XXXXXX", link[] = "/tmp/swpgp.XXXXXX", path[64];
+  struct stat sb;
+  SW_ASSERT(mkdtemp(target) != NULL);
+  SW_ASSERT(chmod(target, 0700) == 0);
+  snprintf(path, sizeof path, "%s/swarmup.lock", target);
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  SW_ASSERT(fd >= 0);
+  close(fd);
+  SW_ASSERT(mkdtemp(link) != NULL); /* a free name of the right shape */
+  SW_ASSERT(rmdir(link) == 0);
+  SW_ASSERT(symlink(target, link) == 0);
+  sw_pgp *p = open_trusted();
+  SW_ASSERT(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode));
+  SW_ASSERT(lstat(path, &sb) == 0);
+  sw_pgp_free(p);
+  SW_ASSERT(unlink(link) == 0);
+  SW_ASSERT(unlink(path) == 0);
+  SW_ASSERT(rmdir(target) == 0);
 }
 
 SW_TEST(rejects_signature_packet_without_issuer) {

@@ -21,6 +21,7 @@
 
 struct sw_pgp {
   char home[SW_PGP_HOME_MAX];
+  int lock_fd; /* flock()ed while the home is in use: a home whose lock is free is stale */
   size_t n_pinned;
   char pinned[SW_PGP_MAX_KEYS][41];
 };

@@ -14,6 +14,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -267,6 +268,98 @@ static sw_err write_conf(const char *home, char *msg, size_t msglen) {
   return SW_OK;
 }
 
+/* Whether an agent or dirmngr may be listening for this home: a socket (S.*)
+ * in it. Our gpg.conf says no-autostart and disable-dirmngr, so our gpg never
+ * starts either; `gpgconf --kill all` (three gpg-connect-agent runs, ~90 ms,
+ * more than a 16 MiB verify) is kept for a home someone else started one in.
+ * (gpg would put the sockets of a started agent under /run/user/UID/gnupg when
+ * that exists; with no-autostart there are none to find.) */
+static int agent_may_run(const char *home) {
+  DIR *d = opendir(home);
+  struct dirent *e;
+  int found = 0;
+  if (d == NULL) return 1;
+  while (!found && (e = readdir(d)) != NULL)
+    if (e->d_name[0] == 'S' && e->d_name[1] == '.') found = 1;
+  closedir(d);
+  return found;
+}
+
+/* ---------- homes left behind ----------
+ *
+ * sw_pgp_free removes the home; a process killed before it (SIGKILL, the OOM
+ * killer, a power cut of a tmpfs-less /tmp) leaves it: gpg.conf and the pinned
+ * public keys, piling up in $TMPDIR. Each home holds SW_PGP_LOCK, flock()ed by
+ * its process for as long as the home is in use: the kernel drops the lock
+ * with the process, in any PID namespace, so a home whose lock can be taken
+ * is stale. Opening a home removes the stale ones (at most SW_PGP_STALE_MAX
+ * per call) that are ours: a real directory (not a symlink), owned by us,
+ * mode 0700, named like ours. A home with no lock file (made by a version
+ * before this, or in the instant between mkdtemp and the lock) is left. */
+#define SW_PGP_LOCK "swarmup.lock"
+#define SW_PGP_STALE_MAX 64
+
+/* The lock is taken before the file has its name (made as ".lock", locked,
+ * then renamed): a cleaner never sees a free lock in a home being set up. */
+static int lock_home(const char *home) {
+  char tmp[SW_PGP_HOME_MAX + 16], path[SW_PGP_HOME_MAX + 16];
+  int fd;
+  snprintf(tmp, sizeof tmp, "%s/.lock", home);
+  snprintf(path, sizeof path, "%s/" SW_PGP_LOCK, home);
+  fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return -1;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0 || rename(tmp, path) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* "swpgp." and mkdtemp's six characters. */
+static int is_home_name(const char *name) {
+  if (strncmp(name, "swpgp.", 6) != 0 || strlen(name) != 12) return 0;
+  for (int i = 6; i < 12; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return 0;
+  }
+  return 1;
+}
+
+static void remove_stale_homes(const char *tmp) {
+  int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+  struct dirent *e;
+  int removed = 0;
+  if (dfd < 0) return;
+  d = fdopendir(dfd);
+  if (d == NULL) {
+    close(dfd);
+    return;
+  }
+  while (removed < SW_PGP_STALE_MAX && (e = readdir(d)) != NULL) {
+    struct stat st;
+    char path[SW_PGP_HOME_MAX];
+    int hfd, lfd;
+    if (!is_home_name(e->d_name)) continue;
+    if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != geteuid() || (st.st_mode & 07777) != 0700)
+      continue;
+    hfd = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (hfd < 0) continue;
+    lfd = openat(hfd, SW_PGP_LOCK, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    close(hfd);
+    if (lfd < 0) continue;
+    if (flock(lfd, LOCK_EX | LOCK_NB) == 0 &&
+        snprintf(path, sizeof path, "%s/%s", tmp, e->d_name) < (int)sizeof path) {
+      if (agent_may_run(path)) kill_agents(path);
+      nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+      removed++;
+    }
+    close(lfd);
+  }
+  closedir(d);
+}
+
 /* A new sw_pgp with its private home and gpg.conf, and a context on it. */
 static sw_err new_home(sw_pgp **out, gpgme_ctx_t *ctx, char *msg, size_t msglen) {
   sw_err rc = SW_OK;
@@ -283,8 +376,10 @@ static sw_err new_home(sw_pgp **out, gpgme_ctx_t *ctx, char *msg, size_t msglen)
 
   p = calloc(1, sizeof *p);
   if (p == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
+  p->lock_fd = -1;
   /* gpg puts its sockets in the home: fall back to /tmp if $TMPDIR is long. */
   if (tmp == NULL || tmp[0] != '/' || strlen(tmp) > 48) tmp = "/tmp";
+  remove_stale_homes(tmp);
   n = snprintf(p->home, sizeof p->home, "%s/swpgp.XXXXXX", tmp);
   if (n < 0 || (size_t)n >= sizeof p->home || mkdtemp(p->home) == NULL) {
     p->home[0] = '\0';
@@ -294,6 +389,10 @@ static sw_err new_home(sw_pgp **out, gpgme_ctx_t *ctx, char *msg, size_t msglen)
   }
   if (chmod(p->home, 0700) != 0) {
     rc = sw_fail(SW_ERR_IO, msg, msglen, "chmod %s: %s", p->home, strerror(errno));
+    goto out;
+  }
+  if ((p->lock_fd = lock_home(p->home)) < 0) {
+    rc = sw_fail(SW_ERR_IO, msg, msglen, "cannot lock %s: %s", p->home, strerror(errno));
     goto out;
   }
   rc = write_conf(p->home, msg, msglen);
@@ -387,29 +486,13 @@ out:
   return rc;
 }
 
-/* Whether an agent or dirmngr may be listening for this home: a socket (S.*)
- * in it. Our gpg.conf says no-autostart and disable-dirmngr, so our gpg never
- * starts either; `gpgconf --kill all` (three gpg-connect-agent runs, ~90 ms,
- * more than a 16 MiB verify) is kept for a home someone else started one in.
- * (gpg would put the sockets of a started agent under /run/user/UID/gnupg when
- * that exists; with no-autostart there are none to find.) */
-static int agent_may_run(const char *home) {
-  DIR *d = opendir(home);
-  struct dirent *e;
-  int found = 0;
-  if (d == NULL) return 1;
-  while (!found && (e = readdir(d)) != NULL)
-    if (e->d_name[0] == 'S' && e->d_name[1] == '.') found = 1;
-  closedir(d);
-  return found;
-}
-
 void sw_pgp_free(sw_pgp *p) {
   if (p == NULL) return;
   if (p->home[0] != '\0') {
     if (agent_may_run(p->home)) kill_agents(p->home);
     nftw(p->home, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
   }
+  if (p->lock_fd >= 0) close(p->lock_fd); /* after the removal: never a free lock in a live home */
   free(p);
 }
 
