@@ -182,6 +182,7 @@ typedef struct fetch {
   sw_install inst;
   enum fetch_phase phase;
   uint64_t t_start;
+  uint64_t t_sched;            /* the swarm's torrent added: the scheduler's clock starts */
   uint64_t t_cmd_ns;            /* uv_hrtime() when the command started (the manifest event's elapsed_ms) */
   int interrupted, from_store;
   int switched;                /* HTTPS has run in this run (beside the swarm or in its place): not again */

@@ -89,7 +89,11 @@ static void on_sched_tick(uv_timer_t *h) {
   so.prefer_swarm = f->o.prefer_swarm;
   so.floor_rate = f->o.stall_rate;
   memset(&in, 0, sizeof in);
-  in.elapsed_ms = now - f->t_start;
+  /* From the moment the swarm could connect, not from the start of the
+   * download: starting libtorrent's session is our own time, not the
+   * network's silence (on a loaded machine under ASan it took a good part of
+   * the 1 s connect grace, and a reachable seeder was taken for a firewall). */
+  in.elapsed_ms = now - f->t_sched;
   in.peer_connected = f->sw.peers_ever;
   in.rate_ms = sw_sched_rate_span(&f->sw.rate);
   in.swarm_rate = f->src_swarm.ops->rate(f->src_swarm.ctx);
@@ -111,6 +115,7 @@ void sw__fetch_sched_init(fetch *f) {
 
 void sw__fetch_sched_start(fetch *f) {
   f->src_swarm.active = 1;
+  f->t_sched = sw__fetch_now_ms(f);
   if (f->o.no_fallback || f->https.http == NULL) return;
   uv_timer_start(&f->sched_tick, on_sched_tick, SW_SCHED_TICK_MS, SW_SCHED_TICK_MS);
 }

@@ -483,6 +483,7 @@ typedef struct seed_run {
   char get_dir[160];
   pid_t getter;
   int exit_code;
+  int after_exit; /* polls since the getter exited */
   uv_timer_t poll;
 } seed_run;
 
@@ -499,11 +500,16 @@ static void seed_poll(uv_timer_t *h) {
     return;
   }
   int st = 0;
-  if (waitpid(r->getter, &st, WNOHANG) != r->getter) return;
-  r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-  r->getter = -1;
   char msg[256];
+  if (r->exit_code < 0) {
+    if (waitpid(r->getter, &st, WNOHANG) != r->getter) return;
+    r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+  }
+  /* libtorrent adds a torrent's transfer to its upload total on its
+   * once-a-second tick: the last bytes the getter took may show a tick after
+   * it exited (seen under ASan on a loaded machine). Wait for them, bounded. */
   SW_ASSERT_EQ_INT(sw_swarm_get_status(r->z->t, &r->z->last, msg, sizeof msg), SW_OK);
+  if (r->exit_code == 0 && r->z->last.total_payload_upload < r->fx->size && ++r->after_exit < 100) return;
   uv_close((uv_handle_t *)&r->poll, NULL);
   sw_swarm_free(r->z->s);
 }
