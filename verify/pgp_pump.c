@@ -163,6 +163,15 @@ gpgme_error_t sw_pgp__verify_pumped(gpgme_ctx_t ctx, gpgme_data_t md, struct fra
   }
   e = pp.err;
 out:
+  /* gpgme keeps our tags (pointers into pp) until it removes each fd; an fd
+   * still registered here (gpgme's engine start failing halfway leaves them)
+   * would be removed later through callbacks that are gone: cancel now, while
+   * pp is alive, so every fd is closed and removed before we return. */
+  for (int i = 0; i < PUMP_FDS; i++)
+    if (pp.io[i].live) {
+      gpgme_cancel(ctx);
+      break;
+    }
   gpgme_set_io_cbs(ctx, NULL);
   free(buf);
   return e;
