@@ -285,6 +285,13 @@ static int agent_may_run(const char *home) {
   return found;
 }
 
+/* Stop an agent someone started for the home, then remove it (symlinks
+ * unlinked, never followed). Used by sw_pgp_free and for stale homes. */
+static void remove_home(const char *home) {
+  if (agent_may_run(home)) kill_agents(home);
+  nftw(home, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* ---------- homes left behind ----------
  *
  * sw_pgp_free removes the home; a process killed before it (SIGKILL, the OOM
@@ -351,8 +358,7 @@ static void remove_stale_homes(const char *tmp) {
     if (lfd < 0) continue;
     if (flock(lfd, LOCK_EX | LOCK_NB) == 0 &&
         snprintf(path, sizeof path, "%s/%s", tmp, e->d_name) < (int)sizeof path) {
-      if (agent_may_run(path)) kill_agents(path);
-      nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+      remove_home(path);
       removed++;
     }
     close(lfd);
@@ -489,8 +495,7 @@ out:
 void sw_pgp_free(sw_pgp *p) {
   if (p == NULL) return;
   if (p->home[0] != '\0') {
-    if (agent_may_run(p->home)) kill_agents(p->home);
-    nftw(p->home, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    remove_home(p->home);
   }
   if (p->lock_fd >= 0) close(p->lock_fd); /* after the removal: never a free lock in a live home */
   free(p);
