@@ -173,6 +173,36 @@ SW_TEST(rejects_expired_key) {
   sw_pgp_free(p);
 }
 
+/* One handle verifies many times (its gpgme contexts are kept and reused,
+ * pgp_keyring.c): every verdict stays the one a fresh handle would give,
+ * after a rejection whose reason lists a key and after a bad signature.
+ * (No threads here: valgrind's stage forks gpgme's children from this
+ * process, and a forked child sees other threads' memory as leaked.) */
+SW_TEST(one_handle_gives_the_same_verdicts_every_time) {
+  need_fixture();
+  static const char *const k[] = {"trusted.asc", "expired.asc"};
+  sw_pgp *p = open_keys(k, 2);
+  size_t ng, nx, nb;
+  uint8_t *good = sign_detached(A, DATA, sizeof DATA, 0, &ng);
+  uint8_t *expired = sign_detached(X, DATA, sizeof DATA, 0, &nx);
+  uint8_t *other = sign_detached(A, DATA, 7, 0, &nb); /* A's, over other bytes */
+  for (int round = 0; round < 3; round++) {
+    sw_pgp_verdict v = check(p, good, ng, DATA, sizeof DATA, 1);
+    if (!v.accepted) SW_FAILF("round %d: good rejected: %s", round, v.reason);
+    SW_ASSERT_STREQ(v.signer[0], g_fpr[A]);
+    v = check(p, expired, nx, DATA, sizeof DATA, 1);
+    SW_ASSERT_EQ_INT(v.accepted, 0);
+    SW_ASSERT_CONTAINS(v.reason, "expired on 2020-12-31");
+    v = check(p, other, nb, DATA, sizeof DATA, 1);
+    SW_ASSERT_EQ_INT(v.accepted, 0);
+    SW_ASSERT_CONTAINS(v.reason, "bad signature");
+  }
+  free(good);
+  free(expired);
+  free(other);
+  sw_pgp_free(p);
+}
+
 SW_TEST(rejects_sha1_digest) {
   need_fixture();
   sw_pgp *p = open_trusted();

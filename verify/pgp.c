@@ -49,6 +49,8 @@ static sw_err verify_data(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig,
   size_t bin_len = 0;
   unsigned n_packets, n_sigs = 0;
   int counted[SW_PGP_MAX_KEYS] = {0};
+  char fprs[SW_PGP_SIGS_MAX][41];
+  int reusable = 0;
   char emsg[SW_MSG_MAX];
 
   sc = malloc(sizeof *sc);
@@ -61,7 +63,7 @@ static sw_err verify_data(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig,
   if (n_packets == 0) goto out; /* rejected before gpg */
   if (sw_pgp__check_purpose(sc, purpose, v->reason, sizeof v->reason) != 0) goto out;
   v->reason[0] = '\0';
-  rc = sw_pgp__new_ctx(p, &ctx, emsg, sizeof emsg);
+  rc = sw_pgp__take_ctx(p, &ctx, emsg, sizeof emsg);
   if (rc != SW_OK) {
     sw_fail(rc, v->reason, sizeof v->reason, "%s", emsg);
     goto out;
@@ -83,6 +85,8 @@ static sw_err verify_data(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig,
    * (docs/cpu.md). gpg checks the one-pass message the same way; that it
    * read all of it is checked below (f->stage). */
   e = sw_pgp__verify_pumped(ctx, md, f);
+  /* A verify that ran to its end leaves the context fit for the next one. */
+  reusable = !e && !f->failed;
   vr = gpgme_op_verify_result(ctx);
   if (f->failed) {
     rc = sw_fail(SW_ERR_IO, v->reason, sizeof v->reason, "reading the signed data failed");
@@ -120,21 +124,34 @@ static sw_err verify_data(sw_pgp *p, sw_pgp_purpose purpose, const uint8_t *sig,
     sw_fail(SW_ERR_MANIFEST_SIG, v->reason, sizeof v->reason, "no signature found");
     goto out;
   }
+  /* First what gpg reports of each signature, then the key behind each: a
+   * key is listed on this same context, which ends the verify result. */
   for (gpgme_signature_t s = vr->signatures; s; s = s->next) {
-    int idx = -1;
-    n_sigs++;
-    if (sw_pgp__judge_sig(p, ctx, s, &idx, v) != 0) goto out;
+    if (++n_sigs > n_packets) break;
+    if (sw_pgp__judge_sig(ctx, s, v) != 0) goto out; /* vr may be gone */
     if (sw_pgp__check_purpose_gpg(s, purpose, v) != 0) goto out;
+    if (!sw_pgp__is_hex40(s->fpr)) {
+      sw_fail(SW_ERR_MANIFEST_SIG, v->reason, sizeof v->reason,
+              "signature by key 0x%s: no full fingerprint reported", s->fpr ? s->fpr : "?");
+      goto out;
+    }
+    memcpy(fprs[n_sigs - 1], s->fpr, 41);
+  }
+  vr = NULL;
+  if (n_sigs != n_packets) {
+    sw_fail(SW_ERR_MANIFEST_SIG, v->reason, sizeof v->reason,
+            "gpg reported %s%u signatures for %u signature packets", n_sigs > n_packets ? "more than " : "",
+            n_sigs > n_packets ? n_packets : n_sigs, n_packets);
+    goto out;
+  }
+  for (unsigned i = 0; i < n_sigs; i++) {
+    int idx = sw_pgp__check_signer(p, ctx, fprs[i], v);
+    if (idx < 0) goto out;
     if (!counted[idx]) {
       counted[idx] = 1;
       if (v->n_good < SW_THRESHOLD_MAX) memcpy(v->signer[v->n_good], p->pinned[idx], 41);
       v->n_good++;
     }
-  }
-  if (n_sigs != n_packets) {
-    sw_fail(SW_ERR_MANIFEST_SIG, v->reason, sizeof v->reason,
-            "gpg reported %u signatures for %u signature packets", n_sigs, n_packets);
-    goto out;
   }
   if (v->n_good < threshold) {
     sw_fail(SW_ERR_MANIFEST_SIG, v->reason, sizeof v->reason,
@@ -147,7 +164,10 @@ out:
   if (!v->accepted && v->reason[0] == '\0')
     snprintf(v->reason, sizeof v->reason, "signature not accepted");
   gpgme_data_release(md);
-  gpgme_release(ctx);
+  if (reusable)
+    sw_pgp__give_ctx(p, ctx);
+  else
+    gpgme_release(ctx);
   free(bin);
   free(f);
   free(sc);

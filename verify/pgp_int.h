@@ -9,6 +9,7 @@
 #define SW_PGP_INT_H
 
 #include <gpgme.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,12 +19,18 @@
 #define SW_PGP_HOME_MAX 96 /* sockets in the home: keep far below 108 bytes */
 #define SW_PGP_MAX_KEYS 64 /* pinned primaries across all key files */
 #define SW_PGP_SIGS_MAX 32 /* signature packets in one detached signature */
+#define SW_PGP_POOL_MAX 2  /* idle gpgme contexts kept per sw_pgp */
 
 struct sw_pgp {
   char home[SW_PGP_HOME_MAX];
   int lock_fd; /* flock()ed while the home is in use: a home whose lock is free is stale */
   size_t n_pinned;
   char pinned[SW_PGP_MAX_KEYS][41];
+  /* Idle contexts on the home, reused: gpgme runs `gpg --version` each time a
+   * context is pointed at a home (gpgme_ctx_set_engine_info), ~10 ms. */
+  pthread_mutex_t pool_lock;
+  size_t n_pool;
+  gpgme_ctx_t pool[SW_PGP_POOL_MAX];
 };
 
 /* ---- pgp_armor.c ---- */
@@ -109,8 +116,19 @@ unsigned sw_pgp__precheck_signature(const uint8_t *sig, size_t sig_len, struct s
 int sw_pgp__key_packet_cb(void *arg, int tag, const uint8_t *body, size_t blen, char *why, size_t whylen);
 
 /* ---- pgp_keyring.c ---- */
-/* A gpgme context on p's private home only (offline, local key listing, binary). */
-sw_err sw_pgp__new_ctx(sw_pgp *p, gpgme_ctx_t *out, char *msg, size_t msglen);
+/* A gpgme context on p's private home only (offline, local key listing,
+ * binary): an idle one of p's if there is one, else a new one. Any thread. */
+sw_err sw_pgp__take_ctx(sw_pgp *p, gpgme_ctx_t *out, char *msg, size_t msglen);
+
+/* Hand back a context from sw_pgp__take_ctx whose last operation ran to its
+ * end (kept for the next caller, or released). */
+void sw_pgp__give_ctx(sw_pgp *p, gpgme_ctx_t ctx);
+
+/* gpgme_get_key(ctx, fpr, key, 0) on ctx itself rather than on a context of
+ * its own (which costs a `gpg --version`): the one key whose fingerprint
+ * fpr names, else an error (GPG_ERR_AMBIGUOUS_NAME if two match). Starting
+ * the listing ends whatever result ctx held (a verify result included). */
+gpgme_error_t sw_pgp__get_key(gpgme_ctx_t ctx, const char *fpr, gpgme_key_t *key);
 
 /* The index of fpr (40 uppercase hex) among the pinned primaries, or -1. */
 int sw_pgp__pinned_index(const sw_pgp *p, const char *fpr);
@@ -119,8 +137,17 @@ int sw_pgp__pinned_index(const sw_pgp *p, const char *fpr);
 int sw_pgp__is_hex40(const char *s);
 
 /* ---- pgp_judge.c ---- */
-/* Judge one signature; 0 and *idx if it counts, -1 with v->reason if not. */
-int sw_pgp__judge_sig(sw_pgp *p, gpgme_ctx_t ctx, gpgme_signature_t s, int *idx, sw_pgp_verdict *v);
+/* Judge what gpg reports of one signature (status, summary, hash, key usage);
+ * 0 if it may count, -1 with v->reason if not. A rejection may have listed a
+ * key on ctx (for the date of an expired key), which frees s's result: the
+ * caller must not look at the verify result after -1. */
+int sw_pgp__judge_sig(gpgme_ctx_t ctx, gpgme_signature_t s, sw_pgp_verdict *v);
+
+/* The key behind a signature judge_sig let pass: the pinned index (>= 0) of
+ * its primary if the (sub)key is pinned, can sign and neither it nor its
+ * primary is revoked, expired, disabled, invalid or too small now; else -1
+ * with v->reason. Lists the key on ctx (see sw_pgp__get_key). */
+int sw_pgp__check_signer(sw_pgp *p, gpgme_ctx_t ctx, const char *fpr, sw_pgp_verdict *v);
 
 /* ---- pgp_frame.c ---- */
 /* The state of one message being served to gpgme (sw_pgp__framer_read). */

@@ -30,9 +30,40 @@ static const char *hash_name(gpgme_hash_algo_t h) {
   }
 }
 
-/* Check the key behind one good signature. Returns the pinned index (>= 0),
- * or -1 with the reason in v->reason. */
-static int check_signer(sw_pgp *p, gpgme_ctx_t ctx, const char *fpr, sw_pgp_verdict *v) {
+gpgme_error_t sw_pgp__get_key(gpgme_ctx_t ctx, const char *fpr, gpgme_key_t *r_key) {
+  gpgme_key_t result = NULL, key = NULL;
+  gpgme_error_t e;
+  *r_key = NULL;
+  e = gpgme_op_keylist_start(ctx, fpr, 0);
+  if (!e) e = gpgme_op_keylist_next(ctx, &result);
+  while (!e) {
+    e = gpgme_op_keylist_next(ctx, &key);
+    if (gpgme_err_code(e) == GPG_ERR_EOF) {
+      e = 0;
+      break;
+    }
+    if (e) break;
+    /* The same fingerprint twice is one key listed twice (as gpgme_get_key). */
+    if (result->subkeys && result->subkeys->fpr && key->subkeys && key->subkeys->fpr &&
+        strcmp(result->subkeys->fpr, key->subkeys->fpr) == 0) {
+      gpgme_key_unref(key);
+      key = NULL;
+      continue;
+    }
+    gpgme_key_unref(key);
+    key = NULL;
+    e = gpg_error(GPG_ERR_AMBIGUOUS_NAME);
+  }
+  (void)gpgme_op_keylist_end(ctx);
+  if (e) {
+    gpgme_key_unref(result);
+    return e;
+  }
+  *r_key = result;
+  return 0;
+}
+
+int sw_pgp__check_signer(sw_pgp *p, gpgme_ctx_t ctx, const char *fpr, sw_pgp_verdict *v) {
   gpgme_key_t key = NULL;
   gpgme_subkey_t sk = NULL, primary = NULL;
   gpgme_error_t e;
@@ -44,7 +75,7 @@ static int check_signer(sw_pgp *p, gpgme_ctx_t ctx, const char *fpr, sw_pgp_verd
             "signature by key 0x%s: no full fingerprint reported", fpr ? fpr : "?");
     return -1;
   }
-  e = gpgme_get_key(ctx, fpr, &key, 0);
+  e = sw_pgp__get_key(ctx, fpr, &key);
   if (e || key == NULL || key->subkeys == NULL) {
     sw_fail(SW_ERR_MANIFEST_SIG, v->reason, sizeof v->reason, "signature by untrusted key 0x%s", fpr);
     goto out;
@@ -92,13 +123,14 @@ static const gpgme_sigsum_t SW_BAD_SUMMARY =
     GPGME_SIGSUM_KEY_MISSING | GPGME_SIGSUM_CRL_MISSING | GPGME_SIGSUM_CRL_TOO_OLD |
     GPGME_SIGSUM_BAD_POLICY | GPGME_SIGSUM_SYS_ERROR;
 
-/* Judge one signature; 0 and *idx if it counts, -1 with v->reason if not. */
-int sw_pgp__judge_sig(sw_pgp *p, gpgme_ctx_t ctx, gpgme_signature_t s, int *idx, sw_pgp_verdict *v) {
-  const char *fpr = s->fpr ? s->fpr : "?";
+int sw_pgp__judge_sig(gpgme_ctx_t ctx, gpgme_signature_t s, sw_pgp_verdict *v) {
+  char fpr[48];
   char date[32];
   gpgme_key_t key = NULL;
   long exp = 0;
 
+  /* A copy: listing a key below ends the result s points into. */
+  snprintf(fpr, sizeof fpr, "%s", s->fpr ? s->fpr : "?");
   /* Hash first: a weak hash is refused whatever gpg thought of it. */
   if (s->hash_algo == GPGME_MD_MD5 || s->hash_algo == GPGME_MD_SHA1 || s->hash_algo == GPGME_MD_RMD160) {
     sw_fail(SW_ERR_MANIFEST_SIG, v->reason, sizeof v->reason,
@@ -118,7 +150,7 @@ int sw_pgp__judge_sig(sw_pgp *p, gpgme_ctx_t ctx, gpgme_signature_t s, int *idx,
     sw_fail(SW_ERR_MANIFEST_SIG, v->reason, sizeof v->reason, "signing key 0x%s is revoked", fpr);
     return -1;
   case GPG_ERR_KEY_EXPIRED:
-    if (gpgme_get_key(ctx, fpr, &key, 0) == 0 && key) {
+    if (sw_pgp__is_hex40(fpr) && sw_pgp__get_key(ctx, fpr, &key) == 0 && key) {
       for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next)
         if (sk->expired && (exp == 0 || sk->fpr == NULL || strcmp(sk->fpr, fpr) == 0)) exp = sk->expires;
       gpgme_key_unref(key);
@@ -151,6 +183,5 @@ int sw_pgp__judge_sig(sw_pgp *p, gpgme_ctx_t ctx, gpgme_signature_t s, int *idx,
     sw_fail(SW_ERR_MANIFEST_SIG, v->reason, sizeof v->reason, "key 0x%s is not allowed to sign", fpr);
     return -1;
   }
-  *idx = check_signer(p, ctx, s->fpr, v);
-  return *idx >= 0 ? 0 : -1;
+  return 0;
 }

@@ -25,6 +25,12 @@ static pthread_once_t sw_pgp_once = PTHREAD_ONCE_INIT;
 static int sw_pgp_init_ok;
 
 static void sw_pgp_init(void) {
+  /* gpgme asks gpgconf where gpg is (gpgconf --list-dirs, --list-components)
+   * and then runs gpgconf --version and gpgsm --version too: four processes,
+   * ~35 ms per run of swarmup, for engines we never use. Without gpgconf it
+   * takes gpg from $PATH, as it found gpgconf before; gpg is still asked its
+   * version, and gpgme's checks of it are unchanged. Must come first. */
+  (void)gpgme_set_global_flag("disable-gpgconf", "1");
   /* gpgme needs this once per process before any other call. */
   sw_pgp_init_ok = gpgme_check_version("1.13.0") != NULL;
 }
@@ -58,9 +64,16 @@ static void kill_agents(const char *home) {
   posix_spawn_file_actions_destroy(&fa);
 }
 
-sw_err sw_pgp__new_ctx(sw_pgp *p, gpgme_ctx_t *out, char *msg, size_t msglen) {
+sw_err sw_pgp__take_ctx(sw_pgp *p, gpgme_ctx_t *out, char *msg, size_t msglen) {
   gpgme_ctx_t ctx = NULL;
   gpgme_error_t e;
+  pthread_mutex_lock(&p->pool_lock);
+  if (p->n_pool > 0) ctx = p->pool[--p->n_pool];
+  pthread_mutex_unlock(&p->pool_lock);
+  if (ctx != NULL) {
+    *out = ctx;
+    return SW_OK;
+  }
   e = gpgme_new(&ctx);
   if (!e) e = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP);
   /* Engine home per context: the default (~/.gnupg or $GNUPGHOME) is never used. */
@@ -74,6 +87,17 @@ sw_err sw_pgp__new_ctx(sw_pgp *p, gpgme_ctx_t *out, char *msg, size_t msglen) {
   gpgme_set_armor(ctx, 0);
   *out = ctx;
   return SW_OK;
+}
+
+void sw_pgp__give_ctx(sw_pgp *p, gpgme_ctx_t ctx) {
+  if (ctx == NULL) return;
+  pthread_mutex_lock(&p->pool_lock);
+  if (p->n_pool < SW_PGP_POOL_MAX) {
+    p->pool[p->n_pool++] = ctx;
+    ctx = NULL;
+  }
+  pthread_mutex_unlock(&p->pool_lock);
+  gpgme_release(ctx);
 }
 
 int sw_pgp__pinned_index(const sw_pgp *p, const char *fpr) {
@@ -383,6 +407,7 @@ static sw_err new_home(sw_pgp **out, gpgme_ctx_t *ctx, char *msg, size_t msglen)
   p = calloc(1, sizeof *p);
   if (p == NULL) return sw_fail(SW_ERR_NOMEM, msg, msglen, "out of memory");
   p->lock_fd = -1;
+  pthread_mutex_init(&p->pool_lock, NULL);
   /* gpg puts its sockets in the home: fall back to /tmp if $TMPDIR is long. */
   if (tmp == NULL || tmp[0] != '/' || strlen(tmp) > 48) tmp = "/tmp";
   remove_stale_homes(tmp);
@@ -403,7 +428,7 @@ static sw_err new_home(sw_pgp **out, gpgme_ctx_t *ctx, char *msg, size_t msglen)
   }
   rc = write_conf(p->home, msg, msglen);
   if (rc != SW_OK) goto out;
-  rc = sw_pgp__new_ctx(p, ctx, msg, msglen);
+  rc = sw_pgp__take_ctx(p, ctx, msg, msglen);
   if (rc != SW_OK) goto out;
   *out = p;
   p = NULL;
@@ -431,6 +456,8 @@ sw_err sw_pgp_open(sw_pgp **out, const char *const *key_files, size_t n_keys, ch
     rc = import_one(p, ctx, key_files[i], msg, msglen);
     if (rc != SW_OK) goto out;
   }
+  sw_pgp__give_ctx(p, ctx); /* the first verify's */
+  ctx = NULL;
   *out = p;
   p = NULL;
 out:
@@ -483,6 +510,8 @@ sw_err sw_pgp_open_keyring(sw_pgp **out, const uint8_t *keyring, size_t len, con
     }
     if (sw_pgp__pinned_index(p, f) < 0) memcpy(p->pinned[p->n_pinned++], f, 41);
   }
+  sw_pgp__give_ctx(p, ctx); /* the first verify's */
+  ctx = NULL;
   *out = p;
   p = NULL;
 out:
@@ -494,6 +523,8 @@ out:
 
 void sw_pgp_free(sw_pgp *p) {
   if (p == NULL) return;
+  while (p->n_pool > 0) gpgme_release(p->pool[--p->n_pool]);
+  pthread_mutex_destroy(&p->pool_lock);
   if (p->home[0] != '\0') {
     remove_home(p->home);
   }

@@ -148,10 +148,11 @@ report=$(
   (4 chunks of 1 MiB in flight), so the bytes hashed, copied and given to gpg are the
   same bytes of one buffer. (Reading through mmap instead of pread would save one copy, but
   a writer could then change the bytes between the hash and gpg's read.)
-- Fixed costs per check: gpgme runs `gpg --version` before each operation and one `gpg
-  --list-keys` to check the signing key, about 40 ms in all; before the check, gpgme's
-  engine probes (gpgconf three times, `gpg --version`, `gpgsm --version`) and the key import,
-  ~150 ms per process (strace). `gpgconf --kill all` at the end (three gpg-connect-agent
+- Fixed costs per check: 5 processes gpgme starts (`gpg --version` for the engine info and
+  for our home's context, the key import, the verify, one `--list-keys` for the signing
+  key), ~0.066 s for a 1-byte file (farm-bench). gpgconf and gpgsm are no longer asked
+  (`disable-gpgconf`), and contexts are reused rather than each running `gpg --version`:
+  12 processes and 0.109 s before (docs/cpu.md). `gpgconf --kill all` at the end (three gpg-connect-agent
   runs, ~90 ms) now runs only when the private home holds a socket: our gpg.conf has
   no-autostart, so our gpg never starts an agent.
 NOTES
