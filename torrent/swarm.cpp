@@ -482,6 +482,20 @@ lt::settings_pack make_pack(const sw_swarm_settings &c) {
   // Several peers of one host (NAT, loopback tests) are normal for an update swarm.
   p.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
   p.set_int(lt::settings_pack::tick_interval, c.tick_interval_ms);
+  // A fixed kernel receive buffer per peer socket (SO_RCVBUF) bounds
+  // libtorrent's own. When a read fills a peer's receive buffer, libtorrent
+  // 2.0.8 asks the socket how many bytes wait (available()) and grows the
+  // buffer to take them all in one read (peer_connection::on_receive_data,
+  // receive_buffer::reserve): bounded by the rate limit's quota, not by
+  // max_peer_recv_buffer_size. With Linux autotuning a fast peer's socket
+  // holds up to tcp_rmem's maximum (32 MiB here), so each read allocated,
+  // filled and freed buffers of 1-26 MB (heaptrack: 47 live at once, 68 MiB,
+  // with 3 seeders on loopback), page faults and copies included. With
+  // 1 MiB (tools/bench/swarm.sh, 512 MiB, 3 rounds): private memory 51-82 ->
+  // 18-21 MiB with 3 seeders, 19-22 -> 13-14 with 1; the download itself
+  // 1.2x -> 1.01x plain libtorrent's time. A 1 MiB buffer still carries
+  // ~10 MB/s per peer at 100 ms of round trip (docs/bench-swarm.md).
+  p.set_int(lt::settings_pack::recv_socket_buffer_size, 1024 * 1024);
   // The choker stays libtorrent's default, fixed slots (unchoke_slots_limit 8,
   // with its optimistic unchokes), in every role. The rate-based choker (as
   // many slots as the upload rate serves, recomputed every 15 s) opened slots

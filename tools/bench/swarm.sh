@@ -28,7 +28,8 @@
 # "swarmup lt_torrent lt_magnet aria2c_none aria2c_falloc"; swarmup and lt_torrent are needed
 # for the ratios), SW_BENCH_KEEP=DIR to
 # keep the per-run results there (R.json, R.lines: timestamped stdout, R.trace: memwatch
-# samples "seconds rss_anon_kib vmhwm_kib rchar wchar cpu_ticks").
+# samples "seconds rss_anon_kib vmhwm_kib rchar wchar cpu_ticks"), SW_BENCH_WRAP="CMD ARGS" to
+# run swarmup under a tool (e.g. "heaptrack -o /tmp/ht/sw"; its figures are then the tool's).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -145,7 +146,7 @@ run_one() {
   mkdir -p "$d/out" "$d/state"
   case $tool in
     swarmup)
-      cmd=("$SWARMUP" fetch --manifest "$T/$scen.manifest" --trusted-key "$T/keys/trusted.asc" --product hello
+      cmd=(${SW_BENCH_WRAP:-} "$SWARMUP" fetch --manifest "$T/$scen.manifest" --trusted-key "$T/keys/trusted.asc" --product hello
         --state-dir "$d/state" --out "$d/out" --listen 127.0.0.1:0 --no-dht --no-lsd --no-utp
         --no-fallback --seed-time 0 --no-progress --json)
       file=$d/out/$NAME ;;
