@@ -143,7 +143,8 @@ int sw_pgp__is_hex40(const char *s);
  * caller must not look at the verify result after -1. */
 int sw_pgp__judge_sig(gpgme_ctx_t ctx, gpgme_signature_t s, sw_pgp_verdict *v);
 
-/* The key behind a signature judge_sig let pass: the pinned index (>= 0) of
+/* The key behind a signature judge_sig let pass (fpr: 40 hex digits, as
+ * pgp.c checked before copying it): the pinned index (>= 0) of
  * its primary if the (sub)key is pinned, can sign and neither it nor its
  * primary is revoked, expired, disabled, invalid or too small now; else -1
  * with v->reason. Lists the key on ctx (see sw_pgp__get_key). */

@@ -44,15 +44,11 @@ gpgme_error_t sw_pgp__get_key(gpgme_ctx_t ctx, const char *fpr, gpgme_key_t *r_k
     }
     if (e) break;
     /* The same fingerprint twice is one key listed twice (as gpgme_get_key). */
-    if (result->subkeys && result->subkeys->fpr && key->subkeys && key->subkeys->fpr &&
-        strcmp(result->subkeys->fpr, key->subkeys->fpr) == 0) {
-      gpgme_key_unref(key);
-      key = NULL;
-      continue;
-    }
+    int same = result->subkeys && result->subkeys->fpr && key->subkeys && key->subkeys->fpr &&
+               strcmp(result->subkeys->fpr, key->subkeys->fpr) == 0;
     gpgme_key_unref(key);
     key = NULL;
-    e = gpg_error(GPG_ERR_AMBIGUOUS_NAME);
+    if (!same) e = gpg_error(GPG_ERR_AMBIGUOUS_NAME);
   }
   (void)gpgme_op_keylist_end(ctx);
   if (e) {
@@ -70,11 +66,6 @@ int sw_pgp__check_signer(sw_pgp *p, gpgme_ctx_t ctx, const char *fpr, sw_pgp_ver
   int idx = -1;
   char date[32];
 
-  if (!sw_pgp__is_hex40(fpr)) {
-    sw_fail(SW_ERR_MANIFEST_SIG, v->reason, sizeof v->reason,
-            "signature by key 0x%s: no full fingerprint reported", fpr ? fpr : "?");
-    return -1;
-  }
   e = sw_pgp__get_key(ctx, fpr, &key);
   if (e || key == NULL || key->subkeys == NULL) {
     sw_fail(SW_ERR_MANIFEST_SIG, v->reason, sizeof v->reason, "signature by untrusted key 0x%s", fpr);
