@@ -70,7 +70,9 @@ static void gate_work(uv_work_t *w) {
   }
   f->gate.gate_err = sw_gate_check_stream(f->pgp, f->r.m, fd, f->inst.fd, gate_avail, NULL, f, (unsigned)f->o.threshold,
                                           f->gate.gv);
-  close(fd);
+  /* Link mode: the install names this very file (install.h); it made no copy. */
+  if (f->inst.link && f->gate.gate_err == SW_OK && f->gate.gv->accepted) sw_install_set_source(&f->inst, fd);
+  else close(fd);
 }
 
 /* Forget what the gate was given: another copy is coming (another source). */
@@ -115,7 +117,9 @@ void sw__fetch_start_gate(fetch *f) {
   char msg[SW_MSG_MAX];
   sw_err err;
   if (f->gate.gating || f->phase != PH_DOWNLOAD) return;
-  err = sw_install_begin(&f->inst, f->r.m->file, f->paths.dir, msg, sizeof msg);
+  /* The gate reads a file in the store (a .part or the release's file): on
+   * --out's file system, and unless --copy, that file is what gets installed. */
+  err = sw_install_begin(&f->inst, f->r.m->file, f->paths.dir, f->o.copy ? -1 : f->paths.d.fd, msg, sizeof msg);
   if (err) {
     sw__fetch_fail(f, err, "cannot install into %s: %s", f->o.out, msg);
     return;

@@ -21,7 +21,7 @@ extern char **environ;
 
 void sw_install_init(sw_install *in) {
   memset(in, 0, sizeof *in);
-  in->fd = in->dir_fd = in->ro_fd = -1;
+  in->fd = in->src_fd = in->dir_fd = in->ro_fd = -1;
 }
 
 /* ---- resolving and checking --out ------------------------------------------- */
@@ -185,12 +185,28 @@ static void sw__remove_stale(sw_install *in) {
   closedir(d);
 }
 
-/* The test hook SWARMUP_FAULT=no-o-tmpfile: O_TMPFILE in --out fails as on a
- * file system without it (a pure failure injection: it only forces the
- * private-copy path, which keeps the same guarantees). */
-static int sw__no_tmpfile_fault(void) {
+/* The test hooks SWARMUP_FAULT=no-o-tmpfile and =no-link: O_TMPFILE in --out,
+ * or a hard link into it, fails as on a file system without them (pure failure
+ * injections: they only force the copy paths, which keep the same guarantees). */
+static int sw__fault(const char *what) {
   const char *f = getenv("SWARMUP_FAULT");
-  return f != NULL && strcmp(f, "no-o-tmpfile") == 0;
+  return f != NULL && strcmp(f, what) == 0;
+}
+
+/* The process's umask, read without changing it (umask(2) can only set it,
+ * and another thread may create files meanwhile). 022 if /proc says nothing. */
+static unsigned sw__umask(void) {
+  char line[128];
+  unsigned u = 022;
+  FILE *st = fopen("/proc/self/status", "re");
+  if (st == NULL) return u;
+  while (fgets(line, sizeof line, st) != NULL)
+    if (strncmp(line, "Umask:", 6) == 0) {
+      u = (unsigned)strtoul(line + 6, NULL, 8) & 0777;
+      break;
+    }
+  fclose(st);
+  return u;
 }
 
 /* A private, unnamed read-write file in scratch_dir (a directory of ours). */
@@ -212,14 +228,22 @@ static int sw__private_file(const char *scratch_dir, const char *name) {
   return fd;
 }
 
-sw_err sw_install_begin(sw_install *in, const char *name, const char *scratch_dir, char *msg, size_t msglen) {
+sw_err sw_install_begin(sw_install *in, const char *name, const char *scratch_dir, int link_dir_fd, char *msg,
+                        size_t msglen) {
+  struct stat a, b;
   if (in->dir_fd < 0) return sw_fail(SW_ERR_INTERNAL, msg, msglen, "install dir not open");
   if (strlen(name) >= sizeof in->name || strchr(name, '/') || name[0] == '.' || name[0] == 0)
     return sw_fail(SW_ERR_INTERNAL, msg, msglen, "bad install target");
   sw_install_abort(in);
   snprintf(in->name, sizeof in->name, "%s", name);
   sw__remove_stale(in);
-  if (sw__no_tmpfile_fault()) {
+  /* One file system: no copy now; commit links what the gate accepted. */
+  if (link_dir_fd >= 0 && fstat(link_dir_fd, &a) == 0 && fstat(in->dir_fd, &b) == 0 && a.st_dev == b.st_dev) {
+    in->link = 1;
+    in->mode = 0644u & ~sw__umask();
+    return SW_OK;
+  }
+  if (sw__fault("no-o-tmpfile")) {
     errno = EOPNOTSUPP;
     in->fd = -1;
   } else {
@@ -234,6 +258,11 @@ sw_err sw_install_begin(sw_install *in, const char *name, const char *scratch_di
   if (in->fd < 0) return sw_fail(SW_ERR_IO, msg, msglen, "cannot write in %s: %s", scratch_dir, strerror(errno));
   in->copy = 1;
   return SW_OK;
+}
+
+void sw_install_set_source(sw_install *in, int fd) {
+  if (in->src_fd >= 0) close(in->src_fd);
+  in->src_fd = fd;
 }
 
 /* Copy mode: the private copy into ".NAME.swarmup-PID" in --out, hashed on the
@@ -311,6 +340,36 @@ out:
   return err;
 }
 
+/* Link mode: name the checked inode itself in --out (".NAME.swarmup-PID"),
+ * with the mode a copy would get; where no link can be made, copy it (with
+ * the copy mode's re-hash). Either way in->fd is then the content to name. */
+static sw_err sw__link_in(sw_install *in, const uint8_t want[32], uint64_t size, char *msg, size_t msglen) {
+  char proc[64];
+  struct stat st;
+  if (in->src_fd < 0) return sw_fail(SW_ERR_INTERNAL, msg, msglen, "install: no checked file to link");
+  in->fd = in->src_fd;
+  in->src_fd = -1;
+  /* Whatever the name says, the inode must still be the size that was checked. */
+  if (fstat(in->fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+    return sw_fail(SW_ERR_PAYLOAD, msg, msglen, "the verified file changed before it was installed; nothing was installed");
+  if (fchmod(in->fd, in->mode) != 0)
+    return sw_fail(SW_ERR_IO, msg, msglen, "chmod the verified file: %s", strerror(errno));
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", in->fd);
+  snprintf(in->tmp, sizeof in->tmp, ".%s.swarmup-%ld", in->name, (long)getpid());
+  unlinkat(in->dir_fd, in->tmp, 0);
+  errno = EXDEV;
+  if (!sw__fault("no-link") && linkat(AT_FDCWD, proc, in->dir_fd, in->tmp, AT_SYMLINK_FOLLOW) == 0) {
+    in->named = 1;
+    return SW_OK;
+  }
+  /* No link here (another file system after all, none with hard links, no
+   * /proc): the copy, re-hashed, is what gets installed. */
+  if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != ENOENT && errno != EOPNOTSUPP &&
+      errno != ENOSYS)
+    return sw_fail(SW_ERR_IO, msg, msglen, "link into %s: %s", in->dir, strerror(errno));
+  return sw__copy_in(in, want, size, msg, msglen);
+}
+
 /* A new read-only open file of the inode behind in->fd (for the hook). */
 static int sw__reopen_ro(sw_install *in) {
   char proc[64];
@@ -332,9 +391,12 @@ static int sw__reopen_ro(sw_install *in) {
 
 sw_err sw_install_commit(sw_install *in, const uint8_t sha256[32], uint64_t size, char *msg, size_t msglen) {
   sw_err err = SW_ERR_IO;
-  if (in->fd < 0 || in->dir_fd < 0 || sha256 == NULL)
+  if ((in->fd < 0 && !in->link) || in->dir_fd < 0 || sha256 == NULL)
     return sw_fail(SW_ERR_INTERNAL, msg, msglen, "install not begun");
-  if (in->copy) {
+  if (in->link) {
+    err = sw__link_in(in, sha256, size, msg, msglen);
+    if (err) goto out;
+  } else if (in->copy) {
     err = sw__copy_in(in, sha256, size, msg, msglen);
     if (err) goto out;
   }
@@ -366,6 +428,9 @@ sw_err sw_install_commit(sw_install *in, const uint8_t sha256[32], uint64_t size
     goto out;
   }
   in->named = 0;
+  /* Renaming a link over another link of the same inode (the store's file
+   * installed again) changes nothing and leaves the temporary name. */
+  unlinkat(in->dir_fd, in->tmp, 0);
   in->created_dir = 0; /* it holds the installed file now */
   if (fsync(in->dir_fd) != 0) {
     err = sw_fail(SW_ERR_IO, msg, msglen, "fsync %s: %s", in->dir, strerror(errno));
@@ -384,10 +449,12 @@ out:
 
 void sw_install_abort(sw_install *in) {
   if (in->fd >= 0) close(in->fd);
+  if (in->src_fd >= 0) close(in->src_fd);
   if (in->named && in->dir_fd >= 0) unlinkat(in->dir_fd, in->tmp, 0);
-  in->fd = -1;
+  in->fd = in->src_fd = -1;
   in->named = 0;
   in->copy = 0;
+  in->link = 0;
 }
 
 void sw_install_close(sw_install *in) {

@@ -46,6 +46,7 @@ static const struct sw_opt_def sw__opts[] = {
     {"out", SW_OPT_STR, OFF(out), 0, SW_CMD_FETCH, "DIR", "install the verified file into DIR (created if missing; it must be owned by you or root and not writable by group or others)", 0},
     {"no-fallback", SW_OPT_BOOL, OFF(no_fallback), 0, SW_CMD_FETCH, NULL, "swarm only: never download over HTTPS", 0},
     {"no-swarm", SW_OPT_BOOL, OFF(no_swarm), 0, SW_CMD_FETCH, NULL, "HTTPS only: never open a BitTorrent socket", 0},
+    {"copy", SW_OPT_BOOL, OFF(copy), 0, SW_CMD_FETCH, NULL, "install an independent copy of the verified file; by default, where --out is on the state dir's file system, the installed file is a hard link to the store's copy (the one seeded), which saves writing it twice", 0},
     {"exec", SW_OPT_STR, OFF(exec), 0, SW_CMD_FETCH, "CMD", "after installing, run CMD with the installed file's path as its argument (via /bin/sh); the verified file is open read-only on fd 3 ($SWARMUP_FILE_FD), with $SWARMUP_FILE and $SWARMUP_SHA256 set", 0},
     {"low-speed-limit", SW_OPT_U64, OFF(low_speed_limit), 0, SW_CMD_FETCH, "BYTES", "HTTPS: abort a transfer slower than BYTES/s for --low-speed-time, then try the next URL (default: 10240)", 1ull << 40},
     {"low-speed-time", SW_OPT_U64, OFF(low_speed_time), 0, SW_CMD_FETCH, "SEC", "see --low-speed-limit (default: 20)", 3600},

@@ -49,6 +49,7 @@ typedef struct sw_opts {
   int no_fallback;
   int no_swarm;
   const char *exec;            /* run after install: CMD "$installed_path" */
+  int copy;                    /* install a copy, never a hard link to the store's file */
   uint64_t low_speed_limit;    /* HTTPS: bytes/s ... */
   uint64_t low_speed_time;     /* ... for this long aborts (s) */
   uint64_t https_retries;      /* per Fallback URL, for transient errors */

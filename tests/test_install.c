@@ -66,7 +66,7 @@ static sw_err install_once(const char *content, const char *claimed, sw_install 
   mkdir(scratch, 0700);
   sw_install_init(in);
   SW_ASSERT_EQ_INT(sw_install_open(in, out, msg, msglen), SW_OK);
-  SW_ASSERT_EQ_INT(sw_install_begin(in, "pkg.bin", scratch, msg, msglen), SW_OK);
+  SW_ASSERT_EQ_INT(sw_install_begin(in, "pkg.bin", scratch, -1, msg, msglen), SW_OK);
   write_all(in->fd, content);
   sw_sha256((const uint8_t *)claimed, strlen(claimed), sha);
   return sw_install_commit(in, sha, strlen(claimed), msg, msglen);
@@ -143,6 +143,130 @@ SW_TEST(install_ro_fd_is_the_installed_inode_after_a_swap) {
   sw_sha256((const uint8_t *)"verified", 8, sha);
   sw_hex(sha, 32, hex);
   SW_ASSERT_STREQ(in.sha256, hex);
+  sw_install_close(&in);
+  rmbase();
+}
+
+/* Link mode: a file "store/pkg.bin" with content, installed from it as the
+ * gate would hand it over (open, after its check). */
+static sw_err link_once(const char *content, const char *claimed, sw_install *in, char *msg, size_t msglen) {
+  char out[128], store[128], file[128];
+  uint8_t sha[32];
+  int dfd, fd;
+  sub(out, sizeof out, "out");
+  sub(store, sizeof store, "store");
+  sub(file, sizeof file, "store/pkg.bin");
+  mkdir(store, 0700);
+  fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  SW_ASSERT(fd >= 0);
+  write_all(fd, content);
+  close(fd);
+  dfd = open(store, O_RDONLY | O_DIRECTORY);
+  SW_ASSERT(dfd >= 0);
+  sw_install_init(in);
+  SW_ASSERT_EQ_INT(sw_install_open(in, out, msg, msglen), SW_OK);
+  SW_ASSERT_EQ_INT(sw_install_begin(in, "pkg.bin", store, dfd, msg, msglen), SW_OK);
+  close(dfd);
+  SW_ASSERT_EQ_INT(in->link, 1);
+  SW_ASSERT_EQ_INT(in->fd, -1); /* the gate makes no copy */
+  fd = open(file, O_RDONLY);
+  SW_ASSERT(fd >= 0);
+  sw_install_set_source(in, fd);
+  sw_sha256((const uint8_t *)claimed, strlen(claimed), sha);
+  return sw_install_commit(in, sha, strlen(claimed), msg, msglen);
+}
+
+static void same_inode(const char *a, const char *b, int want) {
+  struct stat sa, sb;
+  SW_ASSERT_EQ_INT(stat(a, &sa), 0);
+  SW_ASSERT_EQ_INT(stat(b, &sb), 0);
+  SW_ASSERT_EQ_INT(sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino, want);
+}
+
+SW_TEST(install_link_mode_installs_the_checked_inode_with_a_copys_mode) {
+  sw_install in;
+  char msg[512], path[128], file[128], out[128], buf[64];
+  struct stat st;
+  mode_t old = umask(027);
+  mkbase();
+  unsetenv("SWARMUP_FAULT");
+  SW_ASSERT_EQ_INT(link_once("verified", "verified", &in, msg, sizeof msg), SW_OK);
+  sub(path, sizeof path, "out/pkg.bin");
+  sub(file, sizeof file, "store/pkg.bin");
+  same_inode(path, file, 1); /* nothing was written twice */
+  SW_ASSERT_EQ_INT(stat(path, &st), 0);
+  SW_ASSERT_EQ_INT(st.st_mode & 07777, 0640); /* 0644 less the umask, not the store's 0600 */
+  read_path(path, buf, sizeof buf);
+  SW_ASSERT_STREQ(buf, "verified");
+  read_fd(in.ro_fd, buf, sizeof buf);
+  SW_ASSERT_STREQ(buf, "verified");
+  sub(out, sizeof out, "out");
+  SW_ASSERT_EQ_INT(entries(out), 1); /* no temporary name left */
+  sw_install_close(&in);
+  /* Installed again from the same file (a rename onto a link of the same
+   * inode changes nothing): still one name. */
+  SW_ASSERT_EQ_INT(link_once("verified", "verified", &in, msg, sizeof msg), SW_OK);
+  same_inode(path, file, 1);
+  SW_ASSERT_EQ_INT(entries(out), 1);
+  sw_install_close(&in);
+  umask(old);
+  rmbase();
+}
+
+SW_TEST(install_link_mode_refuses_a_file_of_another_size) {
+  sw_install in;
+  char msg[512], out[128];
+  mkbase();
+  unsetenv("SWARMUP_FAULT");
+  SW_ASSERT_EQ_INT(link_once("verified+more", "verified", &in, msg, sizeof msg), SW_ERR_PAYLOAD);
+  SW_ASSERT_CONTAINS(msg, "changed before it was installed");
+  sub(out, sizeof out, "out");
+  SW_ASSERT_EQ_INT(entries(out), 0);
+  SW_ASSERT_EQ_INT(in.ro_fd, -1);
+  sw_install_close(&in);
+  rmbase();
+}
+
+SW_TEST(install_link_mode_without_links_copies_and_rehashes) {
+  sw_install in;
+  char msg[512], path[128], file[128], out[128], buf[64];
+  mkbase();
+  setenv("SWARMUP_FAULT", "no-link", 1);
+  SW_ASSERT_EQ_INT(link_once("verified", "verified", &in, msg, sizeof msg), SW_OK);
+  sub(path, sizeof path, "out/pkg.bin");
+  sub(file, sizeof file, "store/pkg.bin");
+  same_inode(path, file, 0); /* a copy */
+  read_path(path, buf, sizeof buf);
+  SW_ASSERT_STREQ(buf, "verified");
+  sw_install_close(&in);
+  /* The file changed after its check (same size): the copy's hash says so. */
+  SW_ASSERT_EQ_INT(link_once("tampered", "verified", &in, msg, sizeof msg), SW_ERR_PAYLOAD);
+  SW_ASSERT_CONTAINS(msg, "changed before it was installed");
+  read_path(path, buf, sizeof buf);
+  SW_ASSERT_STREQ(buf, "verified"); /* the earlier install stays */
+  sub(out, sizeof out, "out");
+  SW_ASSERT_EQ_INT(entries(out), 1);
+  sw_install_close(&in);
+  unsetenv("SWARMUP_FAULT");
+  rmbase();
+}
+
+SW_TEST(install_from_another_file_system_copies_while_checking) {
+  sw_install in;
+  char msg[512], out[128], store[128];
+  int other = open("/proc", O_RDONLY | O_DIRECTORY); /* never the file system of /tmp */
+  SW_ASSERT(other >= 0);
+  mkbase();
+  unsetenv("SWARMUP_FAULT");
+  sub(out, sizeof out, "out");
+  sub(store, sizeof store, "store");
+  mkdir(store, 0700);
+  sw_install_init(&in);
+  SW_ASSERT_EQ_INT(sw_install_open(&in, out, msg, sizeof msg), SW_OK);
+  SW_ASSERT_EQ_INT(sw_install_begin(&in, "pkg.bin", store, other, msg, sizeof msg), SW_OK);
+  SW_ASSERT_EQ_INT(in.link, 0);
+  SW_ASSERT(in.fd >= 0); /* the gate writes its copy here */
+  close(other);
   sw_install_close(&in);
   rmbase();
 }

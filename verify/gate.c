@@ -94,12 +94,15 @@ static int digest_chunk(struct gate_reader *g, const struct gate_slot *s, int *e
       }
       done += (size_t)w;
     }
-    /* Start writing the copy (and the file it came from, a download's .part)
-     * out to disk now, behind the check: the fsyncs before the install then
-     * find little left to write, instead of the whole file at the end. */
+    /* Start writing the copy out to disk now, behind the check: the fsync
+     * before the install then finds little left to write. */
     (void)sync_file_range(g->copy_fd, (off_t)s->off, (off_t)want_copy, SYNC_FILE_RANGE_WRITE);
-    if (g->fd >= 0) (void)sync_file_range(g->fd, (off_t)s->off, (off_t)want_copy, SYNC_FILE_RANGE_WRITE);
   }
+  /* The same for the file itself when it is a download checked as it arrives
+   * (a .part, the store's file): it is fsynced before it is installed, by
+   * link or from the copy. */
+  if (g->avail != NULL && g->fd >= 0 && s->off < g->limit - 1)
+    (void)sync_file_range(g->fd, (off_t)s->off, (off_t)s->len, SYNC_FILE_RANGE_WRITE);
   return 0;
 }
 

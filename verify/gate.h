@@ -61,7 +61,9 @@ typedef int64_t (*sw_gate_read_fn)(void *arg, uint64_t offset, uint8_t *buf, siz
 /* sw_gate_check_fd_copy on a release that is still downloading, so that
  * hashing, signature checking and the copy proceed while the download runs and
  * end shortly after its last byte. With read_at, bytes come from read_at (fd
- * is not used and may be -1); otherwise from fd, only as far as avail says.
+ * is not used and may be -1); otherwise from fd, only as far as avail says,
+ * and fd's writeback to disk is started behind the check (sync_file_range),
+ * as copy_fd's is: both are fsynced before an install.
  * The early size check is replaced by the count of bytes read. */
 sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd, sw_gate_avail_fn avail,
                             sw_gate_read_fn read_at, void *arg, unsigned threshold, sw_gate_verdict *v);

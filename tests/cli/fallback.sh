@@ -40,6 +40,9 @@ echo "   blocked swarm: switched to HTTPS after ${after} s"
 ok blocked_swarm_switches_within_3_s awk -v a="$after" 'BEGIN { exit !(a < 3) }'
 ok blocked_swarm_summary_names_https grep -q '"event":"installed".*"swarm_bytes":0,"https_bytes":'"$SIZE" "$T/f1.log"
 ok blocked_install_is_exact cmp -s "$T/out1/hello-1.0.tar.gz" "$PKG"
+# The HTTPS download (.part, then the store's file) is what was linked into --out.
+ok https_install_is_the_stores_copy_linked sh -c "[ \"\$(stat -c %i '$T/out1/hello-1.0.tar.gz')\" = \
+  \"\$(stat -c %i '$T'/c1/hello/stable/store/*/hello-1.0.tar.gz)\" ]"
 
 # 2. Black-holed peer: accepts connections, never answers. Switch on the swarm timeout.
 /usr/bin/python3 -c '

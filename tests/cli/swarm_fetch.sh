@@ -47,6 +47,17 @@ expect fetch_installs_64mib_from_three_seeds_via_tracker 0 '"event":"installed"'
   "$SWARMUP" fetch --manifest "$T/hello.manifest" --state-dir "$T/c1" --out "$T/out1" --seed-time 0 "${F[@]}"
 ok installed_file_matches_sha256 test "$(sha256sum "$T/out1/hello-1.0.tar.gz" | cut -d' ' -f1)" = "$SHA"
 ok out_dir_holds_only_the_release test "$(ls -A "$T/out1")" = hello-1.0.tar.gz
+# --out on the state dir's file system: the installed file is the store's copy
+# (one inode, written once), with the mode a copy would get.
+same_file() { [ "$(stat -c %d:%i "$1")" = "$(stat -c %d:%i "$2")" ]; }
+ok installed_file_is_the_stores_copy_linked same_file "$T/out1/hello-1.0.tar.gz" \
+  "$T/c1/hello/stable/store/1/hello-1.0.tar.gz"
+ok linked_install_has_a_copys_mode test "$(stat -c %a "$T/out1/hello-1.0.tar.gz")" = "$(printf %o $((0644 & ~$(umask))))"
+expect copy_option_installs_an_independent_copy 0 '"event":"installed"' -- \
+  "$SWARMUP" fetch --manifest "$T/hello.manifest" --state-dir "$T/ccopy" --out "$T/ocopy" --seed-time 0 --copy "${F[@]}"
+ok copy_option_copy_is_exact cmp -s "$T/ocopy/hello-1.0.tar.gz" "$T/out1/hello-1.0.tar.gz"
+ok copy_option_copy_is_another_file sh -c "! [ \"\$(stat -c %d:%i '$T/ocopy/hello-1.0.tar.gz')\" = \
+  \"\$(stat -c %d:%i '$T/ccopy/hello/stable/store/1/hello-1.0.tar.gz')\" ]"
 # From the magnet alone, the store keeps the torrent with its v2 piece layers (swarm.cpp
 # takes them from libtorrent while the pieces arrive), what `swarmup seed` serves later.
 same_torrent() {
