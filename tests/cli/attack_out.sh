@@ -46,7 +46,7 @@ export SW_MARK=$T/mark
 
 # inotify through ctypes: "race DIR NAME SRC READY DONE" renames SRC over
 # DIR/NAME the moment NAME appears there (moved or created); "watch DIR READY
-# STOP OUT" opens every file created in DIR at once and, when STOP exists,
+# STOP OUT" opens every file created in (or moved into) DIR at once and, when STOP exists,
 # writes "name size sha256" of what each held (read through the held fd).
 cat >"$T/inotify.py" <<'PY'
 import ctypes, hashlib, os, select, struct, sys, time
@@ -88,7 +88,7 @@ def main():
                     out(done, "failed %s\n" % e)
                 print("race: swapped", flush=True)
                 os._exit(0)
-            if mode == "watch" and mask & IN_CREATE:
+            if mode == "watch" and mask & (IN_CREATE | IN_MOVED_TO):
                 try:
                     held.append((ev, os.open(os.path.join(d, ev), os.O_RDONLY)))
                 except OSError:
@@ -270,8 +270,9 @@ ok hook_ran_the_verified_script_not_the_racers grep -qx verified "$SW_MARK"
 
 # --- 6. no unverified bytes in --out where O_TMPFILE is refused ------------------
 # SWARMUP_FAULT=no-o-tmpfile makes O_TMPFILE in --out fail as on a file system
-# without it. A watcher holds every file created in --out; a tampered payload
-# (rejected by the gate) must never have had a name there.
+# without it (--copy: the copy path, not the hard link of section 7). A watcher
+# holds every file created in --out; a tampered payload (rejected by the gate)
+# must never have had a name there.
 watch_out() {
   rm -f "$T/w.ready" "$T/w.stop" "$T/w.report"
   "$PY" "$T/inotify.py" watch "$1" "$T/w.ready" "$T/w.stop" "$T/w.report" >"$T/w.log" 2>&1 &
@@ -285,19 +286,48 @@ mkdir "$D6" && chmod 0755 "$D6"
 export SWARMUP_FAULT=no-o-tmpfile
 watch_out "$D6"
 expect tampered_payload_without_o_tmpfile_is_rejected 5 "payload rejected" -- \
-  "$SWARMUP" fetch --manifest "$T/mtampered" --state-dir "$T/s6" --out "$D6" "${F[@]}" --no-swarm
+  "$SWARMUP" fetch --manifest "$T/mtampered" --state-dir "$T/s6" --out "$D6" "${F[@]}" --no-swarm --copy
 stop_watch
 ok no_unverified_bytes_in_out_without_o_tmpfile test ! -s "$T/w.report"
 ok no_unverified_bytes_out_left_empty nothing_in "$D6"
 
 watch_out "$D6"
 expect install_without_o_tmpfile_copies_from_the_store 0 "installed $D6/$NAME" -- \
-  "$SWARMUP" fetch --manifest "$T/m" --state-dir "$T/s6b" --out "$D6" "${F[@]}" --no-swarm
+  "$SWARMUP" fetch --manifest "$T/m" --state-dir "$T/s6b" --out "$D6" "${F[@]}" --no-swarm --copy
 stop_watch
 unset SWARMUP_FAULT
 ok install_without_o_tmpfile_is_exact cmp -s "$D6/$NAME" "$T/rel/$NAME"
 ok install_without_o_tmpfile_named_only_verified_bytes \
   awk -v s="$REL_SHA" -v n="$REL_SIZE" 'NF != 3 || $2 != n || $3 != s { bad = 1 } END { exit bad || NR == 0 }' "$T/w.report"
 ok install_without_o_tmpfile_leaves_no_temp test "$(ls -A "$D6")" = "$NAME"
+ok copy_install_is_not_the_stores_file sh -c "[ \"\$(stat -c %i '$D6/$NAME')\" != \
+  \"\$(stat -c %i '$T'/s6b/*/*/store/*/'$NAME')\" ]"
+
+# --- 7. the same with the default hard link of the store's file ----------------
+# The gate makes no copy; the store's file is linked into --out only after the
+# gate accepted it. A tampered payload must never have had a name there, and
+# every name the watcher saw held the verified bytes.
+D7=$T/o-link
+mkdir "$D7" && chmod 0755 "$D7"
+watch_out "$D7"
+expect tampered_payload_linked_install_is_rejected 5 "payload rejected" -- \
+  "$SWARMUP" fetch --manifest "$T/mtampered" --state-dir "$T/s7" --out "$D7" "${F[@]}" --no-swarm
+stop_watch
+ok no_unverified_bytes_in_out_with_link test ! -s "$T/w.report"
+ok no_unverified_bytes_linked_out_left_empty nothing_in "$D7"
+watch_out "$D7"
+expect linked_install_installs 0 "installed $D7/$NAME" -- \
+  "$SWARMUP" fetch --manifest "$T/m" --state-dir "$T/s7b" --out "$D7" "${F[@]}" --no-swarm
+stop_watch
+ok linked_install_is_exact cmp -s "$D7/$NAME" "$T/rel/$NAME"
+# The hidden link lives only between link, fsync and rename: it may be gone
+# before the watcher opens it; the name it becomes must hold the verified bytes.
+ok linked_install_named_only_verified_bytes \
+  awk -v s="$REL_SHA" -v n="$REL_SIZE" -v f="$NAME" '$1 == f && $2 == n && $3 == s { seen = 1; next }
+    $1 ~ /^\..*\.swarmup-[0-9]+$/ && $2 == "gone-before-open" { next }
+    NF != 3 || $2 != n || $3 != s { bad = 1 } END { exit bad || !seen }' "$T/w.report"
+ok linked_install_leaves_no_temp test "$(ls -A "$D7")" = "$NAME"
+ok linked_install_is_the_stores_file sh -c "[ \"\$(stat -c %i '$D7/$NAME')\" = \
+  \"\$(stat -c %i '$T'/s7b/*/*/store/*/'$NAME')\" ]"
 
 sw_done
