@@ -122,6 +122,16 @@ start_seeder() { # I
   SEEDER_PID[$i]=$!
 }
 declare -A SEEDER_PID
+# CPU clock ticks (user + system) the running seeders have used so far: read around each
+# run, so that a run's share of the seeders' work is known (the floor in the report).
+seeders_ticks() {
+  local p t s=0
+  for p in "${SEEDER_PID[@]}"; do
+    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+    s=$((s + t))
+  done
+  echo "$s"
+}
 await_seeders() { # N: seeders 1..N listening (after their check) and listed by the tracker
   local n=$1 i k
   for i in $(seq 1 "$n"); do
@@ -140,7 +150,7 @@ await_seeders() { # N: seeders 1..N listening (after their check) and listed by 
 # (+ .lines: timestamped stdout) and checks the SHA-256 of the download afterwards.
 run_one() {
   local scen=$1 tool=$2 run=$3 d=$T/run res got file rc=0 ap dp
-  local base=$T/res/$scen/$tool.$run attempt
+  local base=$T/res/$scen/$tool.$run attempt ticks0
   mkdir -p "$T/res/$scen"
   rm -rf "$d"
   mkdir -p "$d/out" "$d/state"
@@ -174,8 +184,10 @@ run_one() {
   # measures nothing: it is run again (up to 5 attempts: with 3 seeders it hit 3 in a row), and the log says so.
   for attempt in 1 2 3 4 5; do
     rc=0
+    ticks0=$(seeders_ticks)
     timeout -k 5 "$((RUN_TIMEOUT + 10))" "${MW[@]}" --result "$base.json" --lines "$base.lines" --trace "$base.trace" -- "${cmd[@]}" \
       2>"$base.err" || rc=$?
+    echo $(($(seeders_ticks) - ticks0)) >"$base.seeders"
     [ "$rc" -ne 0 ] && [ "$attempt" -lt 5 ] && [[ $tool == lt_* ]] &&
       grep -q 'v1 and v2 hashes do not describe the same data' "$base.err" || break
     log "$scen $tool run $run: libtorrent's hybrid-torrent error (arvidn/libtorrent#6394); running it again"
@@ -232,6 +244,8 @@ log "all runs done in $((SECONDS - T_START)) s"
 
 # ---- report --------------------------------------------------------------------------------
 export SW_B_DATE SW_B_CPU SW_B_NPROC SW_B_VERS SW_B_MIB="$mib" SW_B_RUNS="$runs" SW_B_ELAPSED=$((SECONDS - T_START))
+export SW_B_CLK_TCK
+SW_B_CLK_TCK=$(getconf CLK_TCK)
 SW_B_DATE=$(date -u +%Y-%m-%d)
 SW_B_CPU=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 SW_B_NPROC=$(nproc)
@@ -278,6 +292,11 @@ def load(scen, tool):
         except OSError:
             pass
         j["ev"] = ev
+        try:
+            with open("%s/%s/%s.%d.seeders" % (res, scen, tool, r)) as f:
+                j["seeders_cpu"] = int(f.read().strip()) / float(os.environ["SW_B_CLK_TCK"])
+        except (OSError, ValueError):
+            j["seeders_cpu"] = None
         out.append(j)
     return out
 
@@ -307,6 +326,24 @@ for s, n in scens:
             LABEL[t], n, w, mib / w, w / lt_w, "n/a" if ar_w is None else "%.2fx" % (w / ar_w), cpu, cpu * 1024 / mib,
             med(j["peak_rss_kib"] for j in d) / 1024, med(j["peak_anon_kib"] for j in d) / 1024,
             med(j.get("peak_file_kib", 0) for j in d) / 1024))
+print()
+cores = int(os.environ["SW_B_NPROC"])
+print("The CPU floor: on %d cores a download can end no sooner than (its own CPU + the seeders'" % cores)
+print("CPU during that run) / %d, since the seeders run on the same cores (nothing else is" % cores)
+print("counted: the tracker, the kernel's own threads). Medians of the same runs; the last column")
+print("is what the floor alone allows against plain libtorrent's measured wall time.")
+print()
+print("| tool | seeders | wall s | own CPU s | seeders' CPU s | floor s | wall / floor | floor / plain libtorrent's wall |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for s, n in scens:
+    lt_w = med(j["wall"] for j in data[s]["lt_torrent"])
+    for t in ORDER:
+        d = data[s][t]
+        fl = med((j["cpu"] + j["seeders_cpu"]) / cores if j.get("seeders_cpu") is not None else None for j in d)
+        print("| %s | %d | %.2f | %.2f | %s | %s | %s | %s |" % (
+            LABEL[t], n, med(j["wall"] for j in d), med(j["cpu"] for j in d), f(med(j.get("seeders_cpu") for j in d)),
+            f(fl), "n/a" if fl is None else "%.2fx" % (med(j["wall"] for j in d) / fl),
+            "n/a" if fl is None else "%.2fx" % (fl / lt_w)))
 print()
 print("Where the time goes (medians of the same runs, seconds since the process was spawned,")
 print("from the timestamped stdout of each run: swarmup's `--json` events, lt_get.py's milestone")
@@ -349,7 +386,8 @@ c = []
 for r in range(1, runs + 1):
     with open("%s/gate/copy.%d.json" % (res, r)) as fh:
         c.append(json.load(fh))
-print("Copying the file (page cache to a new file, `dd bs=32k`, the gate's write size): median")
+print("Copying the file (page cache to a new file, `dd bs=32k`, what the gate's copy with --copy")
+print("or across file systems costs by itself): median")
 print("%.2f s, CPU %.2f s." % (med(j["wall"] for j in c), med(j["cpu"] for j in c)))
 print()
 print("All runs (wall s):")
@@ -386,7 +424,8 @@ doc=$(
   echo "sampled every 10 ms; the figure a memory limit must hold). Every download's SHA-256 was checked"
   echo "after its run. \`swarmup fetch\` time includes the manifest check, the metadata"
   echo "exchange (it only has the magnet), the download, the payload gate (SHA-256 + gpg"
-  echo "signature over the file, copying it into --out) and the atomic install; the plain"
+  echo "signature over the file) and the atomic install (a hard link of the store's file into"
+  echo "--out, both on one file system here: no copy); the plain"
   echo "libtorrent client exits as soon as libtorrent reports the torrent finished."
   echo
   echo "$report"
