@@ -133,8 +133,31 @@ void sw__fetch_start_gate(fetch *f) {
   f->gate.gating = 1;
 }
 
+/* Tell libtorrent which order to pick pieces in (scheduler.h,
+ * sw_sched_in_order): file order while HTTPS fetches pieces or while every
+ * connected peer is a seed, rarest first otherwise. Called when the peers'
+ * status or HTTPS's mode changes; libtorrent is told only on a change. */
+void sw__fetch_piece_order(fetch *f, int num_peers, int num_seeds) {
+  char msg[SW_MSG_MAX];
+  int https_pieces = f->https.active && f->https.hmode == HM_PIECES, want;
+  if (f->sw.t == NULL) return;
+  want = f->phase == PH_DOWNLOAD && sw_sched_in_order(num_peers, num_seeds, https_pieces);
+  if (want == f->sw.in_order) return;
+  if (sw_swarm_set_sequential(f->sw.t, want, msg, sizeof msg) != SW_OK) {
+    sw__fetch_event(f, "warning", "swarm: %s", msg);
+    return;
+  }
+  f->sw.in_order = want;
+  if (https_pieces || !(f->o.json || f->o.verbose)) return;
+  if (want) sw__fetch_event(f, "piece-order", "pieces in file order: all %d connected peers are seeds", num_peers);
+  else
+    sw__fetch_event(f, "piece-order", "pieces rarest first: %d of %d connected peers are downloading",
+                    num_peers - num_seeds, num_peers);
+}
+
 /* The swarm verified more pieces: publish the leading ones to the gate (start
- * it on the first one), and give the pieces just ahead of the gate deadlines. */
+ * it on the first one), and give the pieces just ahead of the gate deadlines
+ * (not while only seeds are connected: the pieces then come in file order). */
 #define SW_DEADLINE_WINDOW 24 /* pieces ahead of the gate that libtorrent fetches first */
 
 void sw__fetch_pump_pieces(fetch *f) {
@@ -155,7 +178,10 @@ void sw__fetch_pump_pieces(fetch *f) {
   reading = f->gate.gating && f->gate.gate_pieces ? (int)(f->gate.read_at / (uint64_t)f->sw.piece_len) : 0;
   uv_mutex_unlock(&f->gate.mu);
   if (f->gate.deadline_next < reading) f->gate.deadline_next = reading;
-  while (f->gate.deadline_next < f->sw.num_pieces && f->gate.deadline_next < reading + SW_DEADLINE_WINDOW) {
+  /* In file order for the seeds alone, deadlines add nothing but libtorrent's
+   * time-critical requests (and their cancels) to the seeds. */
+  if (f->sw.in_order && !(f->https.active && f->https.hmode == HM_PIECES)) f->gate.deadline_next = reading;
+  else while (f->gate.deadline_next < f->sw.num_pieces && f->gate.deadline_next < reading + SW_DEADLINE_WINDOW) {
     int i = f->gate.deadline_next++;
     /* (Not a piece HTTPS holds: a deadline would make the swarm fetch it too.) */
     if (!sw__fetch_bit(f->gate.done, i) && (f->https.assigned == NULL || !f->https.assigned[i]))

@@ -197,7 +197,7 @@ void sw__fetch_https_stop(fetch *f) {
   f->https.active = 0;
   if (f->https.req != NULL) sw_http_cancel(f->https.req);
   if (f->https.assigned != NULL) sw__fetch_give_back(f, 0, f->sw.num_pieces - 1);
-  if (f->sw.t != NULL && f->https.hmode == HM_PIECES) (void)sw_swarm_set_sequential(f->sw.t, 0, NULL, 0); /* rarest first again */
+  sw__fetch_piece_order(f, f->sw.last.num_peers, f->sw.last.num_seeds); /* rarest first again, unless seeds alone */
 }
 
 /* ---- swarm callbacks -------------------------------------------------------------- */

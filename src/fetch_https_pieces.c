@@ -345,7 +345,6 @@ void sw__fetch_pieces_begin(fetch *f) {
    * the start (its deadlines on the gate's next pieces stay), so the two meet
    * once instead of the swarm's rarest-first picks cutting HTTPS's runs into
    * short Range requests, each a round trip to the origin. */
-  if (sw_swarm_set_sequential(f->sw.t, 1, msg, sizeof msg) != SW_OK)
-    sw__fetch_event(f, "warning", "swarm: %s", msg);
+  sw__fetch_piece_order(f, f->sw.last.num_peers, f->sw.last.num_seeds);
   sw__fetch_https_next(f);
 }

@@ -63,6 +63,8 @@ typedef struct fetch_swarm {
   sw_swarm_torrent *t;
   sw_swarm_status last;
   int have_metadata, peers_ever, peers_now, resets;
+  int in_order;                /* libtorrent picks pieces in file order now (sw__fetch_piece_order) */
+  uint64_t t_order;            /* when the peers were last looked at for it (ms) */
   uint64_t t_progress, t_seed;
   uint64_t last_done, seed_up_base;
   uint64_t t_all_failed;       /* when every magnet peer and tracker was last seen failed (0: not now) */
@@ -287,6 +289,8 @@ void sw__fetch_set_avail(fetch *f, uint64_t bytes);
 void sw__fetch_cancel_gate(fetch *f);
 void sw__fetch_gate_reset(fetch *f);
 void sw__fetch_pump_pieces(fetch *f);
+/* fetch_gate.c: which order libtorrent picks pieces in (scheduler.h sw_sched_in_order). */
+void sw__fetch_piece_order(fetch *f, int num_peers, int num_seeds);
 
 /* fetch_install.c: the gate has read every byte; install what it accepted
  * (then --exec), or discard what it rejected. */

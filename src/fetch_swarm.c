@@ -79,8 +79,24 @@ static void on_status(void *arg, sw_swarm_torrent *t, void *t_arg, const sw_swar
     f->sw.last_done = st->bytes_done;
     f->sw.t_progress = sw__fetch_now_ms(f);
   }
-  if (f->phase == PH_DOWNLOAD) pieces_refresh(f);
+  if (f->phase == PH_DOWNLOAD) {
+    pieces_refresh(f);
+    f->sw.t_order = sw__fetch_now_ms(f);
+    sw__fetch_piece_order(f, st->num_peers, st->num_seeds);
+  }
   if ((f->phase == PH_DOWNLOAD && !f->https.active) || f->phase == PH_SEED) sw__fetch_show_progress(f);
+}
+
+/* While pieces arrive, look at the peers more often than the status callback
+ * (once a second) does: whether they are all seeds decides the piece order
+ * (sw__fetch_piece_order), and a fast swarm is done within seconds. */
+#define SW_ORDER_SAMPLE_MS 200
+static void order_sample(fetch *f) {
+  sw_swarm_status st;
+  uint64_t now = sw__fetch_now_ms(f);
+  if (now - f->sw.t_order < SW_ORDER_SAMPLE_MS || sw_swarm_get_status(f->sw.t, &st, NULL, 0) != SW_OK) return;
+  f->sw.t_order = now;
+  sw__fetch_piece_order(f, st.num_peers, st.num_seeds);
 }
 
 static void on_piece(void *arg, sw_swarm_torrent *t, void *t_arg, int piece) {
@@ -95,6 +111,7 @@ static void on_piece(void *arg, sw_swarm_torrent *t, void *t_arg, int piece) {
     sw__fetch_set_bit(f->gate.done, piece);
     sw__fetch_https_yield(f, piece);
   }
+  order_sample(f);
   sw__fetch_pump_pieces(f);
 }
 
@@ -365,7 +382,10 @@ sw_err sw__fetch_swarm_add(fetch *f, const uint8_t *torrent, size_t torrent_len,
   dl.n_peers = f->sw.n_peers;
   dl.save_dir = f->paths.dir;
   dl.resume_path = f->paths.resume;
-  dl.sequential = 0; /* rarest-first; the gate's next pieces get deadlines (sw__fetch_pump_pieces) */
+  /* Rarest first, the gate's next pieces with deadlines, until the peers say
+   * otherwise (sw__fetch_piece_order). */
+  dl.sequential = 0;
+  f->sw.in_order = 0;
   dl.torrent = torrent;
   dl.torrent_len = torrent_len;
   return sw_swarm_add_download(f->sw.swarm, &dl, &f->sw.t, msg, msglen);

@@ -136,6 +136,11 @@ int sw_sched_yield(const uint8_t *state, int pos, int last) {
   return keep;
 }
 
+int sw_sched_in_order(int num_peers, int num_seeds, int https_pieces) {
+  if (https_pieces) return 1;
+  return num_peers > 0 && num_seeds >= num_peers;
+}
+
 void sw_sched_assign(uint8_t *state, int first, int last) {
   for (int i = first; i <= last; i++) state[i] |= SW_SCHED_HTTPS;
 }

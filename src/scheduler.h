@@ -95,6 +95,18 @@ int sw_sched_share(int left, uint64_t https_rate, uint64_t swarm_rate);
  * sw_sched_pick); pos itself when that is the very next. */
 int sw_sched_yield(const uint8_t *state, int pos, int last);
 
+/* The order libtorrent picks the swarm's pieces in: 1 for file order
+ * (sequential), 0 for rarest first. In order while HTTPS fetches pieces (it
+ * takes runs from the end, the swarm comes from the start: they meet once),
+ * and while every connected peer is a seed (num_peers > 0, all of them
+ * num_seeds). Rarest first keeps the pieces of downloaders diverse so that
+ * they can trade; a seed has every piece, so with seeds alone the order only
+ * decides how soon the payload gate, which reads the file in order, can check
+ * it: in file order the gate follows the download and ends with it, instead
+ * of checking most of the file after the last piece (docs/bench-swarm.md).
+ * A downloader that connects brings rarest first back. */
+int sw_sched_in_order(int num_peers, int num_seeds, int https_pieces);
+
 /* Mark [first, last] assigned to HTTPS; give them back (a failed request:
  * the swarm may fetch them again) unless they were had meanwhile. */
 void sw_sched_assign(uint8_t *state, int first, int last);

@@ -188,6 +188,16 @@ SW_TEST(https_stops_before_the_first_piece_the_swarm_took_in_its_range) {
   SW_ASSERT_EQ_INT(sw_sched_yield(st, 1, 9), 9);
 }
 
+SW_TEST(pieces_in_file_order_only_with_seeds_alone_or_https_pieces) {
+  SW_ASSERT_EQ_INT(sw_sched_in_order(0, 0, 0), 0);  /* nobody connected yet: rarest first */
+  SW_ASSERT_EQ_INT(sw_sched_in_order(1, 1, 0), 1);  /* one seed */
+  SW_ASSERT_EQ_INT(sw_sched_in_order(3, 3, 0), 1);  /* three seeds */
+  SW_ASSERT_EQ_INT(sw_sched_in_order(4, 3, 0), 0);  /* a downloader among them */
+  SW_ASSERT_EQ_INT(sw_sched_in_order(2, 0, 0), 0);  /* downloaders (or a super-seed, which shows no bitfield) */
+  SW_ASSERT_EQ_INT(sw_sched_in_order(2, 0, 1), 1);  /* HTTPS takes the end: the swarm comes from the start */
+  SW_ASSERT_EQ_INT(sw_sched_in_order(0, 0, 1), 1);
+}
+
 SW_TEST(rate_is_smoothed_over_about_two_seconds) {
   sw_sched_rate r = {0};
   SW_ASSERT_EQ_INT(sw_sched_rate_get(&r), 0);

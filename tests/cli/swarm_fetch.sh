@@ -55,6 +55,11 @@ ok installed_file_is_the_stores_copy_linked same_file "$T/out1/hello-1.0.tar.gz"
 ok linked_install_has_a_copys_mode test "$(stat -c %a "$T/out1/hello-1.0.tar.gz")" = "$(printf %o $((0644 & ~$(umask))))"
 expect copy_option_installs_an_independent_copy 0 '"event":"installed"' -- \
   "$SWARMUP" fetch --manifest "$T/hello.manifest" --state-dir "$T/ccopy" --out "$T/ocopy" --seed-time 0 --copy "${F[@]}"
+# Every connected peer a seed: no downloader to trade with, so the pieces come in
+# file order and the gate follows the download (scheduler.h, sw_sched_in_order).
+expect fetch_from_seeds_alone_takes_pieces_in_file_order 0 \
+  '"event":"piece-order","message":"pieces in file order: all [0-9]+ connected peers are seeds"' -- \
+  "$SWARMUP" fetch --manifest "$T/hello.manifest" --state-dir "$T/corder" --out "$T/oorder" --seed-time 0 "${F[@]}"
 ok copy_option_copy_is_exact cmp -s "$T/ocopy/hello-1.0.tar.gz" "$T/out1/hello-1.0.tar.gz"
 ok copy_option_copy_is_another_file sh -c "! [ \"\$(stat -c %d:%i '$T/ocopy/hello-1.0.tar.gz')\" = \
   \"\$(stat -c %d:%i '$T/ccopy/hello/stable/store/1/hello-1.0.tar.gz')\" ]"
