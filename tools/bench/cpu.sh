@@ -14,7 +14,7 @@
 #   cpu_gate_read_ms  the gate getting the bytes: pread of the .part or of the store file
 #   cpu_gpgme_ms      gpgme pumping the bytes into gpg's pipe (the gate's thread, minus reading)
 #   cpu_sha256_ms     our SHA-256 (OpenSSL EVP)
-#   cpu_copy_ms       the copy into --out (pwrite)
+#   cpu_copy_ms       the digest thread besides SHA-256: the copy into --out (with --copy), writeback started
 #   cpu_other_ms      the process's other threads: libtorrent's (hashing, disk I/O), libuv's
 # and gpg (and every other child) is the tree's CPU minus the process's own (cpu_ms).
 # One warm-up round, then SW_BENCH_RUNS (default 3) rounds; medians. Prints a markdown
@@ -101,7 +101,7 @@ STAGES = [("cpu_loop_ms", "loop thread: sockets, TLS, libcurl / libtorrent calls
           ("cpu_gate_read_ms", "gate: reading the bytes (pread of the .part or the store file) into gpgme's buffer"),
           ("cpu_gpgme_ms", "gate: gpgme pumping them into gpg's pipe"),
           ("cpu_sha256_ms", "our SHA-256 (OpenSSL EVP)"),
-          ("cpu_copy_ms", "the copy into --out (pwrite)"),
+          ("cpu_copy_ms", "the digest thread besides SHA-256: the copy into --out (only with --copy) and starting the writeback (sync_file_range)"),
           ("cpu_other_ms", "other threads: libtorrent's (hashing, disk I/O), libuv's pool"),
           ("gpg", "gpg (and every other child): tree CPU - process CPU"),
           ("tree", "whole process tree")]
