@@ -30,7 +30,8 @@
 #   below the line "<!-- notes -->" in an existing OUT.md is kept.
 # Environment: SW_BENCH_MIB (default 512), SW_BENCH_RUNS (default 3), SW_BENCH_KEEP=DIR to keep
 # the per-run results, SW_BENCH_SUMMARY=FILE to also write the headline figures as JSON there
-# (tools/bench/run uses it).
+# (tools/bench/run uses it), SW_BENCH_WRAP="CMD ARGS" to run `swarmup fetch --no-swarm` under
+# a tool (strace, heaptrack; its output outside SW_BENCH_KEEP, which is replaced at the end).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -98,7 +99,7 @@ run_one() {
       -w '%{time_connect} %{time_appconnect} %{time_starttransfer} %{time_total}\n' "$URL") ;;
     curlgpgv) cmd=(bash -c 'curl -sS --fail --cacert "$1" -o "$2" "$3" && gpgv --homedir "$4" --keyring "$5" "$6" "$2"'
       curlgpgv "$CA" "$d/out/$NAME" "$URL" "$T/gpgv" "$T/trusted.gpg" "$T/pkg.sig") ;;
-    noswarm) cmd=("$SWARMUP" fetch --manifest "$T/plain.manifest" --no-swarm "${F[@]}") ;;
+    noswarm) cmd=(${SW_BENCH_WRAP:-} "$SWARMUP" fetch --manifest "$T/plain.manifest" --no-swarm "${F[@]}") ;;
     blocked) cmd=("$SWARMUP" fetch --manifest "$T/blocked.manifest" --listen 127.0.0.1:0 --no-dht --no-lsd
       --no-utp "${F[@]}") ;;
     *) die "unknown tool $tool" ;;
