@@ -144,7 +144,7 @@ report=$(
   (Before this, `io-buffer-size` 128 KiB into the 1 MiB pipe had measured best of gpgme's
   own buffers; a data object from an fd is no cheaper: gpgme 1.18 never passes an fd
   through to gpg, it reads it into its buffer and writes that again.)
-- **SHA-256 and the copy into --out run on a second thread**, from the same buffers that feed gpg
+- **SHA-256 (and the copy into --out, with `--copy`) run on a second thread**, from the same buffers that feed gpg
   (4 chunks of 1 MiB in flight), so the bytes hashed, copied and given to gpg are the
   same bytes of one buffer. (Reading through mmap instead of pread would save one copy, but
   a writer could then change the bytes between the hash and gpg's read.)

@@ -214,7 +214,7 @@ def main():
                 print("Where the time goes, %s N = %d (the %d clients whose swarm download finished; medians):"
                       " the swarm download was done %.1f s after the spawn (first `peer-disconnected`"
                       " with reason \"torrent finished\"), installed %.1f s after that (the payload gate's tail:"
-                      " gpg and SHA-256 reading the file, the copy into --out, on a machine where every other"
+                      " gpg and SHA-256 reading the file, the fsync before the install, on a machine where every other"
                       " client and its gpg compete for the same 2 cores)." % (SHORT[mode], n, len(ok_sw), dl, tail))
                 print()
     print("Per client (swarm modes): where each got its bytes and when. Times are seconds from"
