@@ -18,8 +18,13 @@
 /* A payload of several read chunks plus a tail, so chunk seams are crossed. */
 #define PAYLOAD_LEN ((9u << 20) + 17u) /* more chunks than the gate has buffers */
 
+/* Longer than the gate's flush step (64 MiB), so the file it writes is flushed
+ * once while the check runs. */
+#define FLUSHED_LEN ((72u << 20) + 5u)
+
 struct fixture {
   char path[128];
+  size_t len;
   uint8_t *data;
   sw_manifest *m;
   sw_pgp *p;
@@ -30,33 +35,35 @@ static void sha256(const uint8_t *d, size_t n, uint8_t out[32]) {
   SW_ASSERT(EVP_Digest(d, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32);
 }
 
-/* Write the payload, sign it as `who` with purpose@swarmup=purpose (NULL: no
- * notation, as a package signed by another tool), and fill a manifest for it. */
-static void setup_as(struct fixture *f, int who, const char *purpose) {
+/* Write a payload of len bytes, sign it as `who` with purpose@swarmup=purpose
+ * (NULL: no notation, as a package signed by another tool), and fill a
+ * manifest for it. */
+static void setup_len(struct fixture *f, int who, const char *purpose, size_t len) {
   size_t n;
-  uint32_t x = 2463534242u;
+  uint64_t x = 88172645463325252ull;
   char msg[SW_MSG_MAX] = "";
   const char *keys[] = {keyfile("trusted.asc")};
   need_fixture();
   memset(f, 0, sizeof *f);
-  f->data = malloc(PAYLOAD_LEN);
+  f->len = len;
+  f->data = malloc(len + 8);
   f->m = calloc(1, sizeof *f->m);
   SW_ASSERT(f->data != NULL && f->m != NULL);
-  for (size_t i = 0; i < PAYLOAD_LEN; i++) { /* xorshift: incompressible, reproducible */
+  for (size_t i = 0; i < len; i += 8) { /* xorshift: incompressible, reproducible */
     x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    f->data[i] = (uint8_t)x;
+    x ^= x >> 7;
+    x ^= x << 17;
+    memcpy(f->data + i, &x, 8);
   }
   snprintf(f->path, sizeof f->path, "%s/payload.%d", g_dir, (int)getpid());
   g_purpose = purpose;
-  uint8_t *sig = sign_as(who, f->data, PAYLOAD_LEN, "--detach-sign", 0, NULL, &n);
+  uint8_t *sig = sign_as(who, f->data, len, "--detach-sign", 0, NULL, &n);
   SW_ASSERT(n <= sizeof f->m->signature);
-  write_file(f->path, f->data, PAYLOAD_LEN);
+  write_file(f->path, f->data, len);
   memcpy(f->m->signature, sig, n);
   f->m->signature_len = n;
-  f->m->size = PAYLOAD_LEN;
-  sha256(f->data, PAYLOAD_LEN, f->m->sha256);
+  f->m->size = len;
+  sha256(f->data, len, f->m->sha256);
   free(sig);
   sw_err rc = sw_pgp_open(&f->p, keys, 1, msg, sizeof msg);
   if (rc != SW_OK) SW_FAILF("sw_pgp_open: %s", msg);
@@ -75,6 +82,8 @@ static sw_gate_verdict gate(struct fixture *f) {
   if (rc != SW_OK) SW_FAILF("gate did not run: %s: %s", sw_err_name(rc), v.reason);
   return v;
 }
+
+static void setup_as(struct fixture *f, int who, const char *purpose) { setup_len(f, who, purpose, PAYLOAD_LEN); }
 
 static void setup(struct fixture *f, int who) { setup_as(f, who, "package"); }
 
@@ -238,6 +247,37 @@ SW_TEST(gate_reports_cpu_time_of_each_stage_it_ran) {
   SW_ASSERT(v.cpu.copy_ns > 0);
   /* ...and none is absurd: less than a minute for this small file. */
   SW_ASSERT(v.cpu.gate_ns < 60000000000ull && v.cpu.sha_ns < 60000000000ull && v.cpu.copy_ns < 60000000000ull);
+  close(fd);
+  close(cfd);
+  unlink(copy_path);
+  teardown(&f);
+}
+
+/* The file the gate writes (here the copy; a streamed download likewise) is
+ * flushed to disk while the check runs, so the install's fsync finds little
+ * left; a file it only reads is not. A flush that fails (a dying disk; the
+ * test hook) fails the check: the install's fsync on the same open file would
+ * not report that error a second time. */
+SW_TEST(gate_flushes_the_file_it_writes_and_fails_when_a_flush_fails) {
+  struct fixture f;
+  char copy_path[256];
+  sw_gate_verdict v;
+  setup_len(&f, A, "package", FLUSHED_LEN);
+  snprintf(copy_path, sizeof copy_path, "%s.copy", f.path);
+  int fd = open(f.path, O_RDONLY);
+  int cfd = open(copy_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  SW_ASSERT(fd >= 0 && cfd >= 0);
+  SW_ASSERT_EQ_INT(sw_gate_check_fd(f.p, f.m, fd, 1, &v), SW_OK);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  SW_ASSERT_EQ_INT(v.flushes, 0); /* read only: nothing to flush */
+  SW_ASSERT_EQ_INT(sw_gate_check_fd_copy(f.p, f.m, fd, cfd, 1, &v), SW_OK);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  SW_ASSERT(v.flushes >= 1);
+  setenv("SWARMUP_FAULT", "gate-flush", 1);
+  SW_ASSERT_EQ_INT(sw_gate_check_fd_copy(f.p, f.m, fd, cfd, 1, &v), SW_ERR_IO);
+  unsetenv("SWARMUP_FAULT");
+  SW_ASSERT_EQ_INT(v.accepted, 0);
+  SW_ASSERT_STREQ(v.reason, "writing the payload to disk failed: Input/output error");
   close(fd);
   close(cfd);
   unlink(copy_path);

@@ -29,6 +29,7 @@ typedef struct sw_gate_verdict {
   int accepted;                 /* starts 0 */
   sw_gate_cpu cpu;              /* what the check cost, accepted or not */
   uint64_t bytes;               /* bytes read */
+  unsigned flushes;             /* fdatasyncs of the written file while the check ran */
   uint8_t sha256[32];           /* of the bytes read (valid when bytes == size) */
   sw_pgp_verdict pgp;
   char reason[SW_MSG_MAX];      /* one line: why rejected */
@@ -63,7 +64,9 @@ typedef int64_t (*sw_gate_read_fn)(void *arg, uint64_t offset, uint8_t *buf, siz
  * end shortly after its last byte. With read_at, bytes come from read_at (fd
  * is not used and may be -1); otherwise from fd, only as far as avail says,
  * and fd's writeback to disk is started behind the check (sync_file_range),
- * as copy_fd's is: both are fsynced before an install.
+ * as copy_fd's is: both are fsynced before an install. Both are also flushed
+ * (fdatasync) every 64 MiB written while the check runs, so that fsync finds
+ * little left; a flush that fails makes the check SW_ERR_IO.
  * The early size check is replaced by the count of bytes read. */
 sw_err sw_gate_check_stream(sw_pgp *p, const sw_manifest *m, int fd, int copy_fd, sw_gate_avail_fn avail,
                             sw_gate_read_fn read_at, void *arg, unsigned threshold, sw_gate_verdict *v);
