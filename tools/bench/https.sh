@@ -84,9 +84,21 @@ gpg --dearmor <"$T/keys/trusted.asc" >"$T/trusted.gpg"
 bench_manifest "$T/blocked.manifest" "$BLOCKED_MAG" "$URL"
 cat "$PKG" >/dev/null # into the page cache
 
+# CPU clock ticks (user + system) nginx's workers have used so far (the master's children):
+# read around each run, so that each run's share of nginx's work is known (the floor below).
+nginx_ticks() {
+  local m c s=0 t
+  m=$(cat "$N/nginx.pid")
+  for c in $(cat "/proc/$m/task/$m/children" 2>/dev/null); do
+    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$c/stat" 2>/dev/null || echo 0)
+    s=$((s + t))
+  done
+  echo "$s"
+}
+
 # ---- one run of one tool -----------------------------------------------------------------
 # run_one TOOL RUN: RUN is w (warm-up) or 1..runs. Writes $T/res/TOOL.RUN.json (+ .lines,
-# .trace, .access: the nginx access-log line of this run).
+# .trace, .access: the nginx access-log line of this run, .nginx: nginx's CPU ticks in it).
 run_one() {
   local tool=$1 run=$2 d=$T/run rc=0 got lines0 nl
   local base=$T/res/$tool.$run
@@ -105,6 +117,8 @@ run_one() {
     *) die "unknown tool $tool" ;;
   esac
   lines0=$(wc -l <"$N/access.log")
+  local nt0
+  nt0=$(nginx_ticks)
   timeout -k 5 "$((RUN_TIMEOUT + 10))" "${MW[@]}" --result "$base.json" --lines "$base.lines" \
     --trace "$base.trace" -- "${cmd[@]}" 2>"$base.err" || rc=$?
   [ "$rc" -eq 0 ] || { tail -n 5 "$base.err" "$base.lines" >&2 || true; die "$tool run $run failed ($rc)"; }
@@ -118,6 +132,7 @@ run_one() {
     sleep 0.1
   done
   tail -n +"$((lines0 + 1))" "$N/access.log" >"$base.access"
+  echo $(($(nginx_ticks) - nt0)) >"$base.nginx"
   [ "$(wc -l <"$base.access")" -eq 1 ] || die "$tool run $run: expected one request, nginx logged: $(cat "$base.access")"
   awk -v s="$SIZE" '$2 == 200 && $3 == s { ok = 1 } END { exit !ok }' "$base.access" ||
     die "$tool run $run: not one whole 200 response: $(cat "$base.access")"
@@ -134,6 +149,8 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 log "all runs done in $((SECONDS - T_START)) s"
 
 # ---- report --------------------------------------------------------------------------------
+export SW_B_CLK_TCK
+SW_B_CLK_TCK=$(getconf CLK_TCK)
 export SW_B_DATE SW_B_CPU SW_B_NPROC SW_B_VERS SW_B_MIB="$mib" SW_B_RUNS="$runs" SW_B_ELAPSED=$((SECONDS - T_START))
 export SW_B_LOAD="$LOAD0 before, $LOAD1 after" SW_B_SUMMARY=${SW_BENCH_SUMMARY:-}
 SW_B_DATE=$(date -u +%Y-%m-%d)
@@ -196,6 +213,8 @@ def load(tool, r):
     with open(b + ".access") as f:
         a = f.read().split()
     j["nginx_s"] = float(a[-1])
+    with open(b + ".nginx") as f:
+        j["nginx_cpu"] = int(f.read().strip()) / float(os.environ["SW_B_CLK_TCK"])
     return j
 
 
@@ -254,6 +273,24 @@ gv = med(b["wall"] - a["wall"] for a, b in zip(D["curl"], D["curlgpgv"]))
 print("curl + gpgv took %.2f s more than curl alone (median of the rounds' differences): gpgv's" % gv)
 print("check of the whole file after the download, which swarmup's gate does while it downloads.")
 print()
+# The CPU floor: on N cores no run can take less wall time than all the CPU it and nginx
+# spent, divided by N (every core busy throughout). nginx's share is its workers' CPU
+# ticks read around the run (CLK_TCK, so +-0.01 s).
+ncpu = int(os.environ["SW_B_NPROC"])
+fl = [(j["cpu"] + j["nginx_cpu"]) / ncpu for j in D["noswarm"]]
+flm = med(fl)
+print("**CPU floor of `--no-swarm` on these %d cores** ((swarmup's process tree + nginx's workers) / %d," % (ncpu, ncpu))
+print("each run's own CPU): %s s (median %.2f; nginx %s CPU-s). The targets in the same rounds:" % (
+    ", ".join("%.2f" % x for x in fl), flm, ", ".join("%.2f" % j["nginx_cpu"] for j in D["noswarm"])))
+print("1.8x curl = %s s, 0.6x curl + gpgv = %s s; a target below the floor cannot be met by" % (
+    ", ".join("%.2f" % (1.8 * j["wall"]) for j in D["curl"]), ", ".join("%.2f" % (0.6 * j["wall"]) for j in D["curlgpgv"])))
+print("this CPU work on this machine, whatever the order it is done in. curl's own runs: %s CPU-s" % (
+    ", ".join("%.2f" % j["cpu"] for j in D["curl"])))
+print("plus nginx %s." % ", ".join("%.2f" % j["nginx_cpu"] for j in D["curl"]))
+print()
+summ["noswarm"]["floor"] = flm
+summ["noswarm"]["nginx_cpu"] = med(j["nginx_cpu"] for j in D["noswarm"])
+summ["curl"]["nginx_cpu"] = med(j["nginx_cpu"] for j in D["curl"])
 print("Where the time goes (medians, seconds since the process was spawned). \"HTTPS request\"")
 print("is swarmup's `fallback` event (\"switching to HTTPS after ...\", emitted just before the")
 print("request is issued; with `--no-swarm` at once after the manifest check); for curl it is")
