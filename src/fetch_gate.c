@@ -139,7 +139,7 @@ void sw__fetch_start_gate(fetch *f) {
  * status or HTTPS's mode changes; libtorrent is told only on a change. */
 void sw__fetch_piece_order(fetch *f, int num_peers, int num_seeds) {
   char msg[SW_MSG_MAX];
-  int https_pieces = f->https.active && f->https.hmode == HM_PIECES, want;
+  int https_pieces = sw__fetch_https_pieces(f), want;
   if (f->sw.t == NULL) return;
   want = f->phase == PH_DOWNLOAD && sw_sched_in_order(num_peers, num_seeds, https_pieces);
   if (want == f->sw.in_order) return;
@@ -180,7 +180,7 @@ void sw__fetch_pump_pieces(fetch *f) {
   if (f->gate.deadline_next < reading) f->gate.deadline_next = reading;
   /* In file order for the seeds alone, deadlines add nothing but libtorrent's
    * time-critical requests (and their cancels) to the seeds. */
-  if (f->sw.in_order && !(f->https.active && f->https.hmode == HM_PIECES)) f->gate.deadline_next = reading;
+  if (f->sw.in_order && !sw__fetch_https_pieces(f)) f->gate.deadline_next = reading;
   else while (f->gate.deadline_next < f->sw.num_pieces && f->gate.deadline_next < reading + SW_DEADLINE_WINDOW) {
     int i = f->gate.deadline_next++;
     /* (Not a piece HTTPS holds: a deadline would make the swarm fetch it too.) */

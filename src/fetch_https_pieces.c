@@ -143,7 +143,7 @@ void sw__fetch_https_yield(fetch *f, int piece) {
   int n = f->sw.num_pieces, keep;
   size_t nbytes = ((size_t)n + 7) / 8;
   uint8_t *st, *queued;
-  if (!f->https.active || f->https.hmode != HM_PIECES || f->https.req == NULL || f->https.req_endgame ||
+  if (!sw__fetch_https_pieces(f) || f->https.req == NULL || f->https.req_endgame ||
       piece <= f->https.req_pos || piece > f->https.req_last || f->sw.t == NULL)
     return;
   st = calloc(1, (size_t)n);

@@ -215,6 +215,8 @@ typedef struct fetch_tally {
 } fetch_tally;
 
 static inline int sw__fetch_bit(const uint8_t *b, int i) { return (b[i / 8] >> (i % 8)) & 1; }
+/* HTTPS is fetching pieces for the torrent (not a whole file into .part). */
+static inline int sw__fetch_https_pieces(const fetch *f) { return f->https.active && f->https.hmode == HM_PIECES; }
 static inline void sw__fetch_set_bit(uint8_t *b, int i) { b[i / 8] |= (uint8_t)(1u << (i % 8)); }
 static inline uint64_t sw__fetch_now_ms(fetch *f) { return uv_now(&f->loop); }
 
