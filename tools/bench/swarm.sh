@@ -203,6 +203,14 @@ run_one() {
     rm -rf "$d"
     mkdir -p "$d/out" "$d/state"
   done
+  # plain libtorrent from a magnet (not a target's baseline) hit it in 5 of 5 attempts once
+  # (2026-12-08 03:00, 3 seeders): that run is reported as n/a instead of ending the bench.
+  if [ "$rc" -ne 0 ] && [ "$tool" = lt_magnet ] && grep -q 'v1 and v2 hashes do not describe the same data' "$base.err"; then
+    log "$scen $tool run $run: libtorrent#6394 in every attempt; reported as n/a"
+    echo '{"failed": "libtorrent#6394 in 5 of 5 attempts"}' >"$base.json"
+    rm -rf "$d"
+    return 0
+  fi
   [ "$rc" -eq 0 ] || { tail -n 5 "$base.err" "$base.lines" >&2 || true; die "$tool run $run ($scen) failed ($rc)"; }
   [ -f "$file" ] || die "$tool run $run ($scen): no $file"
   got=$(sha_of "$file")
@@ -280,6 +288,8 @@ def load(scen, tool):
     for r in range(1, runs + 1):
         with open("%s/%s/%s.%d.json" % (res, scen, tool, r)) as f:
             j = json.load(f)
+        if j.get("failed"):  # lt_magnet: libtorrent#6394 in every attempt (run_one)
+            continue
         ev = {}
         try:
             with open("%s/%s/%s.%d.lines" % (res, scen, tool, r)) as f:
@@ -329,6 +339,9 @@ for s, n in scens:
     ar_w = min(ar) if ar else None
     for t in ORDER:
         d = data[s][t]
+        if not d:
+            print("| %s | %d | n/a (libtorrent#6394 in every attempt) | | | | | | | | |" % (LABEL[t], n))
+            continue
         w = med(j["wall"] for j in d)
         cpu = med(j["cpu"] for j in d)
         print("| %s | %d | %.2f | %.0f | %.2fx | %s | %.2f | %.2f | %.0f | %.1f | %.0f |" % (
@@ -348,6 +361,8 @@ for s, n in scens:
     lt_w = med(j["wall"] for j in data[s]["lt_torrent"])
     for t in ORDER:
         d = data[s][t]
+        if not d:
+            continue
         fl = med((j["cpu"] + j["seeders_cpu"]) / cores if j.get("seeders_cpu") is not None else None for j in d)
         print("| %s | %d | %.2f | %.2f | %s | %s | %s | %s |" % (
             LABEL[t], n, med(j["wall"] for j in d), med(j["cpu"] for j in d), f(med(j.get("seeders_cpu") for j in d)),
@@ -367,7 +382,7 @@ for s, n in scens:
     for t, peer_ev, meta_ev, done_ev in (("swarmup", "peer-connected", "metadata", "swarm-finished"),
                                          ("lt_torrent", "peer", None, "finished"),
                                          ("lt_magnet", "peer", "metadata", "finished")):
-        if t not in ORDER:
+        if t not in ORDER or not data[s][t]:
             continue
         d = data[s][t]
         pe = med(j["ev"].get(peer_ev) for j in d)
@@ -403,7 +418,7 @@ print("All runs (wall s):")
 print()
 for s, n in scens:
     for t in ORDER:
-        print("- %d seeder(s), %s: %s" % (n, t, ", ".join("%.2f" % j["wall"] for j in data[s][t])))
+        print("- %d seeder(s), %s: %s" % (n, t, ", ".join("%.2f" % j["wall"] for j in data[s][t]) or "n/a"))
 print()
 print("Ratio of `swarmup fetch` to plain libtorrent (.torrent) round by round (same round, so the")
 print("same load): " + "; ".join("%d seeder(s): %s" % (n, ", ".join(
