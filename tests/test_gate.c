@@ -253,11 +253,18 @@ SW_TEST(gate_reports_cpu_time_of_each_stage_it_ran) {
   teardown(&f);
 }
 
-/* The file the gate writes (here the copy; a streamed download likewise) is
- * flushed to disk while the check runs, so the install's fsync finds little
- * left; a file it only reads is not. A flush that fails (a dying disk; the
- * test hook) fails the check: the install's fsync on the same open file would
- * not report that error a second time. */
+/* The streaming gate's avail callback: the whole file is already written
+ * (what a finished download looks like to the gate). */
+static int64_t all_written(void *arg, uint64_t offset) {
+  struct fixture *f = arg;
+  return (int64_t)(f->len - offset);
+}
+
+/* The file the gate writes (the copy) or sees being written (a streamed
+ * download) is flushed to disk while the check runs, so the install's fsync
+ * finds little left; a file it only reads is not. A flush that fails (a dying
+ * disk; the test hook) fails the check: the install's fsync on the same open
+ * file would not report that error a second time. */
 SW_TEST(gate_flushes_the_file_it_writes_and_fails_when_a_flush_fails) {
   struct fixture f;
   char copy_path[256];
@@ -273,6 +280,9 @@ SW_TEST(gate_flushes_the_file_it_writes_and_fails_when_a_flush_fails) {
   SW_ASSERT_EQ_INT(sw_gate_check_fd_copy(f.p, f.m, fd, cfd, 1, &v), SW_OK);
   if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
   SW_ASSERT(v.flushes >= 1);
+  SW_ASSERT_EQ_INT(sw_gate_check_stream(f.p, f.m, fd, -1, all_written, NULL, &f, 1, &v), SW_OK);
+  if (!v.accepted) SW_FAILF("rejected: %s", v.reason);
+  SW_ASSERT(v.flushes >= 1); /* the streamed file itself */
   setenv("SWARMUP_FAULT", "gate-flush", 1);
   SW_ASSERT_EQ_INT(sw_gate_check_fd_copy(f.p, f.m, fd, cfd, 1, &v), SW_ERR_IO);
   unsetenv("SWARMUP_FAULT");
