@@ -87,13 +87,10 @@ cat "$PKG" >/dev/null # into the page cache
 # CPU clock ticks (user + system) nginx's workers have used so far (the master's children):
 # read around each run, so that each run's share of nginx's work is known (the floor below).
 nginx_ticks() {
-  local m c s=0 t
+  local m
   m=$(cat "$N/nginx.pid")
-  for c in $(cat "/proc/$m/task/$m/children" 2>/dev/null); do
-    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$c/stat" 2>/dev/null || echo 0)
-    s=$((s + t))
-  done
-  echo "$s"
+  # shellcheck disable=SC2046
+  cpu_ticks $(cat "/proc/$m/task/$m/children" 2>/dev/null)
 }
 
 # ---- one run of one tool -----------------------------------------------------------------

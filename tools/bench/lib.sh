@@ -43,6 +43,16 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.clos
 }
 sha_of() { openssl dgst -sha256 -r "$1" | cut -d' ' -f1; }
 now() { date +%s.%N; }
+# CPU clock ticks (user + system) the processes PID... have used so far (0 for one that is
+# gone): read around a run to know a server's share of the work (the CPU floors).
+cpu_ticks() {
+  local p t s=0
+  for p in "$@"; do
+    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+    s=$((s + t))
+  done
+  echo "$s"
+}
 json_field() { # FILE KEY -> the value
   "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
 }

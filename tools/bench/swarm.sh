@@ -124,14 +124,7 @@ start_seeder() { # I
 declare -A SEEDER_PID
 # CPU clock ticks (user + system) the running seeders have used so far: read around each
 # run, so that a run's share of the seeders' work is known (the floor in the report).
-seeders_ticks() {
-  local p t s=0
-  for p in "${SEEDER_PID[@]}"; do
-    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
-    s=$((s + t))
-  done
-  echo "$s"
-}
+seeders_ticks() { cpu_ticks "${SEEDER_PID[@]}"; }
 await_seeders() { # N: seeders 1..N listening (after their check) and listed by the tracker
   local n=$1 i k
   for i in $(seq 1 "$n"); do
